@@ -1,0 +1,64 @@
+/**
+ * The `pg.Client` subclass user pools are built with: `connect()` takes a slot from the global
+ * user-connection budget before opening the socket, and the slot comes back exactly once, when
+ * the connection has really closed (`end` event) or the connect failed.
+ */
+import pg from 'pg';
+import type { ConnectionBudget, ReleaseSlot } from './connection-budget.js';
+import { ClosedError } from './errors.js';
+
+type ConnectCallback = (err: Error) => void;
+
+interface ClientInternals {
+  connection?: { stream?: NodeJS.EventEmitter };
+  _ending?: boolean;
+}
+
+/** A `pg.Client` class bound to `budget` (extends `Base`, default `pg.Client`). */
+export function budgetClientClass(
+  budget: ConnectionBudget,
+  Base: typeof pg.Client = pg.Client,
+): typeof pg.Client {
+  class BudgetClient extends Base {
+    override connect(): Promise<void>;
+    override connect(callback: ConnectCallback): void;
+    override connect(callback?: ConnectCallback): Promise<void> | undefined {
+      const run = async (): Promise<void> => {
+        const release = await this.takeSlot();
+        this.once('end', release);
+        try {
+          await super.connect();
+        } catch (error) {
+          release();
+          throw error;
+        }
+      };
+      if (callback) {
+        run().then(() => callback(undefined as unknown as Error), callback);
+        return undefined;
+      }
+      return run();
+    }
+
+    /** Waits for a slot; gives up if pg-pool's connection timeout destroys the socket meanwhile. */
+    private async takeSlot(): Promise<ReleaseSlot> {
+      const internals = this as unknown as ClientInternals;
+      const stream = internals.connection?.stream;
+      const abandoned = new AbortController();
+      const onClose = () => abandoned.abort();
+      stream?.once('close', onClose);
+      let release: ReleaseSlot;
+      try {
+        release = await budget.acquire(abandoned.signal);
+      } finally {
+        stream?.removeListener('close', onClose);
+      }
+      if (abandoned.signal.aborted || internals._ending) {
+        release();
+        throw new ClosedError('The user connection was closed before it opened');
+      }
+      return release;
+    }
+  }
+  return BudgetClient;
+}

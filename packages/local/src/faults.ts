@@ -1,0 +1,74 @@
+/** Switchable faults of the credential API and the proxy. */
+import type { CredentialFault, MalformedMode, SuspendOptions } from './types.js';
+
+export interface ActiveCredentialFault {
+  status: number;
+  errorCode: string;
+  message: string;
+}
+
+const DEFAULT_CODES: Record<number, string> = {
+  400: 'INVALID_PARAMETER_VALUE',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'RESOURCE_CONFLICT',
+  429: 'REQUEST_LIMIT_EXCEEDED',
+  500: 'INTERNAL_ERROR',
+  502: 'BAD_GATEWAY',
+  503: 'TEMPORARILY_UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+export class FaultState {
+  private credentialFault: ActiveCredentialFault | undefined;
+  private remaining = Number.POSITIVE_INFINITY;
+  latencyMs = 0;
+  malformed: MalformedMode | null = null;
+  suspended: Required<SuspendOptions> | undefined;
+  private wakeWaiters: Array<() => void> = [];
+
+  setCredentialFault(fault: CredentialFault | null): void {
+    if (!fault) {
+      this.credentialFault = undefined;
+      return;
+    }
+    const status = fault.status ?? 500;
+    this.credentialFault = {
+      status,
+      errorCode: fault.errorCode ?? DEFAULT_CODES[status] ?? 'INTERNAL_ERROR',
+      message: fault.message ?? `Injected credential failure (HTTP ${status})`,
+    };
+    this.remaining = fault.times ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** The fault to apply to this credential call, if any (consumes one of `times`). */
+  takeCredentialFault(): ActiveCredentialFault | undefined {
+    if (!this.credentialFault || this.remaining <= 0) return undefined;
+    this.remaining--;
+    const fault = this.credentialFault;
+    if (this.remaining <= 0) this.credentialFault = undefined;
+    return fault;
+  }
+
+  /** Resolves when not suspended (immediately if awake). */
+  waitAwake(): Promise<void> {
+    if (!this.suspended) return Promise.resolve();
+    return new Promise((resolve) => this.wakeWaiters.push(resolve));
+  }
+
+  wake(): void {
+    this.suspended = undefined;
+    const waiters = this.wakeWaiters;
+    this.wakeWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  reset(): void {
+    this.credentialFault = undefined;
+    this.remaining = Number.POSITIVE_INFINITY;
+    this.latencyMs = 0;
+    this.malformed = null;
+    this.wake();
+  }
+}

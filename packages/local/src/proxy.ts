@@ -1,0 +1,230 @@
+/**
+ * The token-checking wire proxy: the only door for applications. It asks for a cleartext
+ * password, accepts only a token minted by this emulator for exactly the requested user,
+ * then replays the StartupMessage to the real Postgres (trust on loopback) and pipes bytes.
+ */
+import net from 'node:net';
+import type { FaultState } from './faults.js';
+import { listen } from './ports.js';
+import {
+  authCleartextRequest,
+  CANCEL_REQUEST,
+  fatalError,
+  GSSENC_REQUEST,
+  MessageScanner,
+  PROTOCOL_3,
+  parsePassword,
+  parseStartupParams,
+  SSL_REQUEST,
+} from './protocol.js';
+import { SocketReader } from './socket-reader.js';
+import type { StatsRecorder } from './stats.js';
+
+export interface ProxyDeps {
+  /** Resolves the port of the real Postgres once it is up (waits during a restart). */
+  backendPort(): Promise<number>;
+  /** True when `password` is a valid Postgres token for `user`. */
+  verify(user: string, password: string): boolean;
+  /** Terminates backends by pid (pg_terminate_backend), as the superuser. */
+  terminateBackends(pids: number[]): Promise<void>;
+  stats: StatsRecorder;
+  faults: FaultState;
+  log(line: string): void;
+}
+
+interface Session {
+  client: net.Socket;
+  backend?: net.Socket;
+  role?: string;
+  pid?: number;
+}
+
+export class WireProxy {
+  private readonly server: net.Server;
+  private readonly sessions = new Set<Session>();
+  port = 0;
+
+  constructor(private readonly deps: ProxyDeps) {
+    this.server = net.createServer((client) => this.accept(client));
+    this.server.on('error', (error) => deps.log(`proxy: server error ${error.message}`));
+  }
+
+  async start(port: number): Promise<number> {
+    this.port = await listen(this.server, port);
+    return this.port;
+  }
+
+  /** Terminates every open proxied connection with FATAL 57P01, then resolves when closed. */
+  async terminateAll(): Promise<void> {
+    const pids: number[] = [];
+    const closing: Promise<void>[] = [];
+    for (const session of this.sessions) {
+      closing.push(closedPromise(session.client));
+      if (session.pid !== undefined && session.backend) {
+        pids.push(session.pid);
+      } else {
+        // Still in the handshake (or held while suspended): answer like a terminated backend.
+        endWith(session.client, fatalError('57P01', ADMIN_SHUTDOWN));
+      }
+    }
+    if (pids.length > 0) {
+      await this.deps.terminateBackends(pids).catch((error: Error) => {
+        this.deps.log(`proxy: pg_terminate_backend failed: ${error.message}`);
+      });
+    }
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 3000).unref());
+    await Promise.race([Promise.all(closing), timeout]);
+    for (const session of this.sessions) {
+      if (session.pid !== undefined) session.client.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const session of this.sessions) {
+      session.client.destroy();
+      session.backend?.destroy();
+    }
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(client: net.Socket): void {
+    const session: Session = { client };
+    this.sessions.add(session);
+    client.setNoDelay(true);
+    client.on('error', () => undefined);
+    client.on('close', () => {
+      this.sessions.delete(session);
+      session.backend?.destroy();
+      if (session.role !== undefined && session.backend) {
+        this.deps.stats.connectionClosed(session.role);
+      }
+    });
+    this.handshake(session).catch((error: Error) => {
+      this.deps.log(`proxy: connection dropped during handshake (${error.message})`);
+      client.destroy();
+    });
+  }
+
+  private async handshake(session: Session): Promise<void> {
+    const { client } = session;
+    const reader = new SocketReader(client);
+    let packet = await reader.readStartupPacket();
+    let code = packet.readInt32BE(4);
+    while (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+      client.write('N');
+      packet = await reader.readStartupPacket();
+      code = packet.readInt32BE(4);
+    }
+    if (code === CANCEL_REQUEST) {
+      reader.detach();
+      await this.forwardCancel(packet);
+      client.destroy();
+      return;
+    }
+    if (code !== PROTOCOL_3) {
+      endWith(
+        client,
+        fatalError('0A000', `unsupported frontend protocol ${code >> 16}.${code & 0xffff}`),
+      );
+      return;
+    }
+    const params = parseStartupParams(packet);
+    const user = params.user;
+    if (!user) {
+      endWith(client, fatalError('28000', 'no PostgreSQL user name specified in startup packet'));
+      return;
+    }
+    if (this.deps.faults.suspended?.mode === 'refuse') {
+      endWith(client, fatalError('57P03', 'the database system is starting up'));
+      return;
+    }
+    client.write(authCleartextRequest());
+    const message = await reader.readMessage();
+    if (message.type !== 'p') {
+      endWith(
+        client,
+        fatalError('08P01', `expected password response, got message type "${message.type}"`),
+      );
+      return;
+    }
+    const ok = this.deps.verify(user, parsePassword(message.body));
+    this.deps.stats.authAttempt(ok);
+    if (!ok) {
+      this.deps.log(`proxy: password authentication failed for user "${user}"`);
+      endWith(client, fatalError('28P01', `password authentication failed for user "${user}"`));
+      return;
+    }
+    if (this.deps.faults.suspended) {
+      this.deps.log(`proxy: holding connection for "${user}" until wake()`);
+      await Promise.race([this.deps.faults.waitAwake(), closedPromise(client)]);
+      if (client.destroyed) return;
+    }
+    const port = await this.deps.backendPort();
+    const backend = await connect(port).catch(() => undefined);
+    if (!backend) {
+      endWith(client, fatalError('57P03', 'the database system is starting up'));
+      return;
+    }
+    if (client.destroyed) {
+      backend.destroy();
+      return;
+    }
+    this.pipe(session, backend, user, packet, reader.detach());
+  }
+
+  private pipe(session: Session, backend: net.Socket, user: string, startup: Buffer, rest: Buffer) {
+    const { client } = session;
+    session.backend = backend;
+    session.role = user;
+    this.deps.stats.connectionOpened(user);
+    backend.setNoDelay(true);
+    backend.on('error', () => undefined);
+    backend.on('close', () => {
+      client.end();
+      setTimeout(() => client.destroy(), 5000).unref();
+    });
+    const scanner = new MessageScanner((type, body) => {
+      if (type === 'K' && body.length >= 4) session.pid = body.readInt32BE(0);
+      if (type === 'Z' || type === 'E') backend.off('data', watch);
+    });
+    const watch = (chunk: Buffer) => scanner.push(chunk);
+    backend.on('data', watch);
+    backend.write(startup);
+    if (rest.length > 0) backend.write(rest);
+    backend.pipe(client);
+    client.pipe(backend);
+    this.deps.log(`proxy: "${user}" connected`);
+  }
+
+  private async forwardCancel(packet: Buffer): Promise<void> {
+    const port = await this.deps.backendPort();
+    const backend = await connect(port).catch(() => undefined);
+    if (!backend) return;
+    backend.on('error', () => undefined);
+    backend.end(packet);
+  }
+}
+
+const ADMIN_SHUTDOWN = 'terminating connection due to administrator command';
+
+function endWith(socket: net.Socket, data: Buffer): void {
+  if (socket.destroyed) return;
+  socket.end(data);
+  setTimeout(() => socket.destroy(), 2000).unref();
+}
+
+function closedPromise(socket: net.Socket): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}

@@ -1,0 +1,122 @@
+/** Public types of @lakebase-kit/local. */
+
+export interface LocalLakebaseOptions {
+  /** Persistent data directory (kept on stop). Default: a temp dir, removed on stop. */
+  dataDir?: string;
+  /** Lifetime of Postgres tokens minted by the credential API, in seconds (default 3600). */
+  tokenTtlSeconds?: number;
+  /** User emails created at start (Postgres role + workspace user). */
+  users?: string[];
+  /** Database name (default `databricks_postgres`). */
+  database?: string;
+  /** Endpoint path (default `projects/local/branches/main/endpoints/primary`). */
+  endpoint?: string;
+  /** Port of the token-checking Postgres proxy; 0/undefined picks a free port. */
+  proxyPort?: number;
+  /** Port of the fake workspace API; 0/undefined picks a free port. */
+  apiPort?: number;
+  /** Optional debug sink. Never receives token values. */
+  log?: (line: string) => void;
+}
+
+/** Environment variables an application needs to reach this local Lakebase. */
+export interface LocalLakebaseEnv {
+  DATABRICKS_HOST: string;
+  DATABRICKS_CLIENT_ID: string;
+  DATABRICKS_CLIENT_SECRET: string;
+  PGHOST: string;
+  PGPORT: string;
+  PGDATABASE: string;
+  PGUSER: string;
+  PGSSLMODE: string;
+  LAKEBASE_ENDPOINT: string;
+  [key: string]: string;
+}
+
+export interface ConnectionStats {
+  open: number;
+  peak: number;
+  total: number;
+}
+
+export interface LocalStats {
+  /** Credential API calls per authenticated identity (including failed/faulted ones). */
+  credentialCalls: Record<string, number>;
+  credentialCallsTotal: number;
+  /** Password messages checked by the proxy. */
+  authAttempts: number;
+  /** Password messages rejected by the proxy (28P01). */
+  authFailures: number;
+  /** Proxied connections per Postgres role. */
+  connections: Record<string, ConnectionStats>;
+  openConnections: number;
+  peakConnections: number;
+}
+
+export interface PgCredential {
+  token: string;
+  /** RFC 3339 UTC. */
+  expire_time: string;
+}
+
+export interface CredentialFault {
+  /** HTTP status; 0 destroys the socket (a network error). Default 500. */
+  status?: number;
+  /** Databricks `error_code`. Default derived from the status. */
+  errorCode?: string;
+  message?: string;
+  /** How many calls fail; default: all until cleared with `null`. */
+  times?: number;
+}
+
+export type MalformedMode = 'missing-token' | 'bad-expiry' | 'not-json';
+
+export interface SuspendOptions {
+  /** `delay` (default): new connections wait until `wake()`. `refuse`: FATAL 57P03. */
+  mode?: 'delay' | 'refuse';
+}
+
+export interface LocalFaults {
+  credentials(fault: CredentialFault | null): void;
+  credentialLatency(ms: number): void;
+  credentialMalformed(mode: MalformedMode | null): void;
+  /** Every Postgres token minted so far for `identity` stops being accepted. */
+  revoke(identity: string): void;
+  setTokenTtl(seconds: number): void;
+  /** Scale to zero: terminate open proxied connections with 57P01. */
+  suspend(options?: SuspendOptions): Promise<void>;
+  wake(): void;
+  restartPostgres(): Promise<void>;
+  reset(): void;
+}
+
+export interface ServicePrincipal {
+  /** A UUID; also the SP's Postgres role. */
+  clientId: string;
+  clientSecret: string;
+  /** A long-lived PAT-like bearer token for the SP (`DATABRICKS_TOKEN` style). */
+  pat: string;
+}
+
+export interface LocalLakebase {
+  readonly env: LocalLakebaseEnv;
+  readonly endpoint: string;
+  readonly database: string;
+  readonly servicePrincipal: ServicePrincipal;
+  /** `http://127.0.0.1:<apiPort>` */
+  readonly host: string;
+  readonly proxyPort: number;
+  readonly apiPort: number;
+  /** Port of the real Postgres (superuser access only; apps go through the proxy). */
+  readonly postgresPort: number;
+  addUser(email: string): Promise<void>;
+  userToken(email: string, options?: { ttlSeconds?: number }): string;
+  userHeaders(email: string): Promise<Record<string, string>>;
+  mintPgToken(identity: string, options?: { ttlSeconds?: number }): PgCredential;
+  // biome-ignore lint/suspicious/noExplicitAny: rows are whatever the query returns
+  sql<R = any>(text: string, values?: unknown[]): Promise<R[]>;
+  readonly faults: LocalFaults;
+  stats(): LocalStats;
+  resetStats(): void;
+  stop(): Promise<void>;
+}

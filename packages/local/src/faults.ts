@@ -23,7 +23,8 @@ const DEFAULT_CODES: Record<number, string> = {
 export class FaultState {
   private credentialFault: ActiveCredentialFault | undefined;
   private remaining = Number.POSITIVE_INFINITY;
-  latencyMs = 0;
+  private latency = 0;
+  private delayed = new Set<() => void>();
   malformed: MalformedMode | null = null;
   suspended: Required<SuspendOptions> | undefined;
   private wakeWaiters: Array<() => void> = [];
@@ -51,6 +52,34 @@ export class FaultState {
     return fault;
   }
 
+  get latencyMs(): number {
+    return this.latency;
+  }
+
+  /** Sets the credential latency; 0 also releases answers that are being delayed now. */
+  setLatency(ms: number): void {
+    this.latency = Math.max(0, ms);
+    if (this.latency === 0) this.releaseDelayed();
+  }
+
+  /** Waits the current latency (released early when latency is cleared). */
+  delay(): Promise<void> {
+    if (this.latency <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.delayed.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.latency);
+      this.delayed.add(done);
+    });
+  }
+
+  private releaseDelayed(): void {
+    for (const done of [...this.delayed]) done();
+  }
+
   /** Resolves when not suspended (immediately if awake). */
   waitAwake(): Promise<void> {
     if (!this.suspended) return Promise.resolve();
@@ -67,7 +96,7 @@ export class FaultState {
   reset(): void {
     this.credentialFault = undefined;
     this.remaining = Number.POSITIVE_INFINITY;
-    this.latencyMs = 0;
+    this.setLatency(0);
     this.malformed = null;
     this.wake();
   }

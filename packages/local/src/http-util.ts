@@ -43,7 +43,3 @@ export function readBody(req: http.IncomingMessage, limit = 1_000_000): Promise<
     req.on('error', reject);
   });
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -166,9 +166,7 @@ export async function startLocalLakebase(
 
   const faultSwitches: LocalFaults = {
     credentials: (fault) => faults.setCredentialFault(fault),
-    credentialLatency: (ms) => {
-      faults.latencyMs = Math.max(0, ms);
-    },
+    credentialLatency: (ms) => faults.setLatency(ms),
     credentialMalformed: (mode) => {
       faults.malformed = mode;
     },
@@ -202,6 +200,7 @@ export async function startLocalLakebase(
     database,
     servicePrincipal: { ...sp },
     host,
+    dataDir: root,
     proxyPort: liveProxy.port,
     apiPort: liveApi.port,
     get postgresPort() {
@@ -225,7 +224,7 @@ export async function startLocalLakebase(
     resetStats: () => stats.reset(),
     stop: () => {
       if (!stopping) {
-        faults.wake();
+        faults.reset();
         stopping = cleanup();
       }
       return stopping;

@@ -78,12 +78,16 @@ export interface SuspendOptions {
 
 export interface LocalFaults {
   credentials(fault: CredentialFault | null): void;
+  /** Delays every credential answer by `ms`; 0 clears it and releases answers being delayed. */
   credentialLatency(ms: number): void;
   credentialMalformed(mode: MalformedMode | null): void;
   /** Every Postgres token minted so far for `identity` stops being accepted. */
   revoke(identity: string): void;
   setTokenTtl(seconds: number): void;
-  /** Scale to zero: terminate open proxied connections with 57P01. */
+  /**
+   * Scale to zero: terminate open proxied connections with 57P01. The state switches at once;
+   * the promise resolves when those connections are closed.
+   */
   suspend(options?: SuspendOptions): Promise<void>;
   wake(): void;
   restartPostgres(): Promise<void>;
@@ -105,6 +109,8 @@ export interface LocalLakebase {
   readonly servicePrincipal: ServicePrincipal;
   /** `http://127.0.0.1:<apiPort>` */
   readonly host: string;
+  /** The directory holding `pgdata/` (a temp dir unless `dataDir` was given). */
+  readonly dataDir: string;
   readonly proxyPort: number;
   readonly apiPort: number;
   /** Port of the real Postgres (superuser access only; apps go through the proxy). */

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FaultState } from './faults.js';
-import { readBody, sendError, sendJson, sleep } from './http-util.js';
+import { readBody, sendError, sendJson } from './http-util.js';
 import { userId } from './identities.js';
 import type { StatsRecorder } from './stats.js';
 import { rfc3339, type TokenStore } from './tokens.js';
@@ -179,7 +179,7 @@ export class WorkspaceApi {
     const { faults } = this.deps;
     this.deps.stats.credentialCall(identity);
     const raw = await readBody(req);
-    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    await faults.delay();
     const fault = faults.takeCredentialFault();
     if (fault) {
       this.deps.log(`api: credential fault ${fault.status} for ${identity}`);

@@ -1,0 +1,104 @@
+import pg from 'pg';
+import type { LocalLakebase } from '../src/index.js';
+
+/** A connected pg.Client through the proxy; errors emitted later are collected in `errors`. */
+export async function connectAs(
+  lb: LocalLakebase,
+  user: string,
+  password: string,
+): Promise<pg.Client & { errors: Error[] }> {
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port: lb.proxyPort,
+    user,
+    password,
+    database: lb.database,
+  }) as pg.Client & { errors: Error[] };
+  client.errors = [];
+  client.on('error', (error) => client.errors.push(error));
+  await client.connect();
+  return client;
+}
+
+/** Connects, expecting failure; returns the error (pg's DatabaseError has a `code`). */
+export async function connectError(
+  lb: LocalLakebase,
+  user: string,
+  password: string,
+): Promise<Error & { code?: string }> {
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port: lb.proxyPort,
+    user,
+    password,
+    database: lb.database,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  await client.end();
+  throw new Error(`connecting as ${user} unexpectedly succeeded`);
+}
+
+/** POST /api/2.0/postgres/credentials with a bearer token, via fetch. */
+export function postCredentials(
+  lb: LocalLakebase,
+  bearer: string,
+  body: unknown = { endpoint: lb.endpoint },
+): Promise<Response> {
+  return fetch(`${lb.host}/api/2.0/postgres/credentials`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+/** An SP access token from the OAuth token endpoint (client credentials). */
+export async function spAccessToken(lb: LocalLakebase): Promise<string> {
+  const { clientId, clientSecret } = lb.servicePrincipal;
+  const response = await fetch(`${lb.host}/oidc/v1/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials&scope=all-apis',
+  });
+  if (response.status !== 200) throw new Error(`token endpoint answered ${response.status}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** Polls `condition` (no fixed sleeps in assertions; a bounded wait for an event). */
+export async function waitFor(
+  condition: () => boolean,
+  what: string,
+  ms = 10_000,
+  probe?: () => Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (true) {
+    await probe?.();
+    if (condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** True when `promise` has not settled after the event loop turned a few times. */
+export async function isPending(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  return !settled;
+}

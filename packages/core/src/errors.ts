@@ -80,3 +80,17 @@ export class ClosedError extends LakebaseError {
     super('LAKEBASE_CLOSED', message);
   }
 }
+
+/**
+ * Remove anything that looks like a secret from a message that came from elsewhere (an API
+ * error body, a library error): JWTs, bearer values, `token`/`password` JSON fields and long
+ * opaque strings. Also truncates, so a whole response body never lands in a message.
+ */
+export function redactSecrets(text: string, maxLength = 300): string {
+  const redacted = text
+    .replace(/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, '[redacted]')
+    .replace(/(bearer\s+)\S+/gi, '$1[redacted]')
+    .replace(/("?(?:token|password|secret|access_token)"?\s*[:=]\s*"?)[^"\s,}]+/gi, '$1[redacted]')
+    .replace(/[A-Za-z0-9_\-+/=.~]{40,}/g, '[redacted]');
+  return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted;
+}

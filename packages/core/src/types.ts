@@ -2,7 +2,9 @@
  * Shared types of @lakebase-kit/core: the contracts between its modules and the
  * public shapes that the adapters (@lakebase-kit/drizzle, kysely, prisma, appkit) bind to.
  */
+import type { WorkspaceClient } from '@databricks/sdk-experimental';
 import type pg from 'pg';
+import type { Logger, LoggerConfig } from './logger.js';
 
 /** A Postgres credential for one identity. */
 export interface Credential {
@@ -123,4 +125,67 @@ export interface Lakebase {
   close(): Promise<void>;
   readonly closed: boolean;
   stats(): LakebaseStats;
+}
+
+// ---------------------------------------------------------------------------
+// Service-principal pool: configuration and credential API shapes (issue 3).
+// Names and shapes match the official `@databricks/lakebase` package.
+// ---------------------------------------------------------------------------
+
+/** libpq `sslmode` values (see README: how each maps onto node-postgres). */
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+
+/**
+ * `true`/omitted: traces and metrics on (a no-op without an OTel SDK); `false`: all off.
+ * `queries`: query spans and `db.client.operation.duration`; default on, except when
+ * `@opentelemetry/instrumentation-pg` has patched pg (then it already records them).
+ */
+export type TelemetryOptions = boolean | { traces?: boolean; metrics?: boolean; queries?: boolean };
+
+/** The options of `createLakebasePool` (a superset of the official `LakebasePoolConfig`). */
+export interface LakebasePoolConfig extends pg.PoolConfig {
+  /** A Databricks SDK client; default: created once from the SDK default auth chain (env, profile). */
+  workspaceClient?: WorkspaceClient;
+  /** `projects/<p>/branches/<b>/endpoints/<e>`; env `LAKEBASE_ENDPOINT`. */
+  endpoint?: string;
+  /** libpq sslmode; env `PGSSLMODE`; default `require`. */
+  sslMode?: SslMode;
+  /** Root certificate file for `verify-ca`/`verify-full` (`system` = the system store); env `PGSSLROOTCERT`. */
+  sslRootCert?: string;
+  /** Unity Catalog claims sent with every credential request. */
+  claims?: RequestedClaims[];
+  /** Refresh a token this long before it expires (default 120000; half-life for short tokens). */
+  refreshBufferMs?: number;
+  /** Timeout of one credential API call (default 30000). */
+  credentialTimeoutMs?: number;
+  telemetry?: TelemetryOptions;
+  logger?: Logger | LoggerConfig;
+}
+
+/** What the credential API answers. */
+export interface DatabaseCredential {
+  /** The Postgres password. Never log it. */
+  token: string;
+  /** RFC 3339 UTC expiry, e.g. `2026-02-06T17:07:00Z`. */
+  expire_time: string;
+}
+
+/** Permission set for Unity Catalog table access. */
+export const RequestedClaimsPermissionSet = { READ_ONLY: 'READ_ONLY' } as const;
+export type RequestedClaimsPermissionSet =
+  (typeof RequestedClaimsPermissionSet)[keyof typeof RequestedClaimsPermissionSet];
+
+export interface RequestedResource {
+  table_name?: string;
+  unspecified_resource_name?: string;
+}
+
+export interface RequestedClaims {
+  permission_set?: RequestedClaimsPermissionSet;
+  resources?: RequestedResource[];
+}
+
+export interface GenerateDatabaseCredentialRequest {
+  endpoint: string;
+  claims?: RequestedClaims[];
 }

@@ -1,0 +1,82 @@
+/**
+ * @lakebase-kit/core — Lakebase Autoscaling for Node: a `pg.Pool` whose password is a
+ * refreshed OAuth token. Public entry; adapters import only from here.
+ */
+
+// service principal (issue 3)
+export {
+  createWorkspaceClient,
+  DEFAULTS,
+  getUsernameWithApiLookup,
+  getWorkspaceClient,
+  isPgInstrumented,
+  type ResolvedConfig,
+  type ResolvedPoolOptions,
+  resolveConfig,
+  resolveUser,
+  validateEndpoint,
+} from './config.js';
+export {
+  type CredentialCallOptions,
+  generateDatabaseCredential,
+  validateCredentialResponse,
+  workspaceCredentialSource,
+} from './credentials.js';
+export {
+  AuthenticationError,
+  ClosedError,
+  ConfigurationError,
+  CredentialError,
+  LakebaseError,
+  PoolBudgetError,
+  redactSecrets,
+  ValidationError,
+} from './errors.js';
+export {
+  consoleLogger,
+  type Logger,
+  type LoggerConfig,
+  resolveLogger,
+  silentLogger,
+} from './logger.js';
+export { getLakebaseOrmConfig, getLakebasePgConfig } from './pg-config.js';
+export {
+  type BuildPoolOptions,
+  buildLakebasePool,
+  createLakebasePool,
+  isAuthError,
+  isWakeError,
+  lakebaseClientClass,
+  lakebasePoolConfig,
+  servicePrincipalTokens,
+} from './pool.js';
+export {
+  ATTR_POOL_NAME,
+  createTelemetry,
+  INSTRUMENTATION_SCOPE,
+  type QueryInfo,
+  type QueryRecorder,
+  type Telemetry,
+} from './telemetry.js';
+export { realClock, TokenCache, type TokenCacheOptions } from './token-cache.js';
+export {
+  type Clock,
+  type Credential,
+  type CredentialSource,
+  type DatabaseCredential,
+  type GenerateDatabaseCredentialRequest,
+  type Lakebase,
+  type LakebasePoolConfig,
+  type LakebaseStats,
+  type OrmConfig,
+  type RequestedClaims,
+  RequestedClaimsPermissionSet,
+  type RequestedResource,
+  type RequestLike,
+  type SslMode,
+  type TelemetryOptions,
+  type TokenCacheStats,
+  type TokenProvider,
+  type UserPoolStats,
+  type UserScope,
+} from './types.js';

@@ -1,0 +1,413 @@
+/**
+ * OpenTelemetry instruments (a no-op without an SDK). Instruments are created once per meter
+ * provider; pool gauges are one batch callback over every registered pool, removed when the
+ * last pool ends. Attributes are low-cardinality: a pool name (`lakebase:sp`), never SQL text,
+ * user names or emails on metrics.
+ */
+import {
+  type Attributes,
+  type BatchObservableCallback,
+  type Counter,
+  context,
+  type Histogram,
+  type Meter,
+  type MeterProvider,
+  metrics,
+  type ObservableUpDownCounter,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import type pg from 'pg';
+import { CredentialError } from './errors.js';
+
+export const INSTRUMENTATION_SCOPE = '@lakebase-kit/core';
+const VERSION = '0.1.0';
+
+/** Semconv advice for durations in seconds. */
+const DURATION_BUCKETS = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
+
+export const ATTR_POOL_NAME = 'db.client.connection.pool.name';
+
+export interface QueryInfo {
+  /** SQL text; only recorded (as `db.query.text`, on spans) when the query is parameterized. */
+  text: string | undefined;
+  parameterized: boolean;
+  database: string;
+  host: string;
+  port: number;
+  poolName: string;
+}
+
+/** Ends one query's span and records its duration. */
+export interface QueryRecorder {
+  end(error?: unknown): void;
+}
+
+export interface Telemetry {
+  readonly traces: boolean;
+  readonly metrics: boolean;
+  /** Query spans + `db.client.operation.duration` (off when instrumentation-pg is active). */
+  readonly queries: boolean;
+  credentialFetch(poolName: string, seconds: number, error?: unknown): void;
+  cacheLookup(poolName: string, hit: boolean): void;
+  connectRetry(poolName: string, reason: 'auth' | 'wake', errorType: string): void;
+  authFailure(poolName: string): void;
+  connectionCreated(poolName: string, seconds: number): void;
+  connectionWait(poolName: string, seconds: number): void;
+  connectionTimeout(poolName: string): void;
+  /** Observe the pool's connection gauges until the returned function is called. */
+  registerPool(pool: pg.Pool, poolName: string): () => void;
+  /** Start a query span (CLIENT) and its duration measurement. */
+  startQuery(info: QueryInfo): QueryRecorder;
+}
+
+interface Instruments {
+  meter: Meter;
+  credentialDuration: Histogram;
+  cacheHits: Counter;
+  cacheMisses: Counter;
+  connectRetries: Counter;
+  authFailures: Counter;
+  createTime: Histogram;
+  waitTime: Histogram;
+  timeouts: Counter;
+  operationDuration: Histogram;
+  count: ObservableUpDownCounter;
+  max: ObservableUpDownCounter;
+  pending: ObservableUpDownCounter;
+  pools: Map<pg.Pool, string>;
+  callback: BatchObservableCallback | undefined;
+}
+
+const byProvider = new WeakMap<MeterProvider, Instruments>();
+
+function createInstruments(meter: Meter): Instruments {
+  const seconds = (name: string, description: string) =>
+    meter.createHistogram(name, {
+      description,
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+  return {
+    meter,
+    credentialDuration: seconds(
+      'lakebase.credential.fetch.duration',
+      'Duration of Lakebase credential API calls',
+    ),
+    cacheHits: meter.createCounter('lakebase.token.cache.hits', {
+      description: 'Token requests answered from the cache',
+      unit: '{request}',
+    }),
+    cacheMisses: meter.createCounter('lakebase.token.cache.misses', {
+      description: 'Token requests that waited on the credential API',
+      unit: '{request}',
+    }),
+    connectRetries: meter.createCounter('lakebase.connection.retries', {
+      description: 'Connection attempts retried after a rejected token or while the compute wakes',
+      unit: '{retry}',
+    }),
+    authFailures: meter.createCounter('lakebase.auth.failures', {
+      description: 'Logins rejected by Postgres (SQLSTATE 28P01/28000)',
+      unit: '{failure}',
+    }),
+    createTime: seconds(
+      'db.client.connection.create_time',
+      'The time it took to create a new connection',
+    ),
+    waitTime: seconds(
+      'db.client.connection.wait_time',
+      'The time it took to obtain an open connection from the pool',
+    ),
+    timeouts: meter.createCounter('db.client.connection.timeouts', {
+      description:
+        'The number of connection timeouts that have occurred trying to obtain a connection from the pool',
+      unit: '{timeout}',
+    }),
+    operationDuration: seconds(
+      'db.client.operation.duration',
+      'Duration of database client operations',
+    ),
+    count: meter.createObservableUpDownCounter('db.client.connection.count', {
+      description:
+        'The number of connections that are currently in state described by the state attribute',
+      unit: '{connection}',
+    }),
+    max: meter.createObservableUpDownCounter('db.client.connection.max', {
+      description: 'The maximum number of open connections allowed',
+      unit: '{connection}',
+    }),
+    pending: meter.createObservableUpDownCounter('db.client.connection.pending_requests', {
+      description: 'The number of current pending requests for an open connection',
+      unit: '{request}',
+    }),
+    pools: new Map(),
+    callback: undefined,
+  };
+}
+
+function instruments(): Instruments {
+  const provider = metrics.getMeterProvider();
+  let found = byProvider.get(provider);
+  if (!found) {
+    found = createInstruments(provider.getMeter(INSTRUMENTATION_SCOPE, VERSION));
+    byProvider.set(provider, found);
+  }
+  return found;
+}
+
+function observePools(inst: Instruments): BatchObservableCallback {
+  return (result) => {
+    const totals = new Map<string, { idle: number; used: number; max: number; pending: number }>();
+    for (const [pool, name] of inst.pools) {
+      const t = totals.get(name) ?? { idle: 0, used: 0, max: 0, pending: 0 };
+      t.idle += pool.idleCount;
+      t.used += Math.max(0, pool.totalCount - pool.idleCount);
+      t.max += pool.options.max ?? 10;
+      t.pending += pool.waitingCount;
+      totals.set(name, t);
+    }
+    for (const [name, t] of totals) {
+      result.observe(inst.count, t.idle, {
+        [ATTR_POOL_NAME]: name,
+        'db.client.connection.state': 'idle',
+      });
+      result.observe(inst.count, t.used, {
+        [ATTR_POOL_NAME]: name,
+        'db.client.connection.state': 'used',
+      });
+      result.observe(inst.max, t.max, { [ATTR_POOL_NAME]: name });
+      result.observe(inst.pending, t.pending, { [ATTR_POOL_NAME]: name });
+    }
+  };
+}
+
+const OPERATIONS = new Set([
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'MERGE',
+  'WITH',
+  'VALUES',
+  'TABLE',
+  'CALL',
+  'DO',
+  'BEGIN',
+  'START',
+  'COMMIT',
+  'ROLLBACK',
+  'SAVEPOINT',
+  'RELEASE',
+  'PREPARE',
+  'EXECUTE',
+  'CREATE',
+  'ALTER',
+  'DROP',
+  'TRUNCATE',
+  'GRANT',
+  'REVOKE',
+  'COMMENT',
+  'SET',
+  'RESET',
+  'SHOW',
+  'EXPLAIN',
+  'ANALYZE',
+  'VACUUM',
+  'COPY',
+  'LOCK',
+  'LISTEN',
+  'NOTIFY',
+  'UNLISTEN',
+  'DECLARE',
+  'FETCH',
+  'CLOSE',
+  'DISCARD',
+  'REFRESH',
+  'REINDEX',
+  'CLUSTER',
+]);
+
+/** The SQL command keyword (`SELECT`), from a bounded set, or undefined. */
+export function operationName(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  const stripped = text.replace(/^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/)+/, '');
+  const word = /^[A-Za-z]+/.exec(stripped)?.[0]?.toUpperCase();
+  return word && OPERATIONS.has(word) ? word : undefined;
+}
+
+/** Low-cardinality error type: SQLSTATE, errno code, or the error class name. */
+export function errorType(error: unknown): string {
+  if (error instanceof CredentialError)
+    return error.errorCode ?? (error.status ? String(error.status) : 'CredentialError');
+  if (error && typeof error === 'object') {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[A-Z0-9_]{2,32}$/.test(code)) return code;
+    const name = (error as { name?: unknown }).name;
+    if (typeof name === 'string' && name !== 'Error') return name;
+  }
+  return '_OTHER';
+}
+
+const NOOP_RECORDER: QueryRecorder = { end: () => {} };
+
+/** Telemetry with the given switches, reading the global OTel providers. */
+export function createTelemetry(options: {
+  traces: boolean;
+  metrics: boolean;
+  queries?: boolean;
+}): Telemetry {
+  const { traces, metrics: metricsOn } = options;
+  const queries = options.queries ?? true;
+  const m = (fn: (inst: Instruments) => void) => {
+    if (metricsOn) fn(instruments());
+  };
+  const pool = (poolName: string): Attributes => ({ [ATTR_POOL_NAME]: poolName });
+
+  return {
+    traces,
+    metrics: metricsOn,
+    queries,
+    credentialFetch(poolName, seconds, error) {
+      m((i) =>
+        i.credentialDuration.record(seconds, {
+          ...pool(poolName),
+          'lakebase.credential.outcome': error === undefined ? 'success' : 'failure',
+          ...(error === undefined ? {} : { 'error.type': errorType(error) }),
+        }),
+      );
+    },
+    cacheLookup(poolName, hit) {
+      m((i) => (hit ? i.cacheHits : i.cacheMisses).add(1, pool(poolName)));
+    },
+    connectRetry(poolName, reason, type) {
+      m((i) =>
+        i.connectRetries.add(1, {
+          ...pool(poolName),
+          'lakebase.retry.reason': reason,
+          'error.type': type,
+        }),
+      );
+    },
+    authFailure(poolName) {
+      m((i) => i.authFailures.add(1, pool(poolName)));
+    },
+    connectionCreated(poolName, seconds) {
+      m((i) => i.createTime.record(seconds, pool(poolName)));
+    },
+    connectionWait(poolName, seconds) {
+      m((i) => i.waitTime.record(seconds, pool(poolName)));
+    },
+    connectionTimeout(poolName) {
+      m((i) => i.timeouts.add(1, pool(poolName)));
+    },
+    registerPool(target, poolName) {
+      if (!metricsOn) return () => {};
+      const inst = instruments();
+      inst.pools.set(target, poolName);
+      if (!inst.callback) {
+        inst.callback = observePools(inst);
+        inst.meter.addBatchObservableCallback(inst.callback, [inst.count, inst.max, inst.pending]);
+      }
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        inst.pools.delete(target);
+        if (inst.pools.size === 0 && inst.callback) {
+          inst.meter.removeBatchObservableCallback(inst.callback, [
+            inst.count,
+            inst.max,
+            inst.pending,
+          ]);
+          inst.callback = undefined;
+        }
+      };
+    },
+    startQuery(info) {
+      if (!queries || (!traces && !metricsOn)) return NOOP_RECORDER;
+      const operation = operationName(info.text);
+      const attributes: Attributes = {
+        'db.system.name': 'postgresql',
+        'db.namespace': info.database,
+        'server.address': info.host,
+        'server.port': info.port,
+        ...(operation ? { 'db.operation.name': operation } : {}),
+      };
+      const span = traces
+        ? trace.getTracer(INSTRUMENTATION_SCOPE, VERSION).startSpan(
+            operation ? `${operation} ${info.database}` : info.database,
+            {
+              kind: SpanKind.CLIENT,
+              attributes: {
+                ...attributes,
+                ...(info.parameterized && info.text ? { 'db.query.text': info.text } : {}),
+              },
+            },
+            context.active(),
+          )
+        : undefined;
+      const start = performance.now();
+      let ended = false;
+      return {
+        end(error?: unknown) {
+          if (ended) return;
+          ended = true;
+          const failure: Attributes = {};
+          if (error !== undefined) {
+            failure['error.type'] = errorType(error);
+            const code = (error as { code?: unknown })?.code;
+            if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+              failure['db.response.status_code'] = code;
+            }
+          }
+          if (span) {
+            span.setAttributes(failure);
+            if (error !== undefined) {
+              span.setStatus({
+                code: SpanStatusCode.ERROR,
+                message: String(failure['error.type']),
+              });
+            }
+            span.end();
+          }
+          m((i) =>
+            i.operationDuration.record((performance.now() - start) / 1000, {
+              ...attributes,
+              ...failure,
+              [ATTR_POOL_NAME]: info.poolName,
+            }),
+          );
+        },
+      };
+    },
+  };
+}
+
+/** Record a credential fetch as a span (when traces are on) — wraps the source's promise. */
+export async function traceCredentialFetch<T>(
+  telemetry: Telemetry,
+  poolName: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  const start = performance.now();
+  const span = telemetry.traces
+    ? trace
+        .getTracer(INSTRUMENTATION_SCOPE, VERSION)
+        .startSpan('lakebase.credential.fetch', { attributes: { [ATTR_POOL_NAME]: poolName } })
+    : undefined;
+  try {
+    const result = await run();
+    telemetry.credentialFetch(poolName, (performance.now() - start) / 1000);
+    span?.end();
+    return result;
+  } catch (error) {
+    telemetry.credentialFetch(poolName, (performance.now() - start) / 1000, error);
+    span?.setAttribute('error.type', errorType(error));
+    span?.setStatus({ code: SpanStatusCode.ERROR });
+    span?.end();
+    throw error;
+  }
+}

@@ -1,0 +1,115 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startLocalLakebase } from '../src/index.js';
+import { connectAs } from './helpers.js';
+
+function postmasterPid(dataDir: string): number {
+  const text = readFileSync(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8');
+  return Number(text.split('\n')[0]);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function postgresProcessesFor(dataDir: string): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.includes(dataDir));
+}
+
+const persistentRoot = path.join(os.tmpdir(), `lakebase-local-persist-${process.pid}`);
+afterAll(async () => {
+  await fs.rm(persistentRoot, { recursive: true, force: true });
+});
+
+describe('lifecycle', () => {
+  it('stop() leaves no Postgres process, closes every port, removes the temp dir; idempotent', async () => {
+    const lb = await startLocalLakebase();
+    const pid = postmasterPid(lb.dataDir);
+    expect(alive(pid)).toBe(true);
+    expect(postgresProcessesFor(lb.dataDir).length).toBeGreaterThan(0);
+    const client = await connectAs(lb, lb.env.PGUSER, lb.mintPgToken(lb.env.PGUSER).token);
+    await Promise.all([lb.stop(), lb.stop()]);
+    await lb.stop();
+    expect(alive(pid)).toBe(false);
+    expect(postgresProcessesFor(lb.dataDir)).toEqual([]);
+    expect(existsSync(lb.dataDir)).toBe(false);
+    expect(await accepts(lb.postgresPort)).toBe(false);
+    expect(await accepts(lb.proxyPort)).toBe(false);
+    expect(await accepts(lb.apiPort)).toBe(false);
+    await client.end().catch(() => undefined);
+  });
+
+  it('a dataDir persists data, the SP and users across restarts, and is kept on stop', async () => {
+    const first = await startLocalLakebase({
+      dataDir: persistentRoot,
+      users: ['alice@example.com'],
+    });
+    const clientId = first.servicePrincipal.clientId;
+    const sp = await connectAs(first, clientId, first.mintPgToken(clientId).token);
+    await sp.query('create table memo (v text)');
+    await sp.query("insert into memo values ('kept')");
+    await sp.end();
+    await first.stop();
+    expect(existsSync(path.join(persistentRoot, 'pgdata', 'PG_VERSION'))).toBe(true);
+
+    const second = await startLocalLakebase({ dataDir: persistentRoot });
+    try {
+      expect(second.servicePrincipal.clientId).toBe(clientId);
+      const again = await connectAs(second, clientId, second.mintPgToken(clientId).token);
+      expect((await again.query('select v from memo')).rows).toEqual([{ v: 'kept' }]);
+      await again.end();
+      const alice = await connectAs(
+        second,
+        'alice@example.com',
+        second.mintPgToken('alice@example.com').token,
+      );
+      await alice.end();
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('fixed ports are honoured; a taken port fails the start and leaves nothing behind', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    const before = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes('lakebase-local-')).length;
+    await expect(startLocalLakebase({ proxyPort: taken })).rejects.toThrow(/EADDRINUSE/);
+    const after = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes('lakebase-local-')).length;
+    expect(after).toBe(before);
+    await new Promise((resolve) => blocker.close(resolve));
+    const lb = await startLocalLakebase({ proxyPort: taken });
+    try {
+      expect(lb.proxyPort).toBe(taken);
+      expect(lb.env.PGPORT).toBe(String(taken));
+    } finally {
+      await lb.stop();
+    }
+  });
+});

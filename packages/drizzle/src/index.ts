@@ -1,1 +1,8 @@
-export const placeholder = true;
+export {
+  type LakebaseDrizzle,
+  type LakebaseDrizzleOptions,
+  type LakebaseUserDrizzle,
+  lakebaseDrizzle,
+} from './drizzle.js';
+export { type LakebaseMigrationConfig, migrate } from './migrate.js';
+export type { LakebaseConfig } from './options.js';

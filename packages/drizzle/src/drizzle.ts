@@ -1,0 +1,74 @@
+import type { Lakebase, RequestLike, UserScope } from '@lakebase-kit/core';
+import type { DrizzleConfig } from 'drizzle-orm';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type pg from 'pg';
+import { type LakebaseConfig, resolveLakebase } from './options.js';
+import { ScopeCache } from './scope-cache.js';
+
+type Schema = Record<string, unknown>;
+
+/** Options of `lakebaseDrizzle()`: Drizzle's own options plus either `lakebase` or its config. */
+export type LakebaseDrizzleOptions<TSchema extends Schema = Record<string, never>> = Omit<
+  DrizzleConfig<TSchema>,
+  'logger'
+> &
+  Partial<LakebaseConfig> & {
+    /** Share this Lakebase's pools (it is never closed by `$close()`). Default: a new one. */
+    lakebase?: Lakebase;
+    /** Drizzle's query logger (`true` logs SQL to the console). `logger` is the Lakebase logger. */
+    queryLogger?: DrizzleConfig<TSchema>['logger'];
+  };
+
+/** A Drizzle database running every query and transaction as one user. */
+export type LakebaseUserDrizzle<TSchema extends Schema = Record<string, never>> =
+  NodePgDatabase<TSchema> & {
+    $client: pg.Pool;
+    /** The user scope this database is bound to. */
+    readonly $scope: UserScope;
+  };
+
+/** A Drizzle database on the service principal's pool, plus `asUser(req)`. */
+export type LakebaseDrizzle<TSchema extends Schema = Record<string, never>> =
+  NodePgDatabase<TSchema> & {
+    $client: pg.Pool;
+    /** The same typed database bound to the request's user (cached per user scope). */
+    asUser(req: RequestLike): LakebaseUserDrizzle<TSchema>;
+    /** The underlying Lakebase (SP pool, user pools). */
+    readonly $lakebase: Lakebase;
+    /** Closes the Lakebase if this database created it; a shared one is left open. */
+    $close(): Promise<void>;
+  };
+
+/**
+ * Drizzle (`drizzle-orm/node-postgres`) on Lakebase: the returned database runs as the service
+ * principal; `db.asUser(req)` returns the same typed database running as the request's user.
+ */
+export function lakebaseDrizzle<TSchema extends Schema = Record<string, never>>(
+  options: LakebaseDrizzleOptions<TSchema> = {},
+): LakebaseDrizzle<TSchema> {
+  const { lakebase: shared, schema, casing, cache, queryLogger, ...config } = options;
+  const { lakebase, owned } = resolveLakebase(shared, config);
+  const drizzleConfig: DrizzleConfig<TSchema> = { schema, casing, cache, logger: queryLogger };
+
+  const users = new ScopeCache<LakebaseUserDrizzle<TSchema>>(
+    (scope) =>
+      Object.defineProperty(drizzle({ ...drizzleConfig, client: scope.pool }), '$scope', {
+        value: scope,
+        enumerable: false,
+      }) as LakebaseUserDrizzle<TSchema>,
+  );
+
+  const db = drizzle({ ...drizzleConfig, client: lakebase.pool });
+  let closing: Promise<void> | undefined;
+  return Object.defineProperties(db, {
+    asUser: { value: (req: RequestLike) => users.get(lakebase.asUser(req)), enumerable: false },
+    $lakebase: { value: lakebase, enumerable: false },
+    $close: {
+      value: (): Promise<void> => {
+        closing ??= owned ? lakebase.close() : Promise.resolve();
+        return closing;
+      },
+      enumerable: false,
+    },
+  }) as LakebaseDrizzle<TSchema>;
+}

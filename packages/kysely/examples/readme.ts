@@ -1,0 +1,60 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { lakebaseKysely } from '@lakebase-kit/kysely';
+import { FileMigrationProvider, Migrator } from 'kysely';
+import type { DB } from './db.js';
+
+// Configured from the environment Databricks Apps sets for a Lakebase resource
+// (DATABRICKS_HOST, DATABRICKS_CLIENT_ID/SECRET, LAKEBASE_ENDPOINT, PGHOST, PGDATABASE, ...).
+export const { kysely, withUser, destroy } = lakebaseKysely<DB>();
+
+// On start, as the service principal: it owns the tables the migrations create.
+const migrator = new Migrator({
+  db: kysely,
+  provider: new FileMigrationProvider({
+    fs,
+    path,
+    migrationFolder: fileURLToPath(new URL('./migrations', import.meta.url)),
+  }),
+});
+const { error } = await migrator.migrateToLatest();
+if (error) throw error;
+
+// In a request handler (Express/Node request, Fetch Request or a headers object):
+// every query runs as the signed-in user, so RLS shows them their own rows only.
+export async function addNote(req: Request, body: string) {
+  return withUser(req)
+    .kysely.insertInto('app.notes')
+    .values({ body })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function myNotes(req: Request) {
+  return withUser(req).kysely.selectFrom('app.notes').selectAll().orderBy('id').execute();
+}
+
+// Transactions run on one of the user's connections.
+export async function retag(req: Request, from: string, to: string) {
+  return withUser(req)
+    .kysely.transaction()
+    .execute(async (trx) => {
+      const moved = await trx
+        .updateTable('app.notes')
+        .set({ tag: to })
+        .where('tag', '=', from)
+        .executeTakeFirst();
+      return Number(moved.numUpdatedRows);
+    });
+}
+
+// Jobs run as the service principal (the table owner sees every row); stream big results.
+export async function exportAll(write: (line: string) => void) {
+  for await (const note of kysely.selectFrom('app.notes').selectAll().stream(500)) {
+    write(`${note.owner}\t${note.body}`);
+  }
+}
+
+// On shutdown: closes the pools this created.
+export const shutdown = destroy;

@@ -1,0 +1,77 @@
+import type { Lakebase, RequestLike, UserScope } from '@lakebase-kit/core';
+import { Kysely, type KyselyConfig, type KyselyPlugin, PostgresDialect } from 'kysely';
+import Cursor from 'pg-cursor';
+import { borrowPool } from './borrowed-pool.js';
+import { type LakebaseConfig, resolveLakebase } from './options.js';
+import { ScopeCache } from './scope-cache.js';
+
+/** Options of `lakebaseKysely()`: Kysely's own options plus either `lakebase` or its config. */
+export type LakebaseKyselyOptions = Partial<Omit<LakebaseConfig, 'log'>> & {
+  /** Share this Lakebase's pools (never closed by `destroy()`). Default: a new one. */
+  lakebase?: Lakebase;
+  /** Kysely plugins, applied to the SP and every per-user Kysely. */
+  plugins?: KyselyPlugin[];
+  /** Kysely's query log (`['query', 'error']` or a function). `logger` is the Lakebase logger. */
+  log?: KyselyConfig['log'];
+};
+
+/** One request's user: a `Kysely<DB>` whose every query and transaction runs as `identity`. */
+export interface LakebaseKyselyUser<DB> {
+  readonly kysely: Kysely<DB>;
+  readonly identity: string;
+  readonly scope: UserScope;
+}
+
+export interface LakebaseKysely<DB> {
+  /** `Kysely<DB>` on the service principal's pool. */
+  readonly kysely: Kysely<DB>;
+  /** The request's user; its `kysely` is cached per user scope (cheap per request). */
+  withUser(req: RequestLike): LakebaseKyselyUser<DB>;
+  /** The underlying Lakebase (SP pool, user pools). */
+  readonly lakebase: Lakebase;
+  /** Destroys the Kysely instances and closes the Lakebase if this created it; idempotent. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Kysely on Lakebase: `kysely` runs as the service principal; `withUser(req).kysely` runs as
+ * the request's user. Kysely never ends a pool it is given here (see `borrowPool`).
+ */
+export function lakebaseKysely<DB>(options: LakebaseKyselyOptions = {}): LakebaseKysely<DB> {
+  const { lakebase: shared, plugins, log, ...config } = options;
+  const { lakebase, owned } = resolveLakebase(shared, config);
+
+  const make = (pool: PostgresDialectPool): Kysely<DB> =>
+    new Kysely<DB>({ dialect: new PostgresDialect({ pool, cursor: Cursor }), plugins, log });
+
+  let closing: Promise<void> | undefined;
+  const closeOwned = (): Promise<void> => {
+    closing ??= owned ? lakebase.close() : Promise.resolve();
+    return closing;
+  };
+
+  // `kysely.destroy()` on the SP instance closes an owned Lakebase, like destroying a pool would.
+  const kysely = make(borrowPool(lakebase.pool, closeOwned));
+
+  const users = new ScopeCache<LakebaseKyselyUser<DB>>((scope) => {
+    const user: LakebaseKyselyUser<DB> = {
+      identity: scope.identity,
+      scope,
+      // Destroying a per-user Kysely only forgets it; the user's pool belongs to the Lakebase.
+      kysely: make(borrowPool(scope.pool, async () => users.forget(scope, user))),
+    };
+    return user;
+  });
+
+  return {
+    kysely,
+    lakebase,
+    withUser: (req) => users.get(lakebase.asUser(req)),
+    destroy: async () => {
+      await kysely.destroy();
+      await closeOwned();
+    },
+  };
+}
+
+type PostgresDialectPool = ReturnType<typeof borrowPool>;

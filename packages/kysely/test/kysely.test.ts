@@ -1,0 +1,227 @@
+import { ConfigurationError, createLakebase } from '@lakebase-kit/core';
+import type { LocalLakebase } from '@lakebase-kit/local';
+import { type Kysely, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DB } from '../examples/db.js';
+import { type LakebaseKysely, lakebaseKysely } from '../src/index.js';
+import { migratorFor } from './migrator.js';
+import { ALICE, BOB, captureLogger, startWorld, stopWorld, TOKEN_PATTERN } from './world.js';
+
+let lb: LocalLakebase;
+let lk: LakebaseKysely<DB>;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  lb = await startWorld();
+  lk = lakebaseKysely<DB>({ logger: captureLogger(logs) });
+});
+
+afterAll(async () => {
+  await lk?.destroy();
+  await stopWorld(lb);
+});
+
+const userKysely = async (email: string) => lk.withUser(await lb.userHeaders(email)).kysely;
+const currentUser = async (db: Kysely<DB>) =>
+  (await sql<{ user: string }>`select current_user as "user"`.execute(db)).rows[0]?.user;
+
+describe('migrations', () => {
+  it('Kysely’s Migrator with a file provider runs as the service principal', async () => {
+    const { results, error } = await migratorFor(lk.kysely).migrateToLatest();
+    expect(error).toBeUndefined();
+    expect(results?.map((r) => [r.migrationName, r.status])).toEqual([
+      ['2026-01-01T00-00_notes', 'Success'],
+      ['2026-01-02T00-00_tags', 'Success'],
+    ]);
+    const owners = await lb.sql(
+      `select tablename, tableowner from pg_tables
+       where tablename in ('notes', 'kysely_migration', 'kysely_migration_lock') order by 1`,
+    );
+    expect(owners).toEqual([
+      { tablename: 'kysely_migration', tableowner: lb.env.PGUSER },
+      { tablename: 'kysely_migration_lock', tableowner: lb.env.PGUSER },
+      { tablename: 'notes', tableowner: lb.env.PGUSER },
+    ]);
+  });
+
+  it('is idempotent, also when two instances migrate at once', async () => {
+    const other = createLakebase();
+    try {
+      const second = lakebaseKysely<DB>({ lakebase: other });
+      const [a, b] = await Promise.all([
+        migratorFor(lk.kysely).migrateToLatest(),
+        migratorFor(second.kysely).migrateToLatest(),
+      ]);
+      expect(a.error).toBeUndefined();
+      expect(b.error).toBeUndefined();
+      expect([...(a.results ?? []), ...(b.results ?? [])]).toEqual([]);
+      await second.destroy();
+      expect(other.closed).toBe(false);
+    } finally {
+      await other.close();
+    }
+    const applied = await lb.sql('select count(*)::int as n from kysely_migration');
+    expect(applied).toEqual([{ n: 2 }]);
+  });
+});
+
+describe('lakebaseKysely', () => {
+  it('runs typed queries as the service principal', async () => {
+    expect(await currentUser(lk.kysely)).toBe(lb.env.PGUSER);
+    const note = await lk.kysely
+      .insertInto('app.notes')
+      .values({ body: 'from the SP' })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    expect(note).toMatchObject({ body: 'from the SP', owner: lb.env.PGUSER, tag: 'general' });
+    expect(note.created_at).toBeInstanceOf(Date);
+  });
+
+  it('runs typed queries as each user, with RLS isolating their rows; the SP sees all', async () => {
+    const alice = await userKysely(ALICE);
+    const bob = await userKysely(BOB);
+    expect(await currentUser(alice)).toBe(ALICE);
+    expect(await currentUser(bob)).toBe(BOB);
+
+    const inserted = await alice
+      .insertInto('app.notes')
+      .values([{ body: 'alice 1' }, { body: 'alice 2', tag: 'work' }])
+      .returning(['id', 'owner'])
+      .execute();
+    expect(inserted.map((r) => r.owner)).toEqual([ALICE, ALICE]);
+    await bob.insertInto('app.notes').values({ body: 'bob 1' }).execute();
+
+    const aliceRows = await alice
+      .selectFrom('app.notes')
+      .select(['body', 'owner'])
+      .orderBy('id')
+      .execute();
+    expect(aliceRows).toEqual([
+      { body: 'alice 1', owner: ALICE },
+      { body: 'alice 2', owner: ALICE },
+    ]);
+    const bobRows = await bob.selectFrom('app.notes').select(['body', 'owner']).execute();
+    expect(bobRows).toEqual([{ body: 'bob 1', owner: BOB }]);
+
+    // Bob can neither read nor change alice's rows by id.
+    const stolen = await bob
+      .selectFrom('app.notes')
+      .selectAll()
+      .where('id', '=', inserted[0]!.id)
+      .execute();
+    expect(stolen).toEqual([]);
+    const updated = await bob
+      .updateTable('app.notes')
+      .set({ body: 'hacked' })
+      .where('id', '=', inserted[0]!.id)
+      .executeTakeFirst();
+    expect(updated.numUpdatedRows).toBe(0n);
+
+    const owners = await lk.kysely.selectFrom('app.notes').select('owner').distinct().execute();
+    expect(new Set(owners.map((o) => o.owner))).toEqual(new Set([lb.env.PGUSER, ALICE, BOB]));
+  });
+
+  it('a transaction that throws rolls back', async () => {
+    const alice = await userKysely(ALICE);
+    await expect(
+      alice.transaction().execute(async (trx) => {
+        await trx.insertInto('app.notes').values({ body: 'rolled back' }).execute();
+        expect(await currentUser(trx)).toBe(ALICE);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const rows = await lk.kysely
+      .selectFrom('app.notes')
+      .selectAll()
+      .where('body', '=', 'rolled back')
+      .execute();
+    expect(rows).toEqual([]);
+  });
+
+  it('a committed transaction is visible to its owner only', async () => {
+    const alice = await userKysely(ALICE);
+    const id = await alice.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('app.notes')
+        .values({ body: 'committed' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return row.id;
+    });
+    const mine = await alice.selectFrom('app.notes').select('owner').where('id', '=', id).execute();
+    expect(mine).toEqual([{ owner: ALICE }]);
+    const bob = await userKysely(BOB);
+    expect(await bob.selectFrom('app.notes').selectAll().where('id', '=', id).execute()).toEqual(
+      [],
+    );
+  });
+
+  it('withUser is cached per user scope and cheap per request', async () => {
+    const headers = await lb.userHeaders(ALICE);
+    const first = lk.withUser(headers);
+    expect(lk.withUser({ ...headers })).toBe(first);
+    expect(first.identity).toBe(ALICE);
+    expect(first.scope.identity).toBe(ALICE);
+    expect((await userKysely(BOB)) === first.kysely).toBe(false);
+  });
+
+  it('destroying a per-user Kysely never ends the user’s pool or the SP pool', async () => {
+    const headers = await lb.userHeaders(BOB);
+    const user = lk.withUser(headers);
+    await user.kysely.selectFrom('app.notes').select('id').execute();
+    await user.kysely.destroy();
+    expect(user.scope.pool.ending).toBe(false);
+    expect(lk.lakebase.pool.ending).toBe(false);
+    // The destroyed instance is forgotten: the next request gets a working one.
+    const next = lk.withUser(headers);
+    expect(next.kysely).not.toBe(user.kysely);
+    expect(await currentUser(next.kysely)).toBe(BOB);
+    expect(await user.scope.query('select current_user as u').then((r) => r.rows)).toEqual([
+      { u: BOB },
+    ]);
+  });
+
+  it('refuses a request without a user token', () => {
+    expect(() => lk.withUser({})).toThrow(/token/i);
+  });
+
+  it('never logs a token', () => {
+    for (const line of logs) expect(line).not.toMatch(TOKEN_PATTERN);
+  });
+});
+
+describe('ownership', () => {
+  it('destroy() and kysely.destroy() never close a shared Lakebase', async () => {
+    const lakebase = createLakebase();
+    try {
+      const shared = lakebaseKysely<DB>({ lakebase });
+      expect(shared.lakebase).toBe(lakebase);
+      await shared.kysely.selectFrom('app.notes').select('id').limit(1).execute();
+      await shared.kysely.destroy();
+      await shared.destroy();
+      expect(lakebase.closed).toBe(false);
+      expect((await lakebase.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await lakebase.close();
+    }
+  });
+
+  it('destroy() closes a Lakebase it created; idempotent', async () => {
+    const owned = lakebaseKysely<DB>();
+    await owned.kysely.selectFrom('app.notes').select('id').limit(1).execute();
+    await owned.destroy();
+    await owned.destroy();
+    expect(owned.lakebase.closed).toBe(true);
+  });
+
+  it('rejects connection options next to a shared Lakebase', async () => {
+    const lakebase = createLakebase();
+    try {
+      expect(() => lakebaseKysely({ lakebase, endpoint: lb.env.LAKEBASE_ENDPOINT })).toThrow(
+        ConfigurationError,
+      );
+    } finally {
+      await lakebase.close();
+    }
+  });
+});

@@ -100,7 +100,7 @@ export function toCredentialError(error: unknown, endpoint: string): CredentialE
     );
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (/parse re?sponse as JSON/i.test(message)) {
+  if (/parse (?:re?s?ponse|body) as JSON/i.test(message)) {
     // The SDK puts the whole body in this message: never copy it.
     return new CredentialError(
       `The Lakebase credential API returned a body that is not JSON ${where}`,

@@ -1,0 +1,222 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigurationError,
+  DEFAULTS,
+  isPgInstrumented,
+  resolveConfig,
+  silentLogger,
+  ValidationError,
+} from '../src/index.js';
+
+const ENDPOINT = 'projects/p1/branches/main/endpoints/primary';
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  LAKEBASE_ENDPOINT: ENDPOINT,
+  PGHOST: 'ep-1.database.example.com',
+  PGDATABASE: 'databricks_postgres',
+  ...extra,
+});
+
+function errorOf(fn: () => unknown): Error & { option?: string; envVar?: string } {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error & { option?: string; envVar?: string };
+  }
+  throw new Error('expected an error');
+}
+
+describe('resolveConfig', () => {
+  it('reads the environment, with defaults, and freezes the result', () => {
+    const config = resolveConfig(
+      { logger: silentLogger },
+      env({ DATABRICKS_CLIENT_ID: 'sp-uuid' }),
+    );
+    expect(config).toMatchObject({
+      endpoint: ENDPOINT,
+      host: 'ep-1.database.example.com',
+      port: 5432,
+      database: 'databricks_postgres',
+      user: 'sp-uuid',
+      sslMode: 'require',
+      ssl: { rejectUnauthorized: false },
+      applicationName: DEFAULTS.applicationName,
+      password: undefined,
+      refreshBufferMs: 120_000,
+      telemetry: { traces: true, metrics: true, queries: true },
+    });
+    expect(config.pool).toMatchObject({
+      max: 10,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      maxLifetimeSeconds: 3600,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.pool)).toBe(true);
+  });
+
+  it('options win over env; user precedence is user → PGUSER → DATABRICKS_CLIENT_ID', () => {
+    const e = env({
+      PGUSER: 'pg-user',
+      DATABRICKS_CLIENT_ID: 'client',
+      PGPORT: '6543',
+      PGAPPNAME: 'app',
+    });
+    expect(resolveConfig({}, e)).toMatchObject({
+      user: 'pg-user',
+      port: 6543,
+      applicationName: 'app',
+    });
+    expect(resolveConfig({ user: 'opt', port: 7000, host: 'h', database: 'd' }, e)).toMatchObject({
+      user: 'opt',
+      port: 7000,
+      host: 'h',
+      database: 'd',
+    });
+    expect(resolveConfig({}, env()).user).toBeUndefined(); // → SCIM lookup on first connect
+  });
+
+  it('passes other pg options through and takes pool overrides', () => {
+    const config = resolveConfig(
+      { max: 3, statement_timeout: 5000, idleTimeoutMillis: 1000, maxLifetimeSeconds: 60 },
+      env(),
+    );
+    expect(config.pool).toMatchObject({
+      max: 3,
+      statement_timeout: 5000,
+      idleTimeoutMillis: 1000,
+      maxLifetimeSeconds: 60,
+    });
+    expect(config.pool).not.toHaveProperty('endpoint');
+    expect(config.pool).not.toHaveProperty('logger');
+  });
+
+  it('missing values are ConfigurationErrors naming the option and the env variable', () => {
+    const noEndpoint = errorOf(() => resolveConfig({}, env({ LAKEBASE_ENDPOINT: '' })));
+    expect(noEndpoint).toBeInstanceOf(ConfigurationError);
+    expect(noEndpoint).toMatchObject({ option: 'endpoint', envVar: 'LAKEBASE_ENDPOINT' });
+    expect(noEndpoint.message).toMatch(/"endpoint".*LAKEBASE_ENDPOINT/);
+
+    const noHost = errorOf(() => resolveConfig({}, { ...env(), PGHOST: undefined }));
+    expect(noHost).toBeInstanceOf(ConfigurationError);
+    expect(noHost).toMatchObject({ option: 'host', envVar: 'PGHOST' });
+    expect(noHost.message).toContain('PGHOST');
+
+    const noDb = errorOf(() => resolveConfig({}, { ...env(), PGDATABASE: undefined }));
+    expect(noDb).toMatchObject({ option: 'database', envVar: 'PGDATABASE' });
+    expect(noDb.message).toContain('PGDATABASE');
+  });
+
+  it('invalid values are ValidationErrors naming the option and the env variable', () => {
+    const badEndpoint = errorOf(() =>
+      resolveConfig({}, env({ LAKEBASE_ENDPOINT: 'projects/x/endpoints/y' })),
+    );
+    expect(badEndpoint).toBeInstanceOf(ValidationError);
+    expect(badEndpoint).toMatchObject({ option: 'endpoint', envVar: 'LAKEBASE_ENDPOINT' });
+    expect(badEndpoint.message).toContain('LAKEBASE_ENDPOINT');
+
+    for (const port of ['abc', '0', '70000', '54.3']) {
+      const bad = errorOf(() => resolveConfig({}, env({ PGPORT: port })));
+      expect(bad).toBeInstanceOf(ValidationError);
+      expect(bad).toMatchObject({ option: 'port', envVar: 'PGPORT' });
+      expect(bad.message).toContain('PGPORT');
+    }
+
+    const badSsl = errorOf(() => resolveConfig({}, env({ PGSSLMODE: 'sometimes' })));
+    expect(badSsl).toBeInstanceOf(ValidationError);
+    expect(badSsl).toMatchObject({ option: 'sslMode', envVar: 'PGSSLMODE' });
+
+    const badRoot = errorOf(() =>
+      resolveConfig({}, env({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: '/nonexistent/root.crt' })),
+    );
+    expect(badRoot).toBeInstanceOf(ConfigurationError);
+    expect(badRoot).toMatchObject({ option: 'sslRootCert', envVar: 'PGSSLROOTCERT' });
+
+    expect(() => resolveConfig({ max: -1 }, env())).toThrow(ValidationError);
+  });
+
+  it('maps libpq sslmodes onto node-postgres ssl options', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lbk-ca-'));
+    const ca = join(dir, 'root.crt');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const ssl = (mode: string, extra: Record<string, string> = {}) =>
+      resolveConfig({}, env({ PGSSLMODE: mode, ...extra })).ssl;
+    expect(ssl('disable')).toBe(false);
+    expect(ssl('allow')).toEqual({ rejectUnauthorized: false });
+    expect(ssl('prefer')).toEqual({ rejectUnauthorized: false });
+    expect(ssl('require')).toEqual({ rejectUnauthorized: false });
+    expect(ssl('require', { PGSSLROOTCERT: ca })).toMatchObject({
+      rejectUnauthorized: true,
+      ca: expect.stringContaining('BEGIN'),
+    });
+    const verifyCa = ssl('verify-ca', { PGSSLROOTCERT: ca });
+    expect(verifyCa).toMatchObject({ rejectUnauthorized: true });
+    expect(verifyCa && typeof verifyCa.checkServerIdentity).toBe('function');
+    expect(ssl('verify-full')).toEqual({
+      rejectUnauthorized: true,
+      servername: 'ep-1.database.example.com',
+    });
+    expect(ssl('verify-full', { PGSSLROOTCERT: 'system' })).toEqual({
+      rejectUnauthorized: true,
+      servername: 'ep-1.database.example.com',
+    });
+    expect(resolveConfig({ sslMode: 'disable' }, env({ PGSSLMODE: 'require' })).ssl).toBe(false);
+    expect(resolveConfig({ ssl: { rejectUnauthorized: true, ca: 'x' } }, env()).ssl).toEqual({
+      rejectUnauthorized: true,
+      ca: 'x',
+    });
+  });
+
+  it('native password mode needs no endpoint', () => {
+    const config = resolveConfig({ password: 'secret' }, { PGHOST: 'h', PGDATABASE: 'd' });
+    expect(config.endpoint).toBeUndefined();
+    expect(config.password).toBe('secret');
+  });
+
+  it('telemetry switches; query instrumentation is off by default under instrumentation-pg', () => {
+    expect(resolveConfig({ telemetry: false }, env()).telemetry).toEqual({
+      traces: false,
+      metrics: false,
+      queries: false,
+    });
+    expect(resolveConfig({ telemetry: { metrics: false } }, env()).telemetry).toEqual({
+      traces: true,
+      metrics: false,
+      queries: true,
+    });
+
+    // What instrumentation-pg (shimmer) leaves on a patched prototype.
+    class Patched extends pg.Client {}
+    const original = Patched.prototype.query;
+    const wrapped = Object.assign(
+      function query(this: unknown, ...a: unknown[]) {
+        return (original as (...x: unknown[]) => unknown).apply(this, a);
+      },
+      { __wrapped: true, __original: original },
+    );
+    Object.defineProperty(Patched.prototype, 'query', {
+      value: wrapped,
+      configurable: true,
+      writable: true,
+    });
+    expect(isPgInstrumented(pg.Client)).toBe(false);
+    expect(isPgInstrumented(Patched)).toBe(true);
+    expect(resolveConfig({ Client: Patched }, env()).telemetry.queries).toBe(false);
+    expect(
+      resolveConfig({ Client: Patched, telemetry: { queries: true } }, env()).telemetry.queries,
+    ).toBe(true);
+  });
+
+  it('creates the workspace client lazily, once, from the given env', async () => {
+    const config = resolveConfig(
+      {},
+      env({ DATABRICKS_HOST: 'http://127.0.0.1:1', DATABRICKS_TOKEN: 'dapi-x' }),
+    );
+    const first = config.workspaceClient;
+    expect(first).toBe(config.workspaceClient);
+    expect((await first.config.getHost()).origin).toBe('http://127.0.0.1:1');
+  });
+});

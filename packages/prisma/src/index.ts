@@ -1,1 +1,14 @@
-export const placeholder = true;
+export {
+  type LakebasePrismaAdapter,
+  type LakebasePrismaAdapterOptions,
+  type LakebasePrismaPgOptions,
+  lakebasePrismaAdapter,
+  prismaPgForPool,
+} from './adapter.js';
+export {
+  type LakebasePrisma,
+  type LakebasePrismaOptions,
+  lakebasePrisma,
+  type PrismaClientClass,
+  type PrismaClientLike,
+} from './client.js';

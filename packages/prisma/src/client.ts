@@ -1,0 +1,122 @@
+/**
+ * `lakebasePrisma`: one PrismaClient for the service principal and one per user scope, each on
+ * its Lakebase pool. Per-user clients are cached by the scope object (never by the identity
+ * string: a scope is only handed out once its token is verified) and `$disconnect`ed when core
+ * drops that user's pool (idle timeout, LRU eviction, close).
+ */
+import {
+  createLakebase,
+  type Lakebase,
+  type LakebaseConfig,
+  type RequestLike,
+  type UserScope,
+} from '@lakebase-kit/core';
+import { type LakebasePrismaPgOptions, prismaPgForPool } from './adapter.js';
+
+/** What we need of a generated `PrismaClient` instance. */
+export interface PrismaClientLike {
+  $disconnect(): Promise<void>;
+}
+
+/** A generated `PrismaClient` class (the `prisma-client` or `prisma-client-js` generator). */
+// biome-ignore lint/suspicious/noExplicitAny: the generated constructor's options type is generic
+export type PrismaClientClass<C extends PrismaClientLike> = new (options: any) => C;
+
+export interface LakebasePrismaOptions<C extends PrismaClientLike> {
+  /** Your generated `PrismaClient` class. */
+  PrismaClient: PrismaClientClass<C>;
+  /**
+   * A shared Lakebase (never closed by `$disconnect()`). When omitted, one is created with
+   * `createLakebase(config)` and closed by `$disconnect()`.
+   */
+  lakebase?: Lakebase;
+  /** Config for the Lakebase created when `lakebase` is omitted. */
+  config?: LakebaseConfig;
+  /** Extra `PrismaClient` options for every client (`log`, `omit`, `transactionOptions`...). */
+  clientOptions?: Record<string, unknown>;
+  /** `PrismaPg` options for every client's adapter (`schema`, error callbacks). */
+  adapterOptions?: LakebasePrismaPgOptions;
+}
+
+export interface LakebasePrisma<C extends PrismaClientLike> {
+  /** The service principal's client. */
+  readonly prisma: C;
+  /**
+   * The client of the request's user: every query and `$transaction` runs as that user (RLS
+   * applies). The same client for the same scope; `$disconnect`ed when the user's pool is dropped.
+   * Throws core's `AuthenticationError` (401) / `ValidationError` like `lakebase.asUser(req)`.
+   */
+  withUser(req: RequestLike | UserScope): C;
+  /** The Lakebase the clients run on. */
+  readonly lakebase: Lakebase;
+  /** Disconnects every client, then closes the Lakebase if this object created it. Idempotent. */
+  $disconnect(): Promise<void>;
+}
+
+function isUserScope(value: unknown): value is UserScope {
+  const scope = value as Partial<UserScope> | null;
+  return (
+    typeof scope === 'object' &&
+    scope !== null &&
+    typeof scope.identity === 'string' &&
+    typeof scope.onClose === 'function' &&
+    typeof scope.query === 'function' &&
+    scope.pool !== undefined
+  );
+}
+
+/**
+ * ```ts
+ * const db = lakebasePrisma({ PrismaClient, lakebase });
+ * await db.prisma.note.count();                 // as the service principal
+ * await db.withUser(req).note.findMany();       // as the signed-in user
+ * ```
+ */
+export function lakebasePrisma<C extends PrismaClientLike>(
+  options: LakebasePrismaOptions<C>,
+): LakebasePrisma<C> {
+  const { PrismaClient, clientOptions, adapterOptions } = options;
+  const owned = options.lakebase === undefined;
+  const lakebase = options.lakebase ?? createLakebase(options.config);
+  const newClient = (pool: Parameters<typeof prismaPgForPool>[0]): C =>
+    new PrismaClient({ ...clientOptions, adapter: prismaPgForPool(pool, adapterOptions) });
+
+  const prisma = newClient(lakebase.pool);
+  const userClients = new WeakMap<UserScope, C>();
+  const live = new Set<C>();
+  let disconnecting: Promise<void> | undefined;
+
+  const disconnectQuietly = async (client: C): Promise<void> => {
+    live.delete(client);
+    try {
+      await client.$disconnect();
+    } catch {
+      // Its pool is already gone; nothing is left to release.
+    }
+  };
+
+  function withUser(req: RequestLike | UserScope): C {
+    const scope = isUserScope(req) ? req : lakebase.asUser(req);
+    if (scope.pool === lakebase.pool) return prisma;
+    const cached = userClients.get(scope);
+    if (cached) return cached;
+    const client = newClient(scope.pool);
+    userClients.set(scope, client);
+    live.add(client);
+    scope.onClose(() => {
+      userClients.delete(scope);
+      void disconnectQuietly(client);
+    });
+    return client;
+  }
+
+  async function $disconnect(): Promise<void> {
+    disconnecting ??= (async () => {
+      await Promise.all([prisma, ...live].map(disconnectQuietly));
+      if (owned) await lakebase.close();
+    })();
+    return disconnecting;
+  }
+
+  return { prisma, withUser, lakebase, $disconnect };
+}

@@ -228,27 +228,34 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
           const type = errorType(error);
           if (isAuthError(error)) {
             rt.telemetry.authFailure(rt.poolName);
-            if (authRetried || !rt.tokens) throw error;
-            authRetried = true;
-            rt.tokens.invalidate(this.lbToken);
-            rt.telemetry.connectRetry(rt.poolName, 'auth', type);
-            rt.logger.info(
-              `lakebase: ${rt.poolName} login rejected (${type}); retrying once with a fresh token`,
-            );
-            this.lbReset();
-            continue;
+            if (!authRetried && rt.tokens) {
+              authRetried = true;
+              rt.tokens.invalidate(this.lbToken);
+              rt.telemetry.connectRetry(rt.poolName, 'auth', type);
+              rt.logger.info(
+                `lakebase: ${rt.poolName} login rejected (${type}); retrying once with a fresh token`,
+              );
+              this.lbReset();
+              continue;
+            }
+          } else if (isWakeError(error)) {
+            wakeAttempts++;
+            const delay =
+              Math.min(2000, 100 * 2 ** (wakeAttempts - 1)) * (0.5 + Math.random() * 0.5);
+            if (Date.now() + delay < deadline) {
+              rt.telemetry.connectRetry(rt.poolName, 'wake', type);
+              rt.logger.info(
+                `lakebase: ${rt.poolName} connect failed (${type}); the compute may be waking up, ` +
+                  `retry ${wakeAttempts} in ${Math.round(delay)} ms`,
+              );
+              this.lbReset();
+              await sleep(delay);
+              continue;
+            }
           }
-          if (!isWakeError(error)) throw error;
-          wakeAttempts++;
-          const delay = Math.min(2000, 100 * 2 ** (wakeAttempts - 1)) * (0.5 + Math.random() * 0.5);
-          if (Date.now() + delay >= deadline) throw error;
-          rt.telemetry.connectRetry(rt.poolName, 'wake', type);
-          rt.logger.info(
-            `lakebase: ${rt.poolName} connect failed (${type}); the compute may be waking up, ` +
-              `retry ${wakeAttempts} in ${Math.round(delay)} ms`,
-          );
-          this.lbReset();
-          await sleep(delay);
+          // Giving up: pg leaves the socket open after a password-callback failure; close it.
+          self.connection.stream.destroy();
+          throw error;
         }
       }
     }

@@ -1,8 +1,8 @@
-import type { Lakebase, RequestLike, UserScope } from '@lakebase-kit/core';
+import type { Lakebase, LakebaseConfig, RequestLike, UserScope } from '@lakebase-kit/core';
 import type { DrizzleConfig } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import { type LakebaseConfig, resolveLakebase } from './options.js';
+import { resolveLakebase } from './options.js';
 import { ScopeCache } from './scope-cache.js';
 
 type Schema = Record<string, unknown>;

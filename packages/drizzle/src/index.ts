@@ -5,4 +5,3 @@ export {
   lakebaseDrizzle,
 } from './drizzle.js';
 export { type LakebaseMigrationConfig, migrate } from './migrate.js';
-export type { LakebaseConfig } from './options.js';

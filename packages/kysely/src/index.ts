@@ -5,4 +5,3 @@ export {
   type LakebaseKyselyUser,
   lakebaseKysely,
 } from './kysely.js';
-export type { LakebaseConfig } from './options.js';

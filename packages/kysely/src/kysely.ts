@@ -1,8 +1,8 @@
-import type { Lakebase, RequestLike, UserScope } from '@lakebase-kit/core';
+import type { Lakebase, LakebaseConfig, RequestLike, UserScope } from '@lakebase-kit/core';
 import { Kysely, type KyselyConfig, type KyselyPlugin, PostgresDialect } from 'kysely';
 import Cursor from 'pg-cursor';
 import { borrowPool } from './borrowed-pool.js';
-import { type LakebaseConfig, resolveLakebase } from './options.js';
+import { resolveLakebase } from './options.js';
 import { ScopeCache } from './scope-cache.js';
 
 /** Options of `lakebaseKysely()`: Kysely's own options plus either `lakebase` or its config. */

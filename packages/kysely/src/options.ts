@@ -1,7 +1,9 @@
-import { ConfigurationError, createLakebase, type Lakebase } from '@lakebase-kit/core';
-
-/** What `createLakebase()` accepts: connection, credentials, pool sizes, logger... */
-export type LakebaseConfig = NonNullable<Parameters<typeof createLakebase>[0]>;
+import {
+  ConfigurationError,
+  createLakebase,
+  type Lakebase,
+  type LakebaseConfig,
+} from '@lakebase-kit/core';
 
 /** Keys that may be given next to a shared `lakebase` (they configure the adapter itself). */
 const ALLOWED_WITH_SHARED = new Set(['logger']);

@@ -80,6 +80,11 @@ export class FaultState {
     for (const done of [...this.delayed]) done();
   }
 
+  /** True while suspended in `refuse` mode. */
+  refusing(): boolean {
+    return this.suspended?.mode === 'refuse';
+  }
+
   /** Resolves when not suspended (immediately if awake). */
   waitAwake(): Promise<void> {
     if (!this.suspended) return Promise.resolve();

@@ -134,7 +134,7 @@ export class WireProxy {
       endWith(client, fatalError('28000', 'no PostgreSQL user name specified in startup packet'));
       return;
     }
-    if (this.deps.faults.suspended?.mode === 'refuse') {
+    if (this.deps.faults.refusing()) {
       endWith(client, fatalError('57P03', 'the database system is starting up'));
       return;
     }
@@ -152,6 +152,10 @@ export class WireProxy {
     if (!ok) {
       this.deps.log(`proxy: password authentication failed for user "${user}"`);
       endWith(client, fatalError('28P01', `password authentication failed for user "${user}"`));
+      return;
+    }
+    if (this.deps.faults.refusing()) {
+      endWith(client, fatalError('57P03', 'the database system is starting up'));
       return;
     }
     if (this.deps.faults.suspended) {

@@ -93,9 +93,13 @@ export class ConnectionBudget {
           reject(error);
         },
       };
-      const onAbort = () => waiter.fail(this.exhausted('the connection attempt was abandoned'));
+      // pg-pool gave up on this connect (its connectionTimeoutMillis): a budget timeout too
+      const onAbort = () => {
+        this.timeouts++;
+        waiter.fail(this.exhausted('gave up waiting for a free slot (connectionTimeoutMillis)'));
+      };
       if (signal?.aborted) {
-        reject(this.exhausted('the connection attempt was abandoned'));
+        reject(this.exhausted('gave up waiting for a free slot (connectionTimeoutMillis)'));
         return;
       }
       signal?.addEventListener('abort', onAbort, { once: true });

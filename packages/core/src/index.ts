@@ -81,3 +81,27 @@ export {
   type UserPoolStats,
   type UserScope,
 } from './types.js';
+
+// on-behalf-of
+
+export { ConnectionBudget, type ConnectionBudgetStats } from './connection-budget.js';
+export {
+  createLakebase,
+  type LakebaseInstance,
+  type LakebaseInstanceStats,
+  type OboUserStats,
+} from './lakebase.js';
+export {
+  type LakebaseConfig,
+  USER_POOL_DEFAULTS,
+  type UserPoolsConfig,
+} from './lakebase-config.js';
+export {
+  ACCESS_TOKEN_HEADER,
+  EMAIL_HEADER,
+  type RequestIdentity,
+  readRequestIdentity,
+  USER_HEADER,
+} from './request-identity.js';
+export { ScopedPool } from './scoped-pool.js';
+export { tokenFingerprint } from './user-clients.js';

@@ -127,6 +127,23 @@ describe('lakebaseDrizzle', () => {
     expect(() => db.asUser({})).toThrow(AuthenticationError);
   });
 
+  it('refuses another user’s token, and the error never contains it', async () => {
+    const bobHeaders = await lb.userHeaders(BOB);
+    const forged = { ...bobHeaders, 'x-forwarded-email': ALICE };
+    const error = await Promise.resolve()
+      .then(() => db.asUser(forged).select().from(notes))
+      .then(
+        (rows) => ({ rows }),
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(Error);
+    const cause = (error as Error).cause;
+    expect(error instanceof AuthenticationError || cause instanceof AuthenticationError).toBe(true);
+    const seen = `${String(error)} ${String((error as Error).cause)} ${JSON.stringify(error)}`;
+    expect(seen).not.toContain(bobHeaders['x-forwarded-access-token']);
+    expect(seen).not.toMatch(TOKEN_PATTERN);
+  });
+
   it('never logs a token', () => {
     for (const line of logs) expect(line).not.toMatch(TOKEN_PATTERN);
   });
@@ -159,6 +176,26 @@ describe('sharing a Lakebase', () => {
     await owned.$close();
     await owned.$close();
     expect(owned.$lakebase.closed).toBe(true);
+  });
+
+  it('drops a user’s database when core drops that user’s pool (LRU eviction)', async () => {
+    const small = lakebaseDrizzle({ schema, userPools: { maxPools: 1 } });
+    try {
+      const whoAmI = async (d: ReturnType<typeof small.asUser>) =>
+        (await d.execute<{ user: string }>(sql`select current_user as "user"`)).rows[0]?.user;
+      const aliceHeaders = await lb.userHeaders(ALICE);
+      const first = small.asUser(aliceHeaders);
+      expect(await whoAmI(first)).toBe(ALICE);
+      expect(await whoAmI(small.asUser(await lb.userHeaders(BOB)))).toBe(BOB);
+      expect(small.$lakebase.stats().users.evictions).toBeGreaterThanOrEqual(1);
+
+      const again = small.asUser(aliceHeaders);
+      expect(again.$scope).not.toBe(first.$scope);
+      expect(again).not.toBe(first);
+      expect(await whoAmI(again)).toBe(ALICE);
+    } finally {
+      await small.$close();
+    }
   });
 
   it('rejects connection options next to a shared Lakebase', async () => {

@@ -1,4 +1,4 @@
-import { ConfigurationError, createLakebase } from '@lakebase-kit/core';
+import { AuthenticationError, ConfigurationError, createLakebase } from '@lakebase-kit/core';
 import type { LocalLakebase } from '@lakebase-kit/local';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -185,6 +185,23 @@ describe('lakebaseKysely', () => {
     expect(() => lk.withUser({})).toThrow(/token/i);
   });
 
+  it('refuses another user’s token, and the error never contains it', async () => {
+    const bobHeaders = await lb.userHeaders(BOB);
+    const forged = { ...bobHeaders, 'x-forwarded-email': ALICE };
+    const error = await Promise.resolve()
+      .then(() => lk.withUser(forged).kysely.selectFrom('app.notes').selectAll().execute())
+      .then(
+        (rows) => ({ rows }),
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(Error);
+    const cause = (error as Error).cause;
+    expect(error instanceof AuthenticationError || cause instanceof AuthenticationError).toBe(true);
+    const seen = `${String(error)} ${String((error as Error).cause)} ${JSON.stringify(error)}`;
+    expect(seen).not.toContain(bobHeaders['x-forwarded-access-token']);
+    expect(seen).not.toMatch(TOKEN_PATTERN);
+  });
+
   it('never logs a token', () => {
     for (const line of logs) expect(line).not.toMatch(TOKEN_PATTERN);
   });
@@ -212,6 +229,25 @@ describe('ownership', () => {
     await owned.destroy();
     await owned.destroy();
     expect(owned.lakebase.closed).toBe(true);
+  });
+
+  it('forgets a user’s Kysely when core drops that user’s pool (LRU eviction)', async () => {
+    const small = lakebaseKysely<DB>({ userPools: { maxPools: 1 } });
+    try {
+      const aliceHeaders = await lb.userHeaders(ALICE);
+      const first = small.withUser(aliceHeaders);
+      expect(await currentUser(first.kysely)).toBe(ALICE);
+      const bob = small.withUser(await lb.userHeaders(BOB));
+      expect(await currentUser(bob.kysely)).toBe(BOB);
+      expect(small.lakebase.stats().users.evictions).toBeGreaterThanOrEqual(1);
+
+      const again = small.withUser(aliceHeaders);
+      expect(again.scope).not.toBe(first.scope);
+      expect(again.kysely).not.toBe(first.kysely);
+      expect(await currentUser(again.kysely)).toBe(ALICE);
+    } finally {
+      await small.destroy();
+    }
   });
 
   it('rejects connection options next to a shared Lakebase', async () => {

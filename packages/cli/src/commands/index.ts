@@ -1,5 +1,8 @@
 /** The command registry: add a command by importing it here (one file per command). */
 import type { Command } from './command.js';
 import { dev } from './dev.js';
+import { env } from './env.js';
+import { exec } from './exec.js';
+import { token } from './token.js';
 
-export const commands: Command[] = [dev];
+export const commands: Command[] = [dev, token, env, exec];

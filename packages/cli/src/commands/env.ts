@@ -1,0 +1,168 @@
+/**
+ * `lakebase-kit env`: the libpq variables (PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD
+ * PGSSLMODE) and DATABASE_URL for the current identity, with a fresh token as the password.
+ * stdout holds nothing but those lines; the secret warning goes to stderr.
+ */
+import { parseArgs } from 'node:util';
+import {
+  generateDatabaseCredential,
+  resolveConfig,
+  resolveUser,
+  type SslMode,
+} from '@lakebase-kit/core';
+import { type Command, type CommandIO, UsageError } from './command.js';
+import {
+  authEnv,
+  CONNECTION_FLAGS,
+  CONNECTION_HELP,
+  type ConnectionFlags,
+  fail,
+  resolveEndpoint,
+} from './token.js';
+
+export interface ConnectionVars {
+  PGHOST: string;
+  PGPORT: string;
+  PGDATABASE: string;
+  PGUSER: string;
+  PGPASSWORD: string;
+  PGSSLMODE: string;
+  DATABASE_URL: string;
+}
+
+export type EnvFormat = 'shell' | 'dotenv' | 'json';
+
+/** Flags of `env` and `exec` on top of the connection flags. */
+export const TARGET_FLAGS = {
+  ...CONNECTION_FLAGS,
+  host: { type: 'string' },
+  port: { type: 'string' },
+  database: { type: 'string' },
+  user: { type: 'string' },
+  sslmode: { type: 'string' },
+} as const;
+
+export const TARGET_HELP = `${CONNECTION_HELP}
+  --host <host>       Postgres host (default: $PGHOST)
+  --port <port>       default: $PGPORT or 5432
+  --database <name>   default: $PGDATABASE
+  --user <role>       default: $PGUSER, $DATABRICKS_CLIENT_ID, else the workspace identity's userName
+  --sslmode <mode>    default: $PGSSLMODE or require`;
+
+export const ENV_HELP = `Usage: lakebase-kit env [options]
+
+Prints PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD PGSSLMODE and DATABASE_URL for the current
+Databricks identity, the password being a fresh Lakebase token (valid for about an hour).
+They hold a secret: do not commit or log them.
+
+Options:
+  --format <f>        shell (default: export lines), dotenv (KEY="value") or json
+${TARGET_HELP}
+
+Examples:
+  eval "$(lakebase-kit env)" && psql -c 'select current_user'
+  lakebase-kit env --format dotenv > .env.lakebase   # keep it out of git
+`;
+
+export interface TargetFlags extends ConnectionFlags {
+  host?: string;
+  port?: string;
+  database?: string;
+  user?: string;
+  sslmode?: string;
+}
+
+/** `postgresql://user:password@host:port/database?sslmode=...` with every part encoded. */
+export function databaseUrl(vars: Omit<ConnectionVars, 'DATABASE_URL'>): string {
+  const host = vars.PGHOST.includes(':') ? `[${vars.PGHOST}]` : vars.PGHOST;
+  const auth = `${encodeURIComponent(vars.PGUSER)}:${encodeURIComponent(vars.PGPASSWORD)}`;
+  const query = `sslmode=${encodeURIComponent(vars.PGSSLMODE)}`;
+  return `postgresql://${auth}@${host}:${vars.PGPORT}/${encodeURIComponent(vars.PGDATABASE)}?${query}`;
+}
+
+/** The variables for the current identity, with a freshly minted token. */
+export async function connectionVars(
+  flags: TargetFlags,
+  env: NodeJS.ProcessEnv,
+): Promise<{ vars: ConnectionVars; expireTime: string }> {
+  const endpoint = resolveEndpoint(flags, env);
+  const sdkEnv = authEnv(flags, env);
+  const config = resolveConfig(
+    {
+      endpoint,
+      host: flags.host,
+      port: flags.port === undefined ? undefined : (flags.port as unknown as number),
+      database: flags.database,
+      user: flags.user,
+      sslMode: flags.sslmode as SslMode | undefined,
+      telemetry: false,
+    },
+    sdkEnv,
+  );
+  // The credential first: when auth is missing or wrong, its error says so plainly.
+  const credential = await generateDatabaseCredential(config.workspaceClient, { endpoint });
+  const user = await resolveUser(config);
+  const base = {
+    PGHOST: config.host,
+    PGPORT: String(config.port),
+    PGDATABASE: config.database,
+    PGUSER: user,
+    PGPASSWORD: credential.token,
+    PGSSLMODE: config.sslMode,
+  };
+  return { vars: { ...base, DATABASE_URL: databaseUrl(base) }, expireTime: credential.expire_time };
+}
+
+const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
+const dotenvQuote = (value: string): string =>
+  `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`;
+
+export function formatVars(vars: ConnectionVars, format: EnvFormat): string {
+  const entries = Object.entries(vars);
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(vars, null, 2)}\n`;
+    case 'dotenv':
+      return entries.map(([k, v]) => `${k}=${dotenvQuote(v)}\n`).join('');
+    default:
+      return entries.map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join('');
+  }
+}
+
+const FORMATS: readonly EnvFormat[] = ['shell', 'dotenv', 'json'];
+
+async function run(argv: string[], io: CommandIO): Promise<number> {
+  let verbose = argv.includes('--verbose') || argv.includes('-v');
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: { ...TARGET_FLAGS, format: { type: 'string' } },
+      strict: true,
+    });
+    verbose = values.verbose === true;
+    if (values.help) {
+      io.stdout(ENV_HELP);
+      return 0;
+    }
+    const format = (values.format ?? 'shell') as EnvFormat;
+    if (!FORMATS.includes(format)) {
+      throw new UsageError(`Unknown --format "${values.format}": expected shell, dotenv or json`);
+    }
+    const { vars, expireTime } = await connectionVars(values, io.env);
+    io.stdout(formatVars(vars, format));
+    io.stderr(
+      `lakebase-kit env: PGPASSWORD and DATABASE_URL hold a secret token for ${vars.PGUSER} ` +
+        `(valid until ${expireTime}); do not commit or log them.\n`,
+    );
+    return 0;
+  } catch (error) {
+    return fail('env', error, io, verbose);
+  }
+}
+
+export const env: Command = {
+  name: 'env',
+  summary: 'print PG* variables and DATABASE_URL with a fresh token (shell, dotenv or json)',
+  help: ENV_HELP,
+  run,
+};

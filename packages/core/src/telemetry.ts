@@ -1,7 +1,7 @@
 /**
  * OpenTelemetry instruments (a no-op without an SDK). Instruments are created once per meter
- * provider; pool gauges are one batch callback over every registered pool, removed when the
- * last pool ends. Attributes are low-cardinality: a pool name (`lakebase:sp`), never SQL text,
+ * provider; pool gauges come from one batch callback summing every live pool per pool name
+ * (a pool is unregistered — no longer observed nor referenced — when it ends). Attributes are low-cardinality: a pool name (`lakebase:sp`), never SQL text,
  * user names or emails on metrics.
  */
 import {
@@ -79,6 +79,7 @@ interface Instruments {
   max: ObservableUpDownCounter;
   pending: ObservableUpDownCounter;
   pools: Map<pg.Pool, string>;
+  names: Set<string>;
   callback: BatchObservableCallback | undefined;
 }
 
@@ -144,6 +145,7 @@ function createInstruments(meter: Meter): Instruments {
       unit: '{request}',
     }),
     pools: new Map(),
+    names: new Set(),
     callback: undefined,
   };
 }
@@ -161,6 +163,7 @@ function instruments(): Instruments {
 function observePools(inst: Instruments): BatchObservableCallback {
   return (result) => {
     const totals = new Map<string, { idle: number; used: number; max: number; pending: number }>();
+    for (const name of inst.names) totals.set(name, { idle: 0, used: 0, max: 0, pending: 0 });
     for (const [pool, name] of inst.pools) {
       const t = totals.get(name) ?? { idle: 0, used: 0, max: 0, pending: 0 };
       t.idle += pool.idleCount;
@@ -307,7 +310,10 @@ export function createTelemetry(options: {
       if (!metricsOn) return () => {};
       const inst = instruments();
       inst.pools.set(target, poolName);
+      inst.names.add(poolName);
       if (!inst.callback) {
+        // One batch callback per meter provider sums every live pool per name. It stays
+        // registered (a name whose pools all ended reports 0, instead of a stale last value).
         inst.callback = observePools(inst);
         inst.meter.addBatchObservableCallback(inst.callback, [inst.count, inst.max, inst.pending]);
       }
@@ -315,15 +321,7 @@ export function createTelemetry(options: {
       return () => {
         if (done) return;
         done = true;
-        inst.pools.delete(target);
-        if (inst.pools.size === 0 && inst.callback) {
-          inst.meter.removeBatchObservableCallback(inst.callback, [
-            inst.count,
-            inst.max,
-            inst.pending,
-          ]);
-          inst.callback = undefined;
-        }
+        inst.pools.delete(target); // the ended pool is no longer observed nor referenced
       };
     },
     startQuery(info) {

@@ -1,7 +1,7 @@
 /** Shared helpers of the service-principal test files (not a test file itself). */
 import { WorkspaceClient } from '@databricks/sdk-experimental';
 import type { LocalLakebase } from '@lakebase-kit/local';
-import type { LakebasePoolConfig, Logger } from '../src/index.js';
+import type { CredentialSource, LakebasePoolConfig, Logger } from '../src/index.js';
 
 export interface CapturedLogger {
   logger: Logger;
@@ -68,4 +68,28 @@ export function localPoolOptions(
     workspaceClient: spWorkspaceClient(lb),
     ...extra,
   };
+}
+
+/** A credential source that records every token it hands out (to search logs and errors). */
+export function recordingSource(source: CredentialSource): CredentialSource & { tokens: string[] } {
+  const tokens: string[] = [];
+  return {
+    tokens,
+    async fetch(signal?: AbortSignal) {
+      const credential = await source.fetch(signal);
+      tokens.push(credential.token);
+      return credential;
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Wait until `condition()` holds (polling), failing after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await sleep(20);
+  }
 }

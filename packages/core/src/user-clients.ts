@@ -2,9 +2,12 @@
  * Databricks SDK clients that act as a user: one `WorkspaceClient` per forwarded token
  * (keyed by the token's SHA-256 fingerprint), created once and reused. Each is configured with
  * that token only (`authType: 'pat'`, no env or config-file loaders), so service-principal
- * variables in the environment (`DATABRICKS_CLIENT_ID`/`_SECRET`) never mix in.
+ * variables in the environment (`DATABRICKS_CLIENT_ID`/`_SECRET`) never mix in. All of them share
+ * one keep-alive HTTP agent (each request still carries its own bearer token), destroyed on close.
  */
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { PatCredentials, WorkspaceClient } from '@databricks/sdk-experimental';
 import { LruMap } from './lru-map.js';
 
@@ -25,10 +28,11 @@ export interface UserClientCacheOptions {
 export class UserClientCache {
   private readonly clients: LruMap<string, WorkspaceClient>;
   private hostPromise: Promise<string> | undefined;
+  private agent: http.Agent | undefined;
   private createdCount = 0;
 
   constructor(private readonly options: UserClientCacheOptions) {
-    this.clients = new LruMap(options.max ?? 1000, (_key, client) => destroyAgent(client));
+    this.clients = new LruMap(options.max ?? 1000);
   }
 
   /** The client for this token, created on first use. */
@@ -47,6 +51,8 @@ export class UserClientCache {
       env: {},
       retryTimeoutSeconds: this.options.retryTimeoutSeconds ?? 15,
     });
+    // the SDK builds one agent per client on first request; give it the shared one instead
+    (client.apiClient as unknown as { _agent?: http.Agent })._agent = this.sharedAgent(host);
     this.createdCount++;
     this.clients.set(fingerprint, client);
     return client;
@@ -61,10 +67,21 @@ export class UserClientCache {
     return this.clients.size;
   }
 
-  /** Drops every client and closes their keep-alive sockets. */
+  /** Drops every client and closes the keep-alive sockets. */
   close(): void {
-    for (const client of this.clients.values()) destroyAgent(client);
     this.clients.clear();
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+
+  private sharedAgent(host: string): http.Agent {
+    if (!this.agent) {
+      const options = { keepAlive: true, keepAliveMsecs: 15_000, timeout: 30_000 };
+      this.agent = host.startsWith('http:')
+        ? new http.Agent(options)
+        : new https.Agent({ ...options, rejectUnauthorized: true });
+    }
+    return this.agent;
   }
 
   private host(): Promise<string> {
@@ -76,9 +93,4 @@ export class UserClientCache {
       });
     return this.hostPromise;
   }
-}
-
-function destroyAgent(client: WorkspaceClient): void {
-  const apiClient = client.apiClient as unknown as { _agent?: { destroy(): void } };
-  apiClient._agent?.destroy();
 }

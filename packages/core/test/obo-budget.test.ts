@@ -2,6 +2,7 @@ import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PoolBudgetError } from '../src/errors.js';
 import { createLakebase, type LakebaseInstance } from '../src/lakebase.js';
+import type { LakebaseConfig } from '../src/lakebase-config.js';
 import { capturingLogger, createRoles, headersFor } from './obo-helpers.js';
 
 const USERS = Array.from(
@@ -11,7 +12,7 @@ const USERS = Array.from(
 let lb: LocalLakebase;
 const open: LakebaseInstance[] = [];
 
-function make(userPools: Parameters<typeof createLakebase>[0]['userPools'], extra = {}) {
+function make(userPools: LakebaseConfig['userPools'], extra: Partial<LakebaseConfig> = {}) {
   const logger = capturingLogger();
   const lakebase = createLakebase({ env: lb.env, logger, userPools, ...extra });
   open.push(lakebase);

@@ -97,7 +97,8 @@ export function lakebasePrisma<C extends PrismaClientLike>(
 
   function withUser(req: RequestLike | UserScope): C {
     const scope = isUserScope(req) ? req : lakebase.asUser(req);
-    if (scope.pool === lakebase.pool) return prisma;
+    // The development fallback runs as the service principal: share its client.
+    if (scope.isServicePrincipalFallback || scope.pool === lakebase.pool) return prisma;
     const cached = userClients.get(scope);
     if (cached) return cached;
     const client = newClient(scope.pool);

@@ -202,6 +202,20 @@ describe('per-user client lifecycle', () => {
     }
   });
 
+  it('uses the service principal client for the development fallback', async () => {
+    const devLakebase = createLakebase({ env: lb.env, logger: capture, developmentFallback: true });
+    const dev = lakebasePrisma({ PrismaClient, lakebase: devLakebase });
+    try {
+      const client = dev.withUser({ headers: {} });
+      expect(client).toBe(dev.prisma);
+      expect(await currentUser(client)).toBe(lb.env.PGUSER);
+      expect(dev.withUser(aliceHeaders)).not.toBe(dev.prisma);
+    } finally {
+      await dev.$disconnect();
+      await devLakebase.close();
+    }
+  });
+
   it('closes the Lakebase it created itself', async () => {
     const own = lakebasePrisma({ PrismaClient, config: { env: lb.env, logger: capture } });
     expect(await currentUser(own.prisma)).toBe(lb.env.PGUSER);

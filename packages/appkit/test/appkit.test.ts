@@ -1,0 +1,197 @@
+/**
+ * The real `createApp({ plugins: [server(), lakebase()] })` on the local Lakebase, driven over
+ * HTTP with the headers the Databricks Apps proxy forwards.
+ */
+import { createApp, server } from '@databricks/appkit';
+import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
+import { pgSchema, serial, text } from 'drizzle-orm/pg-core';
+import type { Request, Response } from 'express';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { lakebase } from '../src/index.js';
+
+const ALICE = 'alice@example.com';
+const BOB = 'bob@example.com';
+
+const app = pgSchema('app');
+const orders = app.table('orders', {
+  id: serial('id').primaryKey(),
+  item: text('item').notNull(),
+  owner: text('owner').notNull(),
+});
+interface DB {
+  'app.orders': { id: number; item: string; owner: string };
+}
+
+let lb: LocalLakebase;
+let base: string;
+let appkit: Awaited<ReturnType<typeof startApp>>;
+const savedEnv = { ...process.env };
+/** The SIGTERM handlers AppKit's server registered (not embedded Postgres's own). */
+let appkitShutdown: NodeJS.SignalsListener[] = [];
+
+async function startApp(port: number) {
+  return createApp({
+    plugins: [server({ port, host: '127.0.0.1' }), lakebase({ pool: { max: 5 } })],
+    onPluginsReady(kit) {
+      const route =
+        (fn: (req: Request) => Promise<unknown>) => async (req: Request, res: Response) => {
+          try {
+            res.json(await fn(req));
+          } catch (error) {
+            const status = (error as { status?: number }).status ?? 500;
+            res.status(status).json({ error: (error as Error).name });
+          }
+        };
+      const items = (rows: { item: string }[]) => rows.map((r) => r.item).sort();
+      const sql = 'select item from app.orders order by item';
+      kit.server.extend((express) => {
+        express.get(
+          '/sp/query',
+          route(async () => items((await kit.lakebase.query(sql)).rows)),
+        );
+        express.get(
+          '/me/query',
+          route(async (req) => items((await kit.lakebase.asUser(req).query(sql)).rows)),
+        );
+        // The pool is used after the route's call to asUser() returned and after an await:
+        // the official plugin's routing pool runs this as the service principal.
+        express.get(
+          '/me/pool-later',
+          route(async (req) => {
+            const pool = kit.lakebase.asUser(req).pool;
+            await new Promise((r) => setTimeout(r, 20));
+            const who = await pool.query('select current_user as u');
+            return { user: who.rows[0].u, items: items((await pool.query(sql)).rows) };
+          }),
+        );
+        express.get(
+          '/me/drizzle',
+          route(async (req) => {
+            const db = kit.lakebase.drizzle({ orders }).asUser(req);
+            return items(await db.select({ item: orders.item }).from(orders));
+          }),
+        );
+        express.get(
+          '/me/drizzle-scope',
+          route(async (req) => {
+            const db = kit.lakebase.asUser(req).drizzle({ orders });
+            return items(await db.select({ item: orders.item }).from(orders));
+          }),
+        );
+        express.get(
+          '/me/kysely',
+          route(async (req) => {
+            const { kysely } = kit.lakebase.kysely<DB>().withUser(req);
+            return items(await kysely.selectFrom('app.orders').select('item').execute());
+          }),
+        );
+        express.get(
+          '/sp/kysely',
+          route(async () => {
+            const { kysely } = kit.lakebase.kysely<DB>();
+            return items(await kysely.selectFrom('app.orders').select('item').execute());
+          }),
+        );
+      });
+    },
+  });
+}
+
+async function get(path: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${base}${path}`, { headers });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+beforeAll(async () => {
+  lb = await startLocalLakebase({ users: [ALICE, BOB] });
+  Object.assign(process.env, lb.env, {
+    DISABLE_APPKIT_INTERNAL_TELEMETRY: 'true',
+    NODE_ENV: 'production',
+  });
+  const sp = lb.env.PGUSER;
+  // The SP creates and owns the schema (as migrations would), then grants the users.
+  const { createLakebase } = await import('@lakebase-kit/core');
+  const admin = createLakebase({ env: lb.env, logger: { error: false } });
+  await admin.query(`create schema app;
+    create table app.orders (id serial primary key, item text not null, owner text not null default current_user);
+    alter table app.orders enable row level security;
+    create policy own on app.orders using (owner = current_user) with check (owner = current_user);
+    grant usage on schema app to "${ALICE}", "${BOB}";
+    grant select, insert on app.orders to "${ALICE}", "${BOB}";
+    grant usage on sequence app.orders_id_seq to "${ALICE}", "${BOB}";
+    insert into app.orders (item, owner) values ('apple', '${ALICE}'), ('avocado', '${ALICE}'), ('banana', '${BOB}'), ('sp-crate', '${sp}')`);
+  await admin.close();
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  base = `http://127.0.0.1:${port}`;
+  const before = new Set(process.listeners('SIGTERM'));
+  appkit = await startApp(port);
+  appkitShutdown = process.listeners('SIGTERM').filter((l) => !before.has(l));
+});
+
+afterAll(async () => {
+  await lb?.stop();
+  process.env = savedEnv;
+});
+
+describe('lakebase() on AppKit', () => {
+  it('runs SP routes as the service principal: all rows', async () => {
+    expect((await get('/sp/query')).body).toEqual(['apple', 'avocado', 'banana', 'sp-crate']);
+    expect((await get('/sp/kysely')).body).toEqual(['apple', 'avocado', 'banana', 'sp-crate']);
+  });
+
+  it('runs query, pool, Drizzle and Kysely under asUser(req) as the user (RLS)', async () => {
+    const alice = await lb.userHeaders(ALICE);
+    const bob = await lb.userHeaders(BOB);
+    for (const path of ['/me/query', '/me/drizzle', '/me/drizzle-scope', '/me/kysely']) {
+      expect((await get(path, alice)).body, path).toEqual(['apple', 'avocado']);
+      expect((await get(path, bob)).body, path).toEqual(['banana']);
+    }
+  });
+
+  it('keeps asUser(req).pool bound to the user after the call returns (no SP leak)', async () => {
+    const res = await get('/me/pool-later', await lb.userHeaders(BOB));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ user: BOB, items: ['banana'] });
+  });
+
+  it('answers 401 to a request without a user token', async () => {
+    for (const path of ['/me/query', '/me/pool-later', '/me/drizzle', '/me/kysely']) {
+      const res = await get(path, { 'x-forwarded-email': ALICE });
+      expect(res.status, path).toBe(401);
+      expect(res.body.error).toBe('AuthenticationError');
+    }
+  });
+
+  it('refuses alice’s token presented as bob', async () => {
+    await get('/me/query', await lb.userHeaders(BOB)); // bob's pool is warm
+    const forged = { ...(await lb.userHeaders(ALICE)), 'x-forwarded-email': BOB };
+    const res = await get('/me/query', forged);
+    expect(res.status).toBe(401);
+  });
+
+  it('closes every connection on AppKit shutdown', async () => {
+    const core = appkit.lakebase.lakebase;
+    await get('/me/query', await lb.userHeaders(ALICE));
+    await get('/sp/query');
+    const open = (role: string) => lb.stats().connections[role]?.open ?? 0;
+    expect(open(ALICE)).toBeGreaterThan(0);
+    expect(core.stats().sp.totalCount).toBeGreaterThan(0);
+    expect(appkitShutdown.length).toBeGreaterThan(0);
+    // AppKit's graceful shutdown ends with process.exit(): keep the test process alive.
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    try {
+      for (const listener of appkitShutdown) listener('SIGTERM');
+      await vi.waitFor(() => expect(core.closed).toBe(true), { timeout: 10_000 });
+      await vi.waitFor(() => expect(exit).toHaveBeenCalled(), { timeout: 20_000 });
+    } finally {
+      exit.mockRestore();
+    }
+    await vi.waitFor(() => {
+      expect(open(ALICE)).toBe(0);
+      expect(open(BOB)).toBe(0);
+    });
+    expect(core.stats().sp.totalCount).toBe(0);
+    expect(core.stats().users.connections).toBe(0);
+    expect(() => appkit.lakebase.pool).toThrow(/shut down/);
+  });
+});

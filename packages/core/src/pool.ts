@@ -122,7 +122,7 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
       // an unhandled 'error' event and crash the process.
       this.on('error', (error: Error) => {
         rt.logger.warn(
-          `lakebase: ${rt.poolName} connection lost (${errorType(error)}): ${redactSecrets(error.message)}`,
+          `${rt.poolName} connection lost (${errorType(error)}): ${redactSecrets(error.message)}`,
         );
       });
     }
@@ -233,7 +233,7 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
               rt.tokens.invalidate(this.lbToken);
               rt.telemetry.connectRetry(rt.poolName, 'auth', type);
               rt.logger.info(
-                `lakebase: ${rt.poolName} login rejected (${type}); retrying once with a fresh token`,
+                `${rt.poolName} login rejected (${type}); retrying once with a fresh token`,
               );
               this.lbReset();
               continue;
@@ -245,7 +245,7 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
             if (Date.now() + delay < deadline) {
               rt.telemetry.connectRetry(rt.poolName, 'wake', type);
               rt.logger.info(
-                `lakebase: ${rt.poolName} connect failed (${type}); the compute may be waking up, ` +
+                `${rt.poolName} connect failed (${type}); the compute may be waking up, ` +
                   `retry ${wakeAttempts} in ${Math.round(delay)} ms`,
               );
               this.lbReset();
@@ -360,7 +360,14 @@ export function buildLakebasePool(options: BuildPoolOptions): pg.Pool {
 
   // The client listener logs; this one only keeps an idle client's error from crashing us.
   pool.on('error', (error: Error) => {
-    logger.debug(`lakebase: ${poolName} removed an idle connection (${errorType(error)})`);
+    logger.debug(`${poolName} removed an idle connection (${errorType(error)})`);
+  });
+
+  pool.on('connect', () => {
+    logger.debug(`${poolName} opened a connection (${pool.totalCount} open)`);
+  });
+  pool.on('remove', () => {
+    logger.debug(`${poolName} closed a connection (${pool.totalCount} open)`);
   });
 
   const unregister = telemetry.registerPool(pool, poolName);
@@ -399,15 +406,15 @@ export function buildLakebasePool(options: BuildPoolOptions): pg.Pool {
       try {
         options.onEnd?.();
       } catch (error) {
-        logger.error(`lakebase: ${poolName} cleanup failed: ${redactSecrets(String(error))}`);
+        logger.error(`${poolName} cleanup failed: ${redactSecrets(String(error))}`);
       }
-      logger.debug(`lakebase: ${poolName} pool ending`);
+      logger.debug(`${poolName} pool ending`);
     }
     return originalEnd(callback);
   } as typeof pool.end;
 
   logger.debug(
-    `lakebase: ${poolName} pool created for ${options.config.host}:${options.config.port}/${options.config.database}`,
+    `${poolName} pool created for ${options.config.host}:${options.config.port}/${options.config.database}`,
   );
   return pool;
 }

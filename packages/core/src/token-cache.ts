@@ -116,7 +116,7 @@ export class TokenCache implements TokenProvider {
     if (token !== undefined && this.current.token !== token) return; // already replaced
     this.current = undefined;
     this.counters.invalidations++;
-    this.logger.debug(`lakebase: token for ${this.name} invalidated`);
+    this.logger.debug(`token for ${this.name} invalidated`);
   }
 
   setRefreshAhead(enabled: boolean): void {
@@ -174,13 +174,11 @@ export class TokenCache implements TokenProvider {
       this.failuresInARow = 0;
       const now = this.clock.now();
       if (expiresAt <= now) {
-        this.logger.warn(
-          `lakebase: the token for ${this.name} is already expired on arrival (clock skew?)`,
-        );
+        this.logger.warn(`the token for ${this.name} is already expired on arrival (clock skew?)`);
       }
       const delay = this.delayUntilRefresh(entry);
       this.logger.debug(
-        `lakebase: token for ${this.name} refreshed, expires ${credential.expiresAt.toISOString()} ` +
+        `token for ${this.name} refreshed, expires ${credential.expiresAt.toISOString()} ` +
           `(in ${Math.round((expiresAt - now) / 1000)} s)` +
           (this.refreshAhead ? `, next refresh in ${Math.round(delay / 1000)} s` : ''),
       );
@@ -200,7 +198,7 @@ export class TokenCache implements TokenProvider {
       const valid = this.current && this.usable(this.current, this.clock.now());
       const backoff = this.nextBackoff();
       this.logger.warn(
-        `lakebase: token refresh for ${this.name} failed (${failure.message}); ` +
+        `token refresh for ${this.name} failed (${failure.message}); ` +
           (valid ? 'still serving the current token; ' : 'no valid token; ') +
           `retrying in ${Math.round(backoff)} ms`,
       );

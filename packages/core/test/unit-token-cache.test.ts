@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClosedError, CredentialError, type Credential, TokenCache } from '../src/index.js';
+import { ClosedError, type Credential, CredentialError, TokenCache } from '../src/index.js';
 import type { Clock } from '../src/types.js';
 import { captureLogger } from './sp-support.js';
 

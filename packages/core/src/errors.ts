@@ -90,7 +90,10 @@ export function redactSecrets(text: string, maxLength = 300): string {
   const redacted = text
     .replace(/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, '[redacted]')
     .replace(/(bearer\s+)\S+/gi, '$1[redacted]')
-    .replace(/("?(?:token|password|secret|access_token)"?\s*[:=]\s*"?)[^"\s,}]+/gi, '$1[redacted]')
+    .replace(
+      /("?(?:token|password|secret|access_token)"?\s*[:=]\s*"?)[^"\s,}]{16,}/gi,
+      '$1[redacted]',
+    )
     .replace(/[A-Za-z0-9_\-+/=.~]{40,}/g, '[redacted]');
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted;
 }

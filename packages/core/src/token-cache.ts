@@ -62,6 +62,8 @@ export class TokenCache implements TokenProvider {
   private inflight: Promise<Entry> | undefined;
   private timer: unknown;
   private failuresInARow = 0;
+  /** After a failure, no background refresh before this time (lazy mode rate limit). */
+  private retryAt = 0;
   private closed = false;
   private readonly counters: TokenCacheStats = {
     hits: 0,
@@ -197,6 +199,7 @@ export class TokenCache implements TokenProvider {
       this.failuresInARow++;
       const valid = this.current && this.usable(this.current, this.clock.now());
       const backoff = this.nextBackoff();
+      this.retryAt = this.clock.now() + backoff;
       this.logger.warn(
         `token refresh for ${this.name} failed (${failure.message}); ` +
           (valid ? 'still serving the current token; ' : 'no valid token; ') +
@@ -208,7 +211,7 @@ export class TokenCache implements TokenProvider {
   }
 
   private refreshInBackground(): void {
-    if (this.inflight) return;
+    if (this.inflight || this.clock.now() < this.retryAt) return;
     this.refresh().catch(() => {
       /* logged in fetchOnce; the current token is still valid */
     });

@@ -1,3 +1,4 @@
+import { WorkspaceClient } from '@databricks/sdk-experimental';
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -173,6 +174,28 @@ describe('createLakebasePool (service principal)', () => {
     await pool.end();
   });
 
+  it('a workspace client with a wrong secret → CredentialError without the secret', async () => {
+    const wrongSecret = 'wrong-secret-0123456789abcdef';
+    const pool = createLakebasePool(
+      localPoolOptions(lb, {
+        workspaceClient: new WorkspaceClient({
+          host: lb.env.DATABRICKS_HOST,
+          clientId: clientId,
+          clientSecret: wrongSecret,
+          authType: 'oauth-m2m',
+          retryTimeoutSeconds: 1,
+        }),
+        logger: log.logger,
+      }),
+    );
+    const error = await pool.query('select 1').catch((e) => e);
+    expect(error).toBeInstanceOf(CredentialError);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/invalid_client|authentication failed/i);
+    expect(renderError(error)).not.toContain(wrongSecret);
+    await pool.end();
+  });
+
   it('composes with a caller Client subclass (the OBO side passes one)', async () => {
     let connects = 0;
     class CountingClient extends pg.Client {
@@ -206,6 +229,7 @@ describe('createLakebasePool (service principal)', () => {
     expect(log.lines.length).toBeGreaterThan(0);
     for (const line of log.lines) {
       expect(line).not.toContain(lb.servicePrincipal.clientSecret);
+      expect(line).not.toContain('wrong-secret-0123456789abcdef');
       expect(line).not.toMatch(/lbk_/);
     }
   });

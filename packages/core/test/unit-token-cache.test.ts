@@ -220,6 +220,30 @@ describe('TokenCache', () => {
     expect(clock.timers.size).toBe(0);
   });
 
+  it('lazy mode: a failed background refresh is not retried before its backoff', async () => {
+    const { clock, source, cache } = setup(60_000, {
+      refreshBufferMs: 10_000,
+      refreshAhead: false,
+      backoffMs: 1000,
+      minRefreshDelayMs: 100,
+    });
+    await cache.getToken();
+    await clock.advance(51_000);
+    source.fail = new CredentialError('down', { status: 503, retryable: true });
+    expect(await cache.getToken()).toBe('tok-1');
+    await flush();
+    expect(source.calls).toBe(2);
+    expect(await cache.getToken()).toBe('tok-1'); // within the backoff (750 ms): no call
+    await flush();
+    expect(source.calls).toBe(2);
+    await clock.advance(800);
+    source.fail = undefined;
+    expect(await cache.getToken()).toBe('tok-1');
+    await flush();
+    expect(source.calls).toBe(3);
+    expect(await cache.getToken()).toBe('tok-2');
+  });
+
   it('close() stops the timer and refuses further use', async () => {
     const { clock, cache } = setup();
     await cache.getToken();

@@ -95,6 +95,9 @@ describe('query spans', () => {
       'error.type': '42P01',
     });
     expect(error!.attributes['db.query.text']).toBeUndefined();
+    const fetches = spans.getFinishedSpans().filter((s) => s.name === 'lakebase.credential.fetch');
+    expect(fetches).toHaveLength(1);
+    expect(fetches[0]!.attributes).toEqual({ 'db.client.connection.pool.name': 'lakebase:sp' });
   });
 
   it('a Kysely-style pool.connect() query is traced exactly once', async () => {

@@ -95,14 +95,16 @@ describe('lifecycle', () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const taken = (blocker.address() as net.AddressInfo).port;
-    const before = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((line) => line.includes('lakebase-local-')).length;
-    await expect(startLocalLakebase({ proxyPort: taken })).rejects.toThrow(/EADDRINUSE/);
-    const after = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((line) => line.includes('lakebase-local-')).length;
-    expect(after).toBe(before);
+    // A data dir of its own, so that only processes of this failed start can match it (other
+    // test files start their own Postgres at the same time).
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'lakebase-local-taken-'));
+    const processesOf = (dir: string) =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes(dir)).length;
+    await expect(startLocalLakebase({ proxyPort: taken, dataDir })).rejects.toThrow(/EADDRINUSE/);
+    expect(processesOf(dataDir)).toBe(0);
+    await fs.rm(dataDir, { recursive: true, force: true });
     await new Promise((resolve) => blocker.close(resolve));
     const lb = await startLocalLakebase({ proxyPort: taken });
     try {

@@ -84,10 +84,8 @@ export function lakebasePrisma<C extends PrismaClientLike>(
   const prisma = newClient(lakebase.pool);
   const userClients = new WeakMap<UserScope, C>();
   const live = new Set<C>();
-  let disconnecting: Promise<void> | undefined;
 
   const disconnectQuietly = async (client: C): Promise<void> => {
-    live.delete(client);
     try {
       await client.$disconnect();
     } catch {
@@ -106,17 +104,16 @@ export function lakebasePrisma<C extends PrismaClientLike>(
     live.add(client);
     scope.onClose(() => {
       userClients.delete(scope);
+      live.delete(client);
       void disconnectQuietly(client);
     });
     return client;
   }
 
+  // Clients stay cached: Prisma reconnects a disconnected client on its next query.
   async function $disconnect(): Promise<void> {
-    disconnecting ??= (async () => {
-      await Promise.all([prisma, ...live].map(disconnectQuietly));
-      if (owned) await lakebase.close();
-    })();
-    return disconnecting;
+    await Promise.all([prisma, ...live].map(disconnectQuietly));
+    if (owned) await lakebase.close(); // idempotent
   }
 
   return { prisma, withUser, lakebase, $disconnect };

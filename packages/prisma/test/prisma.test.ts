@@ -159,6 +159,10 @@ describe('lakebasePrisma', () => {
     await other.withUser({ headers: aliceHeaders }).note.count();
     await other.$disconnect();
     expect(lakebase.closed).toBe(false);
+    // A disconnected client reconnects on its next query, on the same (still open) pools.
+    expect(await currentUser(other.withUser({ headers: aliceHeaders }))).toBe(ALICE);
+    expect(await currentUser(other.prisma)).toBe(lb.env.PGUSER);
+    await other.$disconnect();
     expect((await lakebase.query('select 1 as one')).rows[0].one).toBe(1);
     expect(await db.withUser({ headers: aliceHeaders }).note.count()).toBeGreaterThan(0);
   });

@@ -26,6 +26,8 @@ export interface IdentityVerifierOptions {
   clients: UserClientCache;
   /** How many token owners to remember. Default 10 000. */
   max?: number;
+  /** Give up on one SCIM `Me` call after this long. Default 30000. */
+  timeoutMs?: number;
 }
 
 export interface IdentityVerifierStats {
@@ -38,6 +40,7 @@ export interface IdentityVerifierStats {
 export class IdentityVerifier {
   private readonly owners: LruMap<string, Promise<TokenOwner>>;
   private readonly clients: UserClientCache;
+  private readonly timeoutMs: number;
   private lookups = 0;
   private verifications = 0;
   private verificationFailures = 0;
@@ -45,6 +48,7 @@ export class IdentityVerifier {
   constructor(options: IdentityVerifierOptions) {
     this.clients = options.clients;
     this.owners = new LruMap(options.max ?? 10_000);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
   /**
@@ -97,10 +101,28 @@ export class IdentityVerifier {
     const client = await this.clients.get(fingerprint, token);
     this.lookups++;
     let me: { id?: string; userName?: string; emails?: Array<{ value?: string }> };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new CredentialError(
+              `Could not verify the forwarded access token: SCIM Me did not answer within ${this.timeoutMs} ms`,
+              { retryable: true },
+            ),
+          ),
+        this.timeoutMs,
+      );
+      timer.unref();
+    });
     try {
-      me = await client.currentUser.me();
+      const call = client.currentUser.me();
+      call.catch(() => {});
+      me = await Promise.race([call, timeout]);
     } catch (error) {
-      throw scimError(error);
+      throw error instanceof CredentialError ? error : scimError(error);
+    } finally {
+      clearTimeout(timer);
     }
     return {
       id: me.id,

@@ -130,7 +130,10 @@ class LakebaseFacade implements LakebaseInstance {
         return (await config.workspaceClient.config.getHost()).origin;
       },
     });
-    this.verifier = new IdentityVerifier({ clients: this.clients });
+    this.verifier = new IdentityVerifier({
+      clients: this.clients,
+      timeoutMs: config.credentialTimeoutMs,
+    });
     this.registry = new UserRegistry({
       settings: this.settings,
       connectionTimeoutMillis: config.pool.connectionTimeoutMillis,
@@ -253,6 +256,18 @@ class LakebaseFacade implements LakebaseInstance {
     if (this.closing) throw new ClosedError();
   }
 
+  /** Waits for the scope's verification; anything that ends after close() is a ClosedError. */
+  private async verifiedWhileOpen(verified: Promise<void>): Promise<void> {
+    this.assertOpen();
+    try {
+      await verified;
+    } catch (error) {
+      this.assertOpen();
+      throw error;
+    }
+    this.assertOpen();
+  }
+
   private viewOptions(user: string | undefined): pg.PoolConfig {
     return {
       host: this.config.host,
@@ -271,9 +286,7 @@ class LakebaseFacade implements LakebaseInstance {
     });
     const target: ScopeTarget = {
       acquire: async () => {
-        this.assertOpen();
-        await verified;
-        this.assertOpen();
+        await this.verifiedWhileOpen(verified);
         return this.registry.open(identity, token).pool;
       },
       // nothing about the identity's pool is visible before the token is verified
@@ -304,9 +317,7 @@ class LakebaseFacade implements LakebaseInstance {
   /** A user's pg config: the password waits for verification, then uses their token cache. */
   private userPgConfig(identity: string, token: UserToken, verified: Promise<void>): pg.PoolConfig {
     const password = async () => {
-      this.assertOpen();
-      await verified;
-      this.assertOpen();
+      await this.verifiedWhileOpen(verified);
       return this.registry.open(identity, token).tokens.getToken();
     };
     const tokens: TokenProvider = {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { PatCredentials, WorkspaceClient } from '@databricks/sdk-experimental';
+import { ClosedError } from './errors.js';
 import { LruMap } from './lru-map.js';
 
 /** SHA-256 of a token, base64url: what caches key on instead of the token itself. */
@@ -29,6 +30,7 @@ export class UserClientCache {
   private readonly clients: LruMap<string, WorkspaceClient>;
   private hostPromise: Promise<string> | undefined;
   private agent: http.Agent | undefined;
+  private closed = false;
   private createdCount = 0;
 
   constructor(private readonly options: UserClientCacheOptions) {
@@ -37,9 +39,11 @@ export class UserClientCache {
 
   /** The client for this token, created on first use. */
   async get(fingerprint: string, token: string): Promise<WorkspaceClient> {
+    if (this.closed) throw new ClosedError();
     const cached = this.clients.get(fingerprint);
     if (cached) return cached;
     const host = await this.host();
+    if (this.closed) throw new ClosedError();
     const raced = this.clients.get(fingerprint);
     if (raced) return raced;
     const client = new WorkspaceClient({
@@ -69,6 +73,7 @@ export class UserClientCache {
 
   /** Drops every client and closes the keep-alive sockets. */
   close(): void {
+    this.closed = true;
     this.clients.clear();
     this.agent?.destroy();
     this.agent = undefined;

@@ -1,6 +1,6 @@
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationError } from '../src/errors.js';
+import { AuthenticationError, CredentialError } from '../src/errors.js';
 import { createLakebase, type LakebaseInstance } from '../src/lakebase.js';
 import { ALICE, BOB, capturingLogger, createNotesTable, headersFor } from './obo-helpers.js';
 
@@ -125,6 +125,25 @@ describe('a token is bound to its identity', () => {
     const error = await scope.query('select 1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthenticationError);
     expect((error as Error).message).not.toContain(token);
+  });
+
+  it('an unreachable workspace is a retryable CredentialError that is not remembered', async () => {
+    const offline = createLakebase({
+      env: { ...lb.env, DATABRICKS_HOST: 'http://127.0.0.1:9' },
+      logger,
+    });
+    try {
+      const headers = headersFor(lb, ALICE);
+      const scope = offline.asUser(headers);
+      const error = await scope.query('select 1').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CredentialError);
+      expect((error as CredentialError).retryable).toBe(true);
+      expect((error as Error).message).not.toContain(headers['x-forwarded-access-token']);
+      expect(offline.asUser(headers)).not.toBe(scope); // the next request asks again
+      expect(offline.stats().users.pools).toBe(0);
+    } finally {
+      await offline.close();
+    }
   });
 
   it('never logs a token', () => {

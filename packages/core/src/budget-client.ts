@@ -1,7 +1,7 @@
 /**
  * The `pg.Client` subclass user pools are built with: `connect()` takes a slot from the global
  * user-connection budget before opening the socket, and the slot comes back exactly once, when
- * the connection has really closed (`end` event) or the connect failed.
+ * its socket has really closed (after the connection ended or the connect failed).
  */
 import pg from 'pg';
 import type { ConnectionBudget, ReleaseSlot } from './connection-budget.js';
@@ -25,11 +25,17 @@ export function budgetClientClass(
     override connect(callback?: ConnectCallback): Promise<pg.Client> | undefined {
       const run = async (): Promise<pg.Client> => {
         const release = await this.takeSlot();
-        this.once('end', release);
+        // The slot comes back when this socket has really closed (also after a failed connect,
+        // so the server never sees more connections than the budget, even for a moment).
+        const stream = (this as unknown as ClientInternals).connection?.stream as
+          | (NodeJS.EventEmitter & { destroyed?: boolean })
+          | undefined;
+        if (stream) stream.once('close', release);
+        else this.once('end', release);
         try {
           await super.connect();
         } catch (error) {
-          release();
+          if (!stream || stream.destroyed) setImmediate(release);
           throw error;
         }
         return this;

@@ -105,6 +105,21 @@ describe('the global user-connection budget', () => {
     expect(lakebase.stats().users.peakConnections).toBe(2);
   });
 
+  it('a failed login gives its slot back', async () => {
+    const { lakebase } = make({ max: 1, maxConnections: 1 }, { connectionTimeoutMillis: 2000 });
+    // a workspace user without a Postgres role: the login fails (28000 or 28P01, retried once)
+    const ghost = lakebase.asUser(headersFor(lb, 'ghost@example.com'));
+    const error = await ghost.query('select 1').catch((e: unknown) => e);
+    expect(['28P01', '28000']).toContain((error as { code?: string }).code);
+    // with a budget of one, the next user only gets in if that slot came back
+    const user = USERS[40]!;
+    const { rows } = await lakebase
+      .asUser(headersFor(lb, user))
+      .query('select current_user as who');
+    expect(rows[0].who).toBe(user);
+    expect(lakebase.stats().users).toMatchObject({ peakConnections: 1, budgetTimeouts: 0 });
+  });
+
   it('maxPools evicts the least recently used pool and fires its scopes onClose', async () => {
     const { lakebase } = make({ max: 1, maxConnections: 10, maxPools: 2 });
     const [a, b, c] = USERS.slice(10);

@@ -1,0 +1,156 @@
+/**
+ * `pnpm bench`: starts a local Lakebase, runs P1–P5 (each workload in a child process, so
+ * the local Lakebase's proxy never shares an event loop with the code being measured),
+ * prints the table, writes `results/latest.json` + `results/latest.md` and the table in
+ * `README.md`. Arguments: scenario names (`p1 p3`) to run a subset, `--quick` for small
+ * sizes; either writes `results/partial.json` instead of the committed results.
+ * Ctrl-C stops the children and the local Lakebase; nothing is left running.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { startLocalLakebase } from '@lakebase-kit/local';
+import { describeMachine, machineLine, markdownTable, textTable } from './report.js';
+import { killChildren } from './runner.js';
+import type { BenchContext, Row } from './scenarios/context.js';
+import { type P1Options, p1Rows, runP1 } from './scenarios/p1-overhead.js';
+import { type P2Options, p2Rows, runP2 } from './scenarios/p2-storm.js';
+import { type P3Options, p3Rows, runP3 } from './scenarios/p3-rollover.js';
+import { type P4Options, p4Rows, runP4 } from './scenarios/p4-users.js';
+import { type P5Options, p5Rows, runP5 } from './scenarios/p5-http.js';
+
+interface Sizes {
+  p1: P1Options;
+  p2: P2Options;
+  p3: P3Options;
+  p4: P4Options;
+  p5: P5Options;
+}
+
+const FULL: Sizes = {
+  p1: { blocks: 10, blockSize: 2000, workers: 16, warmup: 1000 },
+  p2: { connections: 50, latencyMs: 200 },
+  p3: { ttlSeconds: 5, latencyMs: 200, durationMs: 15_000, workers: 4 },
+  p4: { users: 500, queriesPerUser: 3, concurrency: 500, budget: 50 },
+  p5: { seconds: 5, connections: 10, users: 5 },
+};
+
+const QUICK: Sizes = {
+  p1: { blocks: 3, blockSize: 500, workers: 16, warmup: 200 },
+  p2: FULL.p2,
+  p3: { ...FULL.p3, durationMs: 4000 },
+  p4: { ...FULL.p4, users: 100, concurrency: 100 },
+  p5: { ...FULL.p5, seconds: 2 },
+};
+
+const SCENARIOS = ['p1', 'p2', 'p3', 'p4', 'p5'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const RESULTS = new URL('../results/', import.meta.url);
+const README = new URL('../README.md', import.meta.url);
+const START = '<!-- bench:results:start -->';
+const END = '<!-- bench:results:end -->';
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const picked = SCENARIOS.filter((s) => args.includes(s));
+  const selected: Scenario[] = picked.length ? picked : [...SCENARIOS];
+  const full = !quick && selected.length === SCENARIOS.length;
+  const sizes = quick ? QUICK : FULL;
+  const loadAtStart = Math.round(os.loadavg()[0]! * 100) / 100;
+  const started = performance.now();
+
+  log('starting the local Lakebase');
+  const lb = await startLocalLakebase();
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      killChildren();
+      await lb.stop();
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping`);
+    void stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const results: Record<string, unknown> = {};
+  const rows: Row[] = [];
+  try {
+    const ctx: BenchContext = { lb, env: { ...lb.env }, log };
+    for (const scenario of selected) {
+      const t = performance.now();
+      log(`${scenario.toUpperCase()} …`);
+      switch (scenario) {
+        case 'p1': {
+          const r = await runP1(ctx, sizes.p1);
+          results.p1 = r;
+          rows.push(...p1Rows(r));
+          break;
+        }
+        case 'p2': {
+          const r = await runP2(ctx, sizes.p2);
+          results.p2 = r;
+          rows.push(...p2Rows(r));
+          break;
+        }
+        case 'p3': {
+          const r = await runP3(ctx, sizes.p3);
+          results.p3 = r;
+          rows.push(...p3Rows(r));
+          break;
+        }
+        case 'p4': {
+          const r = await runP4(ctx, sizes.p4);
+          results.p4 = r;
+          rows.push(...p4Rows(r));
+          break;
+        }
+        case 'p5': {
+          const r = await runP5(ctx, sizes.p5);
+          results.p5 = r;
+          rows.push(...p5Rows(r));
+          break;
+        }
+      }
+      log(`${scenario.toUpperCase()} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  const machine = describeMachine(loadAtStart);
+  const report = { machine, seconds, quick, scenarios: selected, results, rows };
+  process.stdout.write(`\n${textTable(rows)}\n\n${machineLine(machine)}; ${seconds} s\n`);
+
+  await mkdir(RESULTS, { recursive: true });
+  if (!full) {
+    await writeFile(new URL('partial.json', RESULTS), `${JSON.stringify(report, null, 2)}\n`);
+    log('partial run: wrote results/partial.json (latest.* and README untouched)');
+    return;
+  }
+  const markdown = `${markdownTable(rows)}\n\nMachine: ${machineLine(machine)}. Total bench time ${seconds} s.\n`;
+  await writeFile(new URL('latest.json', RESULTS), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(new URL('latest.md', RESULTS), markdown);
+  const readme = await readFile(README, 'utf8');
+  const at = readme.indexOf(START);
+  const end = readme.indexOf(END);
+  if (at >= 0 && end > at) {
+    const updated = `${readme.slice(0, at + START.length)}\n\n${markdown}\n${readme.slice(end)}`;
+    await writeFile(README, updated);
+  }
+  log('wrote results/latest.json, results/latest.md and the table in bench/README.md');
+}
+
+main().catch((error: unknown) => {
+  log(`failed: ${(error as Error)?.stack ?? String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,181 @@
+/**
+ * P1 query overhead: raw `pg.Pool` (password = a minted token), the official
+ * `@databricks/lakebase` 0.6.0 pool, and ours (telemetry on; an OTel SDK is registered in the
+ * child, so the official kit's spans are recorded too). All three run in one child and take
+ * turns in blocks with a rotating order, so noise on this shared 2-core machine lands on all
+ * of them alike. Totals give the ratios; per-block ratios give the spread.
+ */
+import type { Contender, OverheadResult, OverheadTask } from '../protocol.js';
+import { runTask } from '../runner.js';
+import { percentile, round } from '../stats.js';
+import { type BenchContext, fmt, type Row } from './context.js';
+
+export interface P1Options {
+  blocks: number;
+  blockSize: number;
+  workers: number;
+  warmup: number;
+}
+
+interface Series {
+  /** Wall time of all blocks. */
+  totalMs: number;
+  /** Client-process CPU time (user + system) of all blocks, and per query in µs. */
+  cpuMs: number;
+  cpuUsPerQuery: number;
+  queries: number;
+  qps: number;
+  /** Mean wall time per query (sequential) / per query and worker (mix), µs. */
+  usPerQuery: number;
+  blocksMs: number[];
+}
+
+interface RatioSet {
+  /** Ratio of total wall times. */
+  oursVsRaw: number;
+  oursVsOfficial: number;
+  /** Ratios of the same block (back to back), summarized: min, p25, median, p75, max. */
+  oursVsRawBlocks: number[];
+  oursVsOfficialBlocks: number[];
+}
+
+export interface P1Result {
+  options: P1Options;
+  queriesPerContender: number;
+  errors: Record<Contender, number>;
+  spansExported: Record<string, number>;
+  sequential: Record<Contender, Series>;
+  concurrent: Record<Contender, Series>;
+  /** Wall-time ratios (the target applies to these). */
+  ratios: { sequential: RatioSet; concurrent: RatioSet };
+  /** Client CPU-time ratios: the library's own cost, far less sensitive to a busy machine. */
+  cpuRatios: { sequential: RatioSet; concurrent: RatioSet };
+  targetOursVsRaw: number;
+  targetMet: boolean;
+}
+
+const CONTENDERS: Contender[] = ['raw', 'official', 'ours'];
+const TARGET = 1.03;
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+function series(blocksMs: number[], cpuMs: number[], blockSize: number, workers: number): Series {
+  const totalMs = sum(blocksMs);
+  const queries = blockSize * blocksMs.length;
+  return {
+    totalMs: round(totalMs, 1),
+    cpuMs: round(sum(cpuMs), 1),
+    cpuUsPerQuery: round((sum(cpuMs) * 1000) / queries, 1),
+    queries,
+    qps: Math.round((queries / totalMs) * 1000),
+    usPerQuery: round(((totalMs * 1000) / queries) * workers, 1),
+    blocksMs: blocksMs.map((ms) => round(ms, 1)),
+  };
+}
+
+const summary = (values: number[]) =>
+  [0, 25, 50, 75, 100].map((p) => round(percentile(values, p), 4));
+
+function ratios(times: Record<Contender, number[]>): RatioSet {
+  const perBlock = (a: number[], b: number[]) => a.map((x, i) => x / (b[i] as number));
+  return {
+    oursVsRaw: round(sum(times.ours) / sum(times.raw), 4),
+    oursVsOfficial: round(sum(times.ours) / sum(times.official), 4),
+    oursVsRawBlocks: summary(perBlock(times.ours, times.raw)),
+    oursVsOfficialBlocks: summary(perBlock(times.ours, times.official)),
+  };
+}
+
+export async function runP1(ctx: BenchContext, options: P1Options): Promise<P1Result> {
+  await ctx.lb.sql(
+    `create table if not exists public.bench_items (id int primary key, name text not null);
+     insert into public.bench_items select i, 'item ' || i from generate_series(1, 100) i
+       on conflict do nothing;
+     grant select on public.bench_items to public`,
+  );
+  const task: OverheadTask = {
+    kind: 'overhead',
+    password: ctx.lb.mintPgToken(ctx.env.PGUSER as string).token,
+    ...options,
+  };
+  const raw = await runTask<OverheadResult>(task, ctx.env);
+  const build = (
+    times: Record<Contender, number[]>,
+    cpu: Record<Contender, number[]>,
+    workers: number,
+  ) =>
+    Object.fromEntries(
+      CONTENDERS.map((c) => [c, series(times[c], cpu[c], options.blockSize, workers)]),
+    ) as Record<Contender, Series>;
+  const result: P1Result = {
+    options,
+    queriesPerContender: options.blocks * options.blockSize,
+    errors: raw.errors,
+    spansExported: raw.spans,
+    sequential: build(raw.sequentialMs, raw.sequentialCpuMs, 1),
+    concurrent: build(raw.concurrentMs, raw.concurrentCpuMs, options.workers),
+    ratios: { sequential: ratios(raw.sequentialMs), concurrent: ratios(raw.concurrentMs) },
+    cpuRatios: {
+      sequential: ratios(raw.sequentialCpuMs),
+      concurrent: ratios(raw.concurrentCpuMs),
+    },
+    targetOursVsRaw: TARGET,
+    targetMet: false,
+  };
+  result.targetMet =
+    result.ratios.sequential.oursVsRaw <= TARGET && result.ratios.concurrent.oursVsRaw <= TARGET;
+  return result;
+}
+
+function cell(s: Series): string {
+  return `${fmt.ms(s.totalMs)} (${fmt.int(s.qps)} q/s)`;
+}
+
+function cpuCell(s: Series): string {
+  return `${s.cpuUsPerQuery.toFixed(1)} µs/q`;
+}
+
+function ratioCell(total: number, blocks: number[]): string {
+  return `${fmt.ratio(total)} (blocks p25–p75 ${blocks[1]!.toFixed(3)}–${blocks[3]!.toFixed(3)})`;
+}
+
+export function p1Rows(result: P1Result): Row[] {
+  const { options: o } = result;
+  const note = `${o.blocks} interleaved blocks of ${fmt.int(o.blockSize)}; target ours/raw ≤ ${result.targetOursVsRaw}×`;
+  const row = (
+    metric: string,
+    s: Record<Contender, Series>,
+    r: RatioSet,
+    show: (s: Series) => string = cell,
+  ): Row => ({
+    metric,
+    raw: show(s.raw),
+    official: show(s.official),
+    ours: show(s.ours),
+    oursVsRaw: ratioCell(r.oursVsRaw, r.oursVsRawBlocks),
+    oursVsOfficial: ratioCell(r.oursVsOfficial, r.oursVsOfficialBlocks),
+    note,
+  });
+  const n = fmt.int(result.queriesPerContender);
+  return [
+    row(`P1 ${n} sequential SELECT 1`, result.sequential, result.ratios.sequential),
+    row(
+      `P1 ${n} queries, ${o.workers}-way mix (SELECT 1 / lookup by id)`,
+      result.concurrent,
+      result.ratios.concurrent,
+    ),
+    {
+      ...row('P1 client CPU, sequential', result.sequential, result.cpuRatios.sequential, cpuCell),
+      note: 'CPU time of the client process per query (user + system)',
+    },
+    {
+      ...row(
+        `P1 client CPU, ${o.workers}-way mix`,
+        result.concurrent,
+        result.cpuRatios.concurrent,
+        cpuCell,
+      ),
+      note: 'CPU time of the client process per query (user + system)',
+    },
+  ];
+}

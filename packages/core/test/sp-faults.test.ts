@@ -160,11 +160,15 @@ it('a revoked token: the next connect succeeds after one retry with a fresh toke
   expect(log.lines.some((l) => l.includes('login rejected (28P01); retrying once'))).toBe(true);
 
   // A second rejection in a row is not retried again: the error surfaces.
-  lb.faults.revoke(lb.servicePrincipal.clientId);
-  const retried = tokens.stats().misses;
-  lb.faults.revoke(lb.servicePrincipal.clientId);
-  await pool.query('select 1'); // cached token revoked → 1 retry with a fresh one → ok
-  expect(tokens.stats().misses).toBe(retried + 1);
+  lb.faults.revoke(lb.servicePrincipal.clientId); // the cached token is rejected…
+  lb.faults.setTokenTtl(0); // …and so is the fresh one (expired on arrival)
+  lb.resetStats();
+  const twice = await attempt(() => pool.query('select 1'));
+  expect(twice.ok).toBe(false);
+  expect((twice as { error: { code?: string } }).error.code).toBe('28P01');
+  expect(lb.stats()).toMatchObject({ authAttempts: 2, authFailures: 2, credentialCallsTotal: 1 });
+  lb.faults.setTokenTtl(3600);
+  await pool.query('select 1');
   record();
 });
 

@@ -4,7 +4,7 @@
  * Never mounted against a real Lakebase: these headers carry user access tokens.
  */
 import type { LocalLakebase } from '@lakebase-kit/local';
-import type { Express } from 'express';
+import type { Application } from 'express';
 import { jsonRoute } from './http-errors.js';
 
 /** Access tokens handed out here live 12 hours, like `lakebase-kit dev`'s. */
@@ -41,7 +41,7 @@ export function localUserHeaders(
 }
 
 /** `GET /local/headers?user=<email>` → the headers, for the demo users only. */
-export function mountLocalHeaders(app: Express, { lb, users }: LocalUsers): void {
+export function mountLocalHeaders(app: Application, { lb, users }: LocalUsers): void {
   app.get(
     '/local/headers',
     jsonRoute(async (req, res) => {

@@ -1,11 +1,12 @@
 /**
  * A workload child, forked by the orchestrator: registers an OTel SDK (the same for every
- * contender), receives one task over IPC, answers with its result, and exits. It never
- * outlives the orchestrator: a lost IPC channel ends it.
+ * contender), receives one task over IPC (then commands, for P1 and the P5 server), answers
+ * with its result, and exits. It never outlives the orchestrator: a lost IPC channel ends it.
  */
 import { redactSecrets } from '@lakebase-kit/core';
+import { Inbox } from './inbox.js';
 import { registerOtelSdk } from './otel.js';
-import type { ChildMessage, Task } from './protocol.js';
+import type { ChildMessage, Command, Task } from './protocol.js';
 import { runOverhead } from './workloads/overhead.js';
 import { runRollover } from './workloads/rollover.js';
 import { startServer } from './workloads/server.js';
@@ -13,44 +14,50 @@ import { runStorm } from './workloads/storm.js';
 import { runUsers } from './workloads/users.js';
 
 const sdk = registerOtelSdk();
+const inbox = new Inbox<Command>();
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => process.send?.(message, () => resolve()));
 }
 
-async function run(task: Task): Promise<void> {
+const reply = (data: unknown) => send({ type: 'reply', data });
+
+async function run(task: Task): Promise<unknown> {
   switch (task.kind) {
     case 'overhead':
-      return send({ type: 'result', result: await runOverhead(task, sdk) });
+      return runOverhead(task, sdk, inbox, reply);
     case 'storm':
-      return send({ type: 'result', result: await runStorm(task) });
+      return runStorm(task);
     case 'rollover':
-      return send({ type: 'result', result: await runRollover(task) });
+      return runRollover(task);
     case 'users':
-      return send({ type: 'result', result: await runUsers(task) });
+      return runUsers(task);
     case 'server': {
       const server = await startServer();
-      const stopped = new Promise<void>((resolve) =>
-        process.on('message', (message) => {
-          if ((message as { type?: string }).type === 'stop') resolve();
-        }),
-      );
       await send({ type: 'ready', port: server.port });
-      await stopped;
+      for await (const command of inbox) if (command.type === 'stop') break;
       await server.close();
-      return send({ type: 'result', result: {} });
+      return {};
     }
   }
 }
 
 let finished = false;
+let started = false;
 process.on('disconnect', () => {
   if (!finished) process.exit(1);
 });
-process.once('message', (task: Task) => {
-  run(task)
-    .catch((error: unknown) =>
-      send({ type: 'error', message: redactSecrets(String((error as Error)?.stack ?? error)) }),
+process.on('message', (message: Task | Command) => {
+  if (started) {
+    inbox.push(message as Command);
+    return;
+  }
+  started = true;
+  run(message as Task)
+    .then(
+      (result) => send({ type: 'result', result }),
+      (error: unknown) =>
+        send({ type: 'error', message: redactSecrets(String((error as Error)?.stack ?? error)) }),
     )
     .finally(async () => {
       await sdk.shutdown().catch(() => {});

@@ -5,21 +5,39 @@
  */
 
 export type Contender = 'raw' | 'official' | 'ours';
+/** P1 also runs ours with `telemetry: false`, to show what the telemetry itself costs. */
+export type P1Contender = Contender | 'oursNoTelemetry';
+export const P1_CONTENDERS: P1Contender[] = ['raw', 'official', 'ours', 'oursNoTelemetry'];
 
 /**
- * P1: all three pools live in one child and take turns in small blocks (the order rotates
- * every block), so load from outside hits every contender alike.
+ * P1: one long-lived child per contender (own heap, own GC). The orchestrator sends
+ * `{ type: 'block', size }` to the children in turn (rotating order), so load from outside
+ * the benchmark lands on every contender alike; `{ type: 'stop' }` ends the child.
  */
 export interface OverheadTask {
   kind: 'overhead';
+  contender: P1Contender;
   /** For `raw`: a Postgres token minted by the local Lakebase for the SP. */
-  password: string;
-  blocks: number;
-  /** Queries per block per workload (sequential, and the concurrent mix). */
-  blockSize: number;
+  password?: string;
   workers: number;
-  /** Queries per contender per workload before the first block. */
+  /** Queries per workload before the first block (JIT, token, all connections open). */
   warmup: number;
+}
+
+/** Orchestrator → a waiting child. */
+export type Command = { type: 'block'; size: number } | { type: 'stop' };
+
+export interface Timing {
+  wallMs: number;
+  /** CPU time (user + system) of the child process, in ms. */
+  cpuMs: number;
+  errors: number;
+}
+
+/** A child's reply to `block`: the sequential and the concurrent-mix workloads. */
+export interface BlockResult {
+  sequential: Timing;
+  concurrent: Timing;
 }
 
 export interface StormTask {
@@ -53,16 +71,8 @@ export interface ServerTask {
 
 export type Task = OverheadTask | StormTask | RolloverTask | UsersTask | ServerTask;
 
+/** The P1 child's final result, after `stop`. */
 export interface OverheadResult {
-  /** Per contender, the wall time of each block, in block order. */
-  sequentialMs: Record<Contender, number[]>;
-  concurrentMs: Record<Contender, number[]>;
-  /** Per contender, the CPU time (user + system) the child spent in each block. */
-  sequentialCpuMs: Record<Contender, number[]>;
-  concurrentCpuMs: Record<Contender, number[]>;
-  /** The contender order of each block. */
-  order: Contender[][];
-  errors: Record<Contender, number>;
   /** Spans the OTel SDK exported during the blocks, per instrumentation scope. */
   spans: Record<string, number>;
 }
@@ -95,5 +105,6 @@ export interface ServerReady {
 
 export type ChildMessage =
   | { type: 'result'; result: unknown }
+  | { type: 'reply'; data: unknown }
   | { type: 'ready'; port: number }
   | { type: 'error'; message: string };

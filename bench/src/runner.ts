@@ -4,7 +4,8 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChildMessage, Task } from './protocol.js';
+import { Inbox } from './inbox.js';
+import type { ChildMessage, Command, Task } from './protocol.js';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 const live = new Set<ChildProcess>();
@@ -15,6 +16,10 @@ export interface Spawned {
   result: Promise<unknown>;
   /** Resolves with the port when a `server` task is listening. */
   ready: Promise<number>;
+  /** The child's next `reply` (in order); rejects if the child ends first. */
+  nextReply(): Promise<unknown>;
+  /** Sends a command; the child answers `block` with a reply. */
+  command(command: Command): void;
 }
 
 export function spawnTask(task: Task, env: Record<string, string>): Spawned {
@@ -31,10 +36,13 @@ export function spawnTask(task: Task, env: Record<string, string>): Spawned {
     onReadyFail = reject;
   });
   ready.catch(() => {});
+  const replies = new Inbox<unknown>();
+  const iterator = replies[Symbol.asyncIterator]();
   const result = new Promise<unknown>((resolve, reject) => {
     let settled = false;
     child.on('message', (message: ChildMessage) => {
       if (message.type === 'ready') onReady(message.port);
+      else if (message.type === 'reply') replies.push(message.data);
       else if (message.type === 'result') {
         settled = true;
         resolve(message.result);
@@ -47,6 +55,7 @@ export function spawnTask(task: Task, env: Record<string, string>): Spawned {
     });
     child.on('exit', (code, signal) => {
       live.delete(child);
+      replies.end();
       if (!settled) {
         const error = new Error(`${task.kind} child exited (${signal ?? code}) without a result`);
         onReadyFail(error);
@@ -54,8 +63,14 @@ export function spawnTask(task: Task, env: Record<string, string>): Spawned {
       }
     });
   });
+  result.catch(() => {}); // handled by whoever awaits it; never an unhandled rejection
   child.send(task);
-  return { child, result, ready };
+  const nextReply = async () => {
+    const next = await iterator.next();
+    if (next.done) throw new Error(`${task.kind} child ended before replying`);
+    return next.value;
+  };
+  return { child, result, ready, nextReply, command: (c) => child.send(c) };
 }
 
 export async function runTask<R>(task: Task, env: Record<string, string>): Promise<R> {

@@ -5,8 +5,13 @@
  * turns in blocks with a rotating order, so noise on this shared 2-core machine lands on all
  * of them alike. Totals give the ratios; per-block ratios give the spread.
  */
-import type { Contender, OverheadResult, OverheadTask } from '../protocol.js';
-import { runTask } from '../runner.js';
+import {
+  type BlockResult,
+  type OverheadResult,
+  P1_CONTENDERS,
+  type P1Contender,
+} from '../protocol.js';
+import { type Spawned, spawnTask } from '../runner.js';
 import { percentile, round } from '../stats.js';
 import { type BenchContext, fmt, type Row } from './context.js';
 
@@ -37,15 +42,18 @@ interface RatioSet {
   /** Ratios of the same block (back to back), summarized: min, p25, median, p75, max. */
   oursVsRawBlocks: number[];
   oursVsOfficialBlocks: number[];
+  /** Ours with `telemetry: false`, against raw: what is left without spans and metrics. */
+  oursNoTelemetryVsRaw: number;
+  oursNoTelemetryVsRawBlocks: number[];
 }
 
 export interface P1Result {
   options: P1Options;
   queriesPerContender: number;
-  errors: Record<Contender, number>;
+  errors: Record<P1Contender, number>;
   spansExported: Record<string, number>;
-  sequential: Record<Contender, Series>;
-  concurrent: Record<Contender, Series>;
+  sequential: Record<P1Contender, Series>;
+  concurrent: Record<P1Contender, Series>;
   /** Wall-time ratios (the target applies to these). */
   ratios: { sequential: RatioSet; concurrent: RatioSet };
   /** Client CPU-time ratios: the library's own cost, far less sensitive to a busy machine. */
@@ -54,7 +62,7 @@ export interface P1Result {
   targetMet: boolean;
 }
 
-const CONTENDERS: Contender[] = ['raw', 'official', 'ours'];
+const CONTENDERS = P1_CONTENDERS;
 const TARGET = 1.03;
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -76,13 +84,15 @@ function series(blocksMs: number[], cpuMs: number[], blockSize: number, workers:
 const summary = (values: number[]) =>
   [0, 25, 50, 75, 100].map((p) => round(percentile(values, p), 4));
 
-function ratios(times: Record<Contender, number[]>): RatioSet {
+function ratios(times: Record<P1Contender, number[]>): RatioSet {
   const perBlock = (a: number[], b: number[]) => a.map((x, i) => x / (b[i] as number));
   return {
     oursVsRaw: round(sum(times.ours) / sum(times.raw), 4),
     oursVsOfficial: round(sum(times.ours) / sum(times.official), 4),
     oursVsRawBlocks: summary(perBlock(times.ours, times.raw)),
     oursVsOfficialBlocks: summary(perBlock(times.ours, times.official)),
+    oursNoTelemetryVsRaw: round(sum(times.oursNoTelemetry) / sum(times.raw), 4),
+    oursNoTelemetryVsRawBlocks: summary(perBlock(times.oursNoTelemetry, times.raw)),
   };
 }
 
@@ -93,20 +103,67 @@ export async function runP1(ctx: BenchContext, options: P1Options): Promise<P1Re
        on conflict do nothing;
      grant select on public.bench_items to public`,
   );
-  const task: OverheadTask = {
-    kind: 'overhead',
-    password: ctx.lb.mintPgToken(ctx.env.PGUSER as string).token,
-    ...options,
+  const password = ctx.lb.mintPgToken(ctx.env.PGUSER as string).token;
+  const children = {} as Record<P1Contender, Spawned>;
+  const raw = {
+    sequentialMs: {} as Record<P1Contender, number[]>,
+    concurrentMs: {} as Record<P1Contender, number[]>,
+    sequentialCpuMs: {} as Record<P1Contender, number[]>,
+    concurrentCpuMs: {} as Record<P1Contender, number[]>,
+    errors: {} as Record<P1Contender, number>,
+    spans: {} as Record<string, number>,
   };
-  const raw = await runTask<OverheadResult>(task, ctx.env);
+  try {
+    for (const contender of CONTENDERS) {
+      children[contender] = spawnTask(
+        {
+          kind: 'overhead',
+          contender,
+          password: contender === 'raw' ? password : undefined,
+          workers: options.workers,
+          warmup: options.warmup,
+        },
+        ctx.env,
+      );
+      raw.sequentialMs[contender] = [];
+      raw.concurrentMs[contender] = [];
+      raw.sequentialCpuMs[contender] = [];
+      raw.concurrentCpuMs[contender] = [];
+      raw.errors[contender] = 0;
+    }
+    await Promise.all(CONTENDERS.map((c) => children[c].nextReply()));
+    for (let block = 0; block < options.blocks; block++) {
+      const order = CONTENDERS.map((_, i) => CONTENDERS[(i + block) % CONTENDERS.length]!);
+      for (const contender of order) {
+        const child = children[contender];
+        child.command({ type: 'block', size: options.blockSize });
+        const r = (await child.nextReply()) as BlockResult;
+        raw.sequentialMs[contender].push(r.sequential.wallMs);
+        raw.concurrentMs[contender].push(r.concurrent.wallMs);
+        raw.sequentialCpuMs[contender].push(r.sequential.cpuMs);
+        raw.concurrentCpuMs[contender].push(r.concurrent.cpuMs);
+        raw.errors[contender] += r.sequential.errors + r.concurrent.errors;
+      }
+      ctx.log(`P1 block ${block + 1}/${options.blocks} (${order.join(', ')})`);
+    }
+    for (const contender of CONTENDERS) children[contender].command({ type: 'stop' });
+    for (const contender of CONTENDERS) {
+      const { spans } = (await children[contender].result) as OverheadResult;
+      for (const [scope, count] of Object.entries(spans)) {
+        if (count > 0) raw.spans[`${contender}: ${scope}`] = count;
+      }
+    }
+  } finally {
+    for (const child of Object.values(children)) child.child.kill();
+  }
   const build = (
-    times: Record<Contender, number[]>,
-    cpu: Record<Contender, number[]>,
+    times: Record<P1Contender, number[]>,
+    cpu: Record<P1Contender, number[]>,
     workers: number,
   ) =>
     Object.fromEntries(
       CONTENDERS.map((c) => [c, series(times[c], cpu[c], options.blockSize, workers)]),
-    ) as Record<Contender, Series>;
+    ) as Record<P1Contender, Series>;
   const result: P1Result = {
     options,
     queriesPerContender: options.blocks * options.blockSize,
@@ -141,41 +198,51 @@ function ratioCell(total: number, blocks: number[]): string {
 
 export function p1Rows(result: P1Result): Row[] {
   const { options: o } = result;
-  const note = `${o.blocks} interleaved blocks of ${fmt.int(o.blockSize)}; target ours/raw ≤ ${result.targetOursVsRaw}×`;
-  const row = (
+  const note = `${o.blocks} interleaved blocks of ${fmt.int(o.blockSize)} per contender; target ours/raw ≤ ${result.targetOursVsRaw}×`;
+  const cpuNote = 'CPU time (user + system) of the client process per query';
+  const offNote =
+    'ours with telemetry: false, same blocks: the cost left without spans and metrics';
+  const pair = (
     metric: string,
-    s: Record<Contender, Series>,
+    s: Record<P1Contender, Series>,
     r: RatioSet,
-    show: (s: Series) => string = cell,
-  ): Row => ({
-    metric,
-    raw: show(s.raw),
-    official: show(s.official),
-    ours: show(s.ours),
-    oursVsRaw: ratioCell(r.oursVsRaw, r.oursVsRawBlocks),
-    oursVsOfficial: ratioCell(r.oursVsOfficial, r.oursVsOfficialBlocks),
-    note,
-  });
+    show: (s: Series) => string,
+    rowNote: string,
+  ): Row[] => [
+    {
+      metric,
+      raw: show(s.raw),
+      official: show(s.official),
+      ours: show(s.ours),
+      oursVsRaw: ratioCell(r.oursVsRaw, r.oursVsRawBlocks),
+      oursVsOfficial: ratioCell(r.oursVsOfficial, r.oursVsOfficialBlocks),
+      note: rowNote,
+    },
+    {
+      metric: `${metric} — ours, telemetry off`,
+      ours: show(s.oursNoTelemetry),
+      oursVsRaw: ratioCell(r.oursNoTelemetryVsRaw, r.oursNoTelemetryVsRawBlocks),
+      note: offNote,
+    },
+  ];
   const n = fmt.int(result.queriesPerContender);
+  const mix = `${o.workers}-way mix (SELECT 1 / lookup by id)`;
   return [
-    row(`P1 ${n} sequential SELECT 1`, result.sequential, result.ratios.sequential),
-    row(
-      `P1 ${n} queries, ${o.workers}-way mix (SELECT 1 / lookup by id)`,
-      result.concurrent,
-      result.ratios.concurrent,
+    ...pair(`P1 ${n} sequential SELECT 1`, result.sequential, result.ratios.sequential, cell, note),
+    ...pair(`P1 ${n} queries, ${mix}`, result.concurrent, result.ratios.concurrent, cell, note),
+    ...pair(
+      'P1 client CPU, sequential',
+      result.sequential,
+      result.cpuRatios.sequential,
+      cpuCell,
+      cpuNote,
     ),
-    {
-      ...row('P1 client CPU, sequential', result.sequential, result.cpuRatios.sequential, cpuCell),
-      note: 'CPU time of the client process per query (user + system)',
-    },
-    {
-      ...row(
-        `P1 client CPU, ${o.workers}-way mix`,
-        result.concurrent,
-        result.cpuRatios.concurrent,
-        cpuCell,
-      ),
-      note: 'CPU time of the client process per query (user + system)',
-    },
+    ...pair(
+      `P1 client CPU, ${o.workers}-way mix`,
+      result.concurrent,
+      result.cpuRatios.concurrent,
+      cpuCell,
+      cpuNote,
+    ),
   ];
 }

@@ -112,12 +112,12 @@ export async function runP4(ctx: BenchContext, options: P4Options): Promise<P4Re
 
 export function p4Rows(r: P4Result): Row[] {
   const o = r.options;
-  const note = `${o.users} users × ${o.queriesPerUser} queries, ${o.concurrency} users at once; ours: budget ${o.budget}; official: AppKit pool manager, 3 per user, no cap; local Postgres max_connections ${r.postgresMaxConnections}`;
+  const note = `${o.users} users × ${o.queriesPerUser} queries, ${o.concurrency} users at once; ours: budget ${o.budget}; official: AppKit pool manager, 3 per user, no cap; peak = connections opened through the proxy at once (refused ones included); local Postgres max_connections ${r.postgresMaxConnections} (a Lakebase 0.5 CU allows 104)`;
   const errorCell = (s: Side) =>
     `${fmt.int(s.errors)} of ${fmt.int(o.users * o.queriesPerUser)}${s.wrongIdentity ? ` (+${s.wrongIdentity} wrong identity)` : ''}`;
   return [
     {
-      metric: `P4 peak Postgres connections, ${o.users} users via asUser`,
+      metric: `P4 peak connections at the endpoint, ${o.users} users via asUser`,
       raw: '—',
       official: fmt.int(r.official.peakConnections),
       ours: fmt.int(r.ours.peakConnections),
@@ -133,6 +133,13 @@ export function p4Rows(r: P4Result): Row[] {
       note: r.official.errorSamples[0]
         ? `official's first error: ${r.official.errorSamples[0]}`
         : undefined,
+    },
+    {
+      metric: 'P4 user credential calls',
+      raw: '—',
+      official: fmt.int(r.official.credentialCalls),
+      ours: fmt.int(r.ours.credentialCalls),
+      oursVsOfficial: fmt.ratio(r.ours.credentialCalls / r.official.credentialCalls),
     },
     {
       metric: 'P4 wall time',

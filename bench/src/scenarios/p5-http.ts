@@ -82,7 +82,7 @@ export async function runP5(ctx: BenchContext, options: P5Options): Promise<P5Re
     ctx.log(`P5 SP route ${fmt.int(sp.rps)} req/s, asUser route ${fmt.int(user.rps)} req/s`);
     return { options, sp, user, userVsSp: round(user.rps / sp.rps, 4) };
   } finally {
-    server.child.send({ type: 'stop' });
+    server.command({ type: 'stop' });
     await server.result.catch(() => undefined);
   }
 }

@@ -5,7 +5,7 @@
 import { createLakebasePool as createOfficialPool } from '@databricks/lakebase';
 import { createLakebasePool as createOurPool } from '@lakebase-kit/core';
 import pg from 'pg';
-import type { Contender } from '../protocol.js';
+import type { P1Contender } from '../protocol.js';
 
 export interface PoolOptions {
   max: number;
@@ -13,7 +13,7 @@ export interface PoolOptions {
   password?: string;
 }
 
-export function createPool(contender: Contender, options: PoolOptions): pg.Pool {
+export function createPool(contender: P1Contender, options: PoolOptions): pg.Pool {
   const env = process.env;
   switch (contender) {
     case 'raw':
@@ -32,5 +32,7 @@ export function createPool(contender: Contender, options: PoolOptions): pg.Pool 
     case 'ours':
       // telemetry is on by default; the child registered an OTel SDK before this
       return createOurPool({ max: options.max });
+    case 'oursNoTelemetry':
+      return createOurPool({ max: options.max, telemetry: false });
   }
 }

@@ -1,14 +1,13 @@
 /**
- * P1 (child side): sequential `SELECT 1` and a concurrent mix (`SELECT 1` / a lookup by id)
- * through raw pg, the official pool and ours — all three in this process, taking turns in
- * blocks with a rotating order.
+ * P1 (child side): one contender's pool. After a warm-up it waits for `block` commands and
+ * runs, per block, `size` sequential `SELECT 1` and `size` queries of a concurrent mix
+ * (`SELECT 1` / a lookup by id over `workers` loops), answering with wall and CPU times.
  */
 import type pg from 'pg';
 import type { OtelSdk } from '../otel.js';
-import type { Contender, OverheadResult, OverheadTask } from '../protocol.js';
+import type { BlockResult, Command, OverheadResult, OverheadTask, Timing } from '../protocol.js';
 import { createPool } from './contenders.js';
 
-const CONTENDERS: Contender[] = ['raw', 'official', 'ours'];
 /** A small parameterized lookup on `bench_items` (created by the orchestrator). */
 const LOOKUP = 'select id, name from bench_items where id = $1';
 
@@ -42,13 +41,6 @@ async function mixed(pool: pg.Pool, count: number, workers: number): Promise<num
   return errors;
 }
 
-interface Timing {
-  wallMs: number;
-  /** CPU time (user + system) of this process, the client side, in ms. */
-  cpuMs: number;
-  errors: number;
-}
-
 async function timed(run: () => Promise<number>): Promise<Timing> {
   const cpu = process.cpuUsage();
   const start = performance.now();
@@ -58,48 +50,35 @@ async function timed(run: () => Promise<number>): Promise<Timing> {
   return { wallMs, cpuMs: (used.user + used.system) / 1000, errors };
 }
 
-export async function runOverhead(task: OverheadTask, sdk: OtelSdk): Promise<OverheadResult> {
-  const pools = Object.fromEntries(
-    CONTENDERS.map((c) => [c, createPool(c, { max: task.workers, password: task.password })]),
-  ) as Record<Contender, pg.Pool>;
-  for (const pool of Object.values(pools)) pool.on('error', () => {});
-  const result: OverheadResult = {
-    sequentialMs: { raw: [], official: [], ours: [] },
-    concurrentMs: { raw: [], official: [], ours: [] },
-    sequentialCpuMs: { raw: [], official: [], ours: [] },
-    concurrentCpuMs: { raw: [], official: [], ours: [] },
-    order: [],
-    errors: { raw: 0, official: 0, ours: 0 },
-    spans: {},
-  };
+export async function runOverhead(
+  task: OverheadTask,
+  sdk: OtelSdk,
+  commands: AsyncIterable<Command>,
+  reply: (data: unknown) => Promise<void>,
+): Promise<OverheadResult> {
+  const pool = createPool(task.contender, { max: task.workers, password: task.password });
+  pool.on('error', () => {});
   try {
-    // warm-up: JIT, tokens, and all `workers` connections of every pool open
-    for (const contender of CONTENDERS) {
-      await sequential(pools[contender], task.warmup);
-      await mixed(pools[contender], task.warmup, task.workers);
+    await sequential(pool, task.warmup);
+    await mixed(pool, task.warmup, task.workers);
+    await sdk.flush();
+    const before = sdk.spans();
+    await reply('warm');
+    for await (const command of commands) {
+      if (command.type === 'stop') break;
+      const block: BlockResult = {
+        sequential: await timed(() => sequential(pool, command.size)),
+        concurrent: await timed(() => mixed(pool, command.size, task.workers)),
+      };
+      await reply(block);
     }
     await sdk.flush();
-    const spansBefore = sdk.spans();
-    for (let block = 0; block < task.blocks; block++) {
-      const order = CONTENDERS.map((_, i) => CONTENDERS[(i + block) % CONTENDERS.length]!);
-      result.order.push(order);
-      for (const contender of order) {
-        const pool = pools[contender];
-        const seq = await timed(() => sequential(pool, task.blockSize));
-        const mix = await timed(() => mixed(pool, task.blockSize, task.workers));
-        result.sequentialMs[contender].push(seq.wallMs);
-        result.concurrentMs[contender].push(mix.wallMs);
-        result.sequentialCpuMs[contender].push(seq.cpuMs);
-        result.concurrentCpuMs[contender].push(mix.cpuMs);
-        result.errors[contender] += seq.errors + mix.errors;
-      }
-    }
-    await sdk.flush();
+    const spans: Record<string, number> = {};
     for (const [scope, count] of Object.entries(sdk.spans())) {
-      result.spans[scope] = count - (spansBefore[scope] ?? 0);
+      spans[scope] = count - (before[scope] ?? 0);
     }
-    return result;
+    return { spans };
   } finally {
-    await Promise.allSettled(Object.values(pools).map((pool) => pool.end()));
+    await pool.end();
   }
 }

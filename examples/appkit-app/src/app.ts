@@ -14,7 +14,7 @@ import {
   DEMO_USERS,
   detectMode,
   runMigrations,
-} from '@lakebase-kit/example-orders-app';
+} from '@lakebase-kit/example-orders-app/shared';
 import type { LocalLakebase } from '@lakebase-kit/local';
 import { type AppKitLakebase, orderRoutes, PUBLIC_DIR } from './routes.js';
 

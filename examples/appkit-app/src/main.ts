@@ -8,7 +8,7 @@ import {
   DEMO_USERS,
   detectMode,
   onStopSignal,
-} from '@lakebase-kit/example-orders-app';
+} from '@lakebase-kit/example-orders-app/shared';
 import { type AppkitApp, startAppkitApp } from './app.js';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];

@@ -13,7 +13,7 @@ import {
   PUBLIC_DIR,
   pageConfig,
   parseNewOrder,
-} from '@lakebase-kit/example-orders-app';
+} from '@lakebase-kit/example-orders-app/shared';
 import { asc } from 'drizzle-orm';
 import type { Application, Request } from 'express';
 

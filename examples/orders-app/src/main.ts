@@ -63,7 +63,9 @@ async function main(): Promise<number> {
     app = await startOrdersApp({
       orm,
       local: mode.local,
-      fallbackToFreePort: process.env.PORT === undefined,
+      // Only the default port may be swapped for a free one; an explicit PORT fails clearly.
+      fallbackToFreePort:
+        process.env.PORT === undefined && process.env.DATABRICKS_APP_PORT === undefined,
     });
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -9,7 +9,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { startLocalLakebase } from '@lakebase-kit/local';
-import { describeMachine, machineLine, markdownTable, textTable } from './report.js';
+import { busyWarning, describeMachine, machineLine, markdownTable, textTable } from './report.js';
 import { killChildren } from './runner.js';
 import type { BenchContext, Row } from './scenarios/context.js';
 import { type P1Options, p1Rows, runP1 } from './scenarios/p1-overhead.js';
@@ -27,7 +27,7 @@ interface Sizes {
 }
 
 const FULL: Sizes = {
-  p1: { blocks: 10, blockSize: 2000, workers: 16, warmup: 1000 },
+  p1: { blocks: 20, blockSize: 1000, workers: 16, warmup: 1000 },
   p2: { connections: 50, latencyMs: 200 },
   p3: { ttlSeconds: 5, latencyMs: 200, durationMs: 15_000, workers: 4 },
   p4: { users: 500, queriesPerUser: 3, concurrency: 500, budget: 50 },
@@ -35,7 +35,7 @@ const FULL: Sizes = {
 };
 
 const QUICK: Sizes = {
-  p1: { blocks: 3, blockSize: 500, workers: 16, warmup: 200 },
+  p1: { blocks: 4, blockSize: 500, workers: 16, warmup: 200 },
   p2: FULL.p2,
   p3: { ...FULL.p3, durationMs: 4000 },
   p4: { ...FULL.p4, users: 100, concurrency: 100 },
@@ -129,7 +129,9 @@ async function main(): Promise<void> {
   const seconds = Math.round((performance.now() - started) / 100) / 10;
   const machine = describeMachine(loadAtStart);
   const report = { machine, seconds, quick, scenarios: selected, results, rows };
+  const warning = busyWarning(machine);
   process.stdout.write(`\n${textTable(rows)}\n\n${machineLine(machine)}; ${seconds} s\n`);
+  if (warning) process.stdout.write(`${warning}\n`);
 
   await mkdir(RESULTS, { recursive: true });
   if (!full) {
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
     log('partial run: wrote results/partial.json (latest.* and README untouched)');
     return;
   }
-  const markdown = `${markdownTable(rows)}\n\nMachine: ${machineLine(machine)}. Total bench time ${seconds} s.\n`;
+  const markdown = `${markdownTable(rows)}\n\nMachine: ${machineLine(machine)}. Total bench time ${seconds} s.\n${warning ? `\n${warning}\n` : ''}`;
   await writeFile(new URL('latest.json', RESULTS), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(new URL('latest.md', RESULTS), markdown);
   const readme = await readFile(README, 'utf8');

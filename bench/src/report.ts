@@ -67,6 +67,13 @@ export function markdownTable(rows: Row[]): string {
   return out.join('\n');
 }
 
+/** A warning when other work shared the CPUs (load average above the core count). */
+export function busyWarning(m: Machine): string | undefined {
+  const load = Math.max(m.loadAverage.start, m.loadAverage.end);
+  if (load <= m.cores) return undefined;
+  return `Warning: the machine was busy with other work (load average up to ${load} on ${m.cores} cores); wall-time numbers are noisy, the spreads show how much.`;
+}
+
 export function machineLine(m: Machine): string {
   return `${m.cpus}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; load average ${m.loadAverage.start} → ${m.loadAverage.end}; ${m.date}`;
 }

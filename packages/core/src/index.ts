@@ -105,3 +105,6 @@ export {
 } from './request-identity.js';
 export { ScopedPool } from './scoped-pool.js';
 export { tokenFingerprint } from './user-clients.js';
+
+// adapter support (used by @lakebase-kit/drizzle, kysely, prisma)
+export { resolveAdapterLakebase, ScopeCache } from './adapter-support.js';

@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import { resolveConfig, resolveUser } from './config.js';
 import { ConfigurationError } from './errors.js';
+import { toOrmConfig } from './orm-config.js';
 import { lakebasePoolConfig, servicePrincipalTokens } from './pool.js';
 import { createTelemetry } from './telemetry.js';
 import type { LakebasePoolConfig, OrmConfig } from './types.js';
@@ -35,40 +36,13 @@ export function getLakebasePgConfig(config: Partial<LakebasePoolConfig> = {}): p
  * connection parameters. `password` is an async function returning a valid token.
  */
 export function getLakebaseOrmConfig(config: Partial<LakebasePoolConfig> = {}): OrmConfig {
-  const {
-    user,
-    password,
-    ssl,
-    Client: _client,
-    host,
-    port,
-    database,
-    ...rest
-  } = getLakebasePgConfig(config);
-  if (!user) {
+  const pgConfig = getLakebasePgConfig(config);
+  if (!pgConfig.user) {
     throw new ConfigurationError(
       'getLakebaseOrmConfig needs the Postgres user up front: set option "user" or env PGUSER ' +
         '(or DATABRICKS_CLIENT_ID for a service principal)',
       { option: 'user', envVar: 'PGUSER' },
     );
   }
-  const ormSsl: OrmConfig['ssl'] =
-    ssl === false || ssl === undefined
-      ? false
-      : ssl === true
-        ? true
-        : {
-            rejectUnauthorized: ssl.rejectUnauthorized !== false,
-            ...(ssl.ca ? { ca: ssl.ca as string | Buffer } : {}),
-            ...(ssl.servername ? { servername: ssl.servername } : {}),
-          };
-  return {
-    ...rest,
-    host: host as string,
-    port: port as number,
-    database: database as string,
-    username: user,
-    password: password as OrmConfig['password'],
-    ssl: ormSsl,
-  };
+  return toOrmConfig(pgConfig, pgConfig.user);
 }

@@ -143,13 +143,8 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
     // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query(...)
     override query(...args: any[]): any {
       const superQuery = (...a: unknown[]) => (super.query as unknown as AnyFn).apply(this, a);
-      const first = args[0] as { text?: string; values?: unknown[]; submit?: unknown } | string;
-      if (
-        !rt.telemetry.queries ||
-        (typeof first === 'object' && typeof first?.submit === 'function')
-      ) {
-        return superQuery(...args);
-      }
+      const first = args[0] as Submittable | string;
+      if (!rt.telemetry.queries) return superQuery(...args);
       const text = typeof first === 'string' ? first : first?.text;
       const values = Array.isArray(args[1])
         ? args[1]
@@ -164,6 +159,12 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
         port: rt.config.port,
         poolName: rt.poolName,
       });
+      if (typeof first === 'object' && typeof first?.submit === 'function') {
+        // A submittable (pg-cursor, pg-query-stream, a pg.Query): one span for its whole life,
+        // ended when the server is ready again or on its error (both end it once).
+        endOnCompletion(first, recorder);
+        return superQuery(...args);
+      }
       try {
         const last = args[args.length - 1];
         if (typeof last === 'function') {
@@ -475,4 +476,30 @@ export function createLakebasePool(config: Partial<LakebasePoolConfig> = {}): pg
     telemetry,
     onEnd: () => tokens.close(),
   });
+}
+
+interface Submittable {
+  text?: string;
+  values?: unknown[];
+  submit?: unknown;
+  handleReadyForQuery?: AnyFn;
+  handleError?: AnyFn;
+}
+
+/** Ends `recorder` when the submittable completes (ReadyForQuery) or fails. */
+function endOnCompletion(submittable: Submittable, recorder: { end(error?: unknown): void }) {
+  const ready = submittable.handleReadyForQuery;
+  const failed = submittable.handleError;
+  if (typeof ready !== 'function' || typeof failed !== 'function') {
+    recorder.end();
+    return;
+  }
+  submittable.handleReadyForQuery = function (this: unknown, ...a: unknown[]) {
+    recorder.end();
+    return ready.apply(this, a);
+  };
+  submittable.handleError = function (this: unknown, error: unknown, ...a: unknown[]) {
+    recorder.end(error);
+    return failed.apply(this, [error, ...a]);
+  };
 }

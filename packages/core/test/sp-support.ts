@@ -1,46 +1,9 @@
 /** Shared helpers of the service-principal test files (not a test file itself). */
 import { WorkspaceClient } from '@databricks/sdk-experimental';
 import type { LocalLakebase } from '@lakebase-kit/local';
-import type { CredentialSource, LakebasePoolConfig, Logger } from '../src/index.js';
+import type { CredentialSource, LakebasePoolConfig } from '../src/index.js';
 
-export interface CapturedLogger {
-  logger: Logger;
-  lines: string[];
-}
-
-/** A logger that records every line (all levels, with its arguments rendered). */
-export function captureLogger(): CapturedLogger {
-  const lines: string[] = [];
-  const sink =
-    (level: string) =>
-    (message: string, ...args: unknown[]) => {
-      lines.push(`${level} ${message} ${args.map((a) => safeString(a)).join(' ')}`);
-    };
-  return {
-    lines,
-    logger: { debug: sink('debug'), info: sink('info'), warn: sink('warn'), error: sink('error') },
-  };
-}
-
-function safeString(value: unknown): string {
-  if (value instanceof Error) return `${value.name}: ${value.message}`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-/** Everything an error could leak: message, stack, own properties, causes. */
-export function renderError(error: unknown, depth = 0): string {
-  if (depth > 5 || error === undefined || error === null) return '';
-  if (!(error instanceof Error)) return safeString(error);
-  const own: Record<string, unknown> = {};
-  for (const key of Object.getOwnPropertyNames(error)) {
-    if (key !== 'cause') own[key] = (error as unknown as Record<string, unknown>)[key];
-  }
-  return `${error.stack ?? ''} ${safeString(own)} ${renderError(error.cause, depth + 1)}`;
-}
+export { captureLogger, renderError } from '@lakebase-kit/local';
 
 /** A workspace client for the local Lakebase's service principal (M2M OAuth). */
 export function spWorkspaceClient(lb: LocalLakebase): WorkspaceClient {

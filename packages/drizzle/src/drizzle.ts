@@ -1,9 +1,14 @@
-import type { Lakebase, LakebaseConfig, RequestLike, UserScope } from '@lakebase-kit/core';
+import {
+  type Lakebase,
+  type LakebaseConfig,
+  type RequestLike,
+  resolveAdapterLakebase,
+  ScopeCache,
+  type UserScope,
+} from '@lakebase-kit/core';
 import type { DrizzleConfig } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import { resolveLakebase } from './options.js';
-import { ScopeCache } from './scope-cache.js';
 
 type Schema = Record<string, unknown>;
 
@@ -47,7 +52,7 @@ export function lakebaseDrizzle<TSchema extends Schema = Record<string, never>>(
   options: LakebaseDrizzleOptions<TSchema> = {},
 ): LakebaseDrizzle<TSchema> {
   const { lakebase: shared, schema, casing, cache, queryLogger, ...config } = options;
-  const { lakebase, owned } = resolveLakebase(shared, config);
+  const { lakebase, owned } = resolveAdapterLakebase(shared, config);
   const drizzleConfig: DrizzleConfig<TSchema> = { schema, casing, cache, logger: queryLogger };
 
   const users = new ScopeCache<LakebaseUserDrizzle<TSchema>>(

@@ -1,9 +1,14 @@
-import type { Lakebase, LakebaseConfig, RequestLike, UserScope } from '@lakebase-kit/core';
+import {
+  type Lakebase,
+  type LakebaseConfig,
+  type RequestLike,
+  resolveAdapterLakebase,
+  ScopeCache,
+  type UserScope,
+} from '@lakebase-kit/core';
 import { Kysely, type KyselyConfig, type KyselyPlugin, PostgresDialect } from 'kysely';
 import Cursor from 'pg-cursor';
 import { borrowPool } from './borrowed-pool.js';
-import { resolveLakebase } from './options.js';
-import { ScopeCache } from './scope-cache.js';
 
 /** Options of `lakebaseKysely()`: Kysely's own options plus either `lakebase` or its config. */
 export type LakebaseKyselyOptions = Partial<Omit<LakebaseConfig, 'log'>> & {
@@ -39,7 +44,7 @@ export interface LakebaseKysely<DB> {
  */
 export function lakebaseKysely<DB>(options: LakebaseKyselyOptions = {}): LakebaseKysely<DB> {
   const { lakebase: shared, plugins, log, ...config } = options;
-  const { lakebase, owned } = resolveLakebase(shared, config);
+  const { lakebase, owned } = resolveAdapterLakebase(shared, config);
 
   const make = (pool: PostgresDialectPool): Kysely<DB> =>
     new Kysely<DB>({ dialect: new PostgresDialect({ pool, cursor: Cursor }), plugins, log });

@@ -100,7 +100,7 @@ describe('telemetry', () => {
     expect(failed).toHaveLength(1);
   });
 
-  it('a streamed query never produces a span per chunk', async () => {
+  it('a streamed query produces exactly one span, not one per chunk', async () => {
     let rows = 0;
     for await (const _ of lk.kysely
       .selectFrom(sql<{ i: number }>`generate_series(1, 2500)`.as('i'))
@@ -110,9 +110,9 @@ describe('telemetry', () => {
     }
     expect(rows).toBe(2500);
     expect(executed).toHaveLength(1);
-    // 25 cursor reads on one connection. Core spans `client.query(text, values)`; it passes
-    // submittables (pg-cursor) through without a span for now, so this is 0 today and must
-    // become exactly 1 once core spans cursors — never 25.
-    expect(querySpans().length).toBeLessThanOrEqual(1);
+    // 25 cursor reads on one connection: core spans the cursor (a pg submittable) once, from
+    // submit to ReadyForQuery.
+    expect(querySpans()).toHaveLength(1);
+    expect(querySpans()[0]?.attributes['db.operation.name']).toBe('SELECT');
   });
 });

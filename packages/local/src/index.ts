@@ -1,4 +1,5 @@
 export { startLocalLakebase } from './local-lakebase.js';
+export { applyEnv, captureLogger, renderError, type TestLogger, TOKEN_PATTERN } from './testing.js';
 export type {
   ConnectionStats,
   CredentialFault,

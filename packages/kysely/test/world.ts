@@ -1,7 +1,7 @@
 import type { Logger } from '@lakebase-kit/core';
 import {
-  applyEnv,
   captureLogger as capture,
+  exportEnvUntilStop,
   type LocalLakebase,
   startLocalLakebase,
 } from '@lakebase-kit/local';
@@ -10,25 +10,9 @@ export { TOKEN_PATTERN } from '@lakebase-kit/local';
 export const ALICE = 'alice@example.com';
 export const BOB = 'bob@example.com';
 
-const restorers = new WeakMap<LocalLakebase, () => void>();
-
-/**
- * A fresh local Lakebase for one test file, its env in `process.env` (where `createLakebase()`
- * and the SDK read their configuration, as in a deployed app).
- */
-export async function startWorld(): Promise<LocalLakebase> {
-  const lb = await startLocalLakebase({ users: [ALICE, BOB] });
-  restorers.set(lb, applyEnv({ ...lb.env }));
-  return lb;
-}
-
-export async function stopWorld(lb: LocalLakebase | undefined): Promise<void> {
-  if (!lb) return;
-  restorers.get(lb)?.();
-  await lb.stop();
-}
-
+/** A fresh local Lakebase for one test file, its env in `process.env` until it stops. */
+export const startWorld = async (): Promise<LocalLakebase> =>
+  exportEnvUntilStop(await startLocalLakebase({ users: [ALICE, BOB] }));
+export const stopWorld = async (lb: LocalLakebase | undefined) => lb?.stop();
 /** A logger that records every line (message and arguments) for secret checks. */
-export function captureLogger(lines: string[]): Logger {
-  return capture(lines).logger;
-}
+export const captureLogger = (lines: string[]): Logger => capture(lines).logger;

@@ -1,5 +1,12 @@
 export { startLocalLakebase } from './local-lakebase.js';
-export { applyEnv, captureLogger, renderError, type TestLogger, TOKEN_PATTERN } from './testing.js';
+export {
+  applyEnv,
+  captureLogger,
+  exportEnvUntilStop,
+  renderError,
+  type TestLogger,
+  TOKEN_PATTERN,
+} from './testing.js';
 export type {
   ConnectionStats,
   CredentialFault,

@@ -56,5 +56,19 @@ export function applyEnv(env: Record<string, string>): () => void {
   };
 }
 
+/**
+ * Puts `lb.env` into `process.env` (where apps, `createLakebase()` and the SDK read their
+ * configuration) until `lb.stop()`, which then restores the previous values.
+ */
+export function exportEnvUntilStop<T extends { env: object; stop(): Promise<void> }>(lb: T): T {
+  const restore = applyEnv({ ...(lb.env as Record<string, string>) });
+  const stop = lb.stop.bind(lb);
+  lb.stop = async () => {
+    restore();
+    await stop();
+  };
+  return lb;
+}
+
 /** Every token the local Lakebase mints (Postgres, workspace, user) starts with `lbk_`. */
 export const TOKEN_PATTERN = /lbk_/;

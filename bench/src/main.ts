@@ -17,6 +17,7 @@ import { type P2Options, p2Rows, runP2 } from './scenarios/p2-storm.js';
 import { type P3Options, p3Rows, runP3 } from './scenarios/p3-rollover.js';
 import { type P4Options, p4Rows, runP4 } from './scenarios/p4-users.js';
 import { type P5Options, p5Rows, runP5 } from './scenarios/p5-http.js';
+import { type Results, summaryTable } from './summary.js';
 
 interface Sizes {
   p1: P1Options;
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const results: Record<string, unknown> = {};
+  const results: Results = {};
   const rows: Row[] = [];
   try {
     const ctx: BenchContext = { lb, env: { ...lb.env }, log };
@@ -132,6 +133,7 @@ async function main(): Promise<void> {
   const warning = busyWarning(machine);
   process.stdout.write(`\n${textTable(rows)}\n\n${machineLine(machine)}; ${seconds} s\n`);
   if (warning) process.stdout.write(`${warning}\n`);
+  process.stdout.write(`\nAt a glance:\n${summaryTable(results)}\n`);
 
   await mkdir(RESULTS, { recursive: true });
   if (!full) {
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
     log('partial run: wrote results/partial.json (latest.* and README untouched)');
     return;
   }
-  const markdown = `${markdownTable(rows)}\n\nMachine: ${machineLine(machine)}. Total bench time ${seconds} s.\n${warning ? `\n${warning}\n` : ''}`;
+  const markdown = `At a glance:\n\n${summaryTable(results)}\n\nAll rows:\n\n${markdownTable(rows)}\n\nMachine: ${machineLine(machine)}. Total bench time ${seconds} s.\n${warning ? `\n${warning}\n` : ''}`;
   await writeFile(new URL('latest.json', RESULTS), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(new URL('latest.md', RESULTS), markdown);
   const readme = await readFile(README, 'utf8');

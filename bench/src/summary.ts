@@ -1,0 +1,52 @@
+/** "At a glance": the headline ratios of a run, one line per row group, as markdown. */
+import type { P1Result } from './scenarios/p1-overhead.js';
+import type { P2Result } from './scenarios/p2-storm.js';
+import type { P3Result } from './scenarios/p3-rollover.js';
+import type { P4Result } from './scenarios/p4-users.js';
+import type { P5Result } from './scenarios/p5-http.js';
+
+export interface Results {
+  p1?: P1Result;
+  p2?: P2Result;
+  p3?: P3Result;
+  p4?: P4Result;
+  p5?: P5Result;
+}
+
+const x = (n: number) => `${n.toFixed(2)}×`;
+const ms = (n: number) => `${n < 100 ? n.toFixed(1) : Math.round(n)} ms`;
+
+export function summaryTable(r: Results): string {
+  const lines: string[] = [];
+  if (r.p1) {
+    const { sequential: s, concurrent: c } = r.p1.ratios;
+    lines.push(
+      `| P1 query time, telemetry on (sequential / 16-way mix) | ${x(s.oursVsRaw)} / ${x(c.oursVsRaw)} of raw pg | ${x(s.oursVsOfficial)} / ${x(c.oursVsOfficial)} of official |`,
+      `| P1 query time, telemetry off (sequential / 16-way mix) | ${x(s.oursNoTelemetryVsRaw)} / ${x(c.oursNoTelemetryVsRaw)} of raw pg | |`,
+    );
+  }
+  if (r.p2) {
+    lines.push(
+      `| P2 credential calls, ${r.p2.options.connections}-way connect storm | ${r.p2.ours.credentialCalls} | official: ${r.p2.official.credentialCalls} |`,
+    );
+  }
+  if (r.p3) {
+    const { ours, official } = r.p3;
+    lines.push(
+      `| P3 connect p50 / p99 across token rollovers | ${ms(ours.p50Ms)} / ${ms(ours.p99Ms)} | official: ${ms(official.p50Ms)} / ${ms(official.p99Ms)} (${x(ours.p50Ms / official.p50Ms)} / ${x(ours.p99Ms / official.p99Ms)}) |`,
+      `| P3 connects that waited on the credential API | ${ours.slowConnects} of ${ours.connects} | official: ${official.slowConnects} of ${official.connects} |`,
+    );
+  }
+  if (r.p4) {
+    const { ours, official, options: o } = r.p4;
+    lines.push(
+      `| P4 ${o.users} users × ${o.queriesPerUser} queries: peak connections / failed queries | ${ours.peakConnections} / ${ours.errors} | official: ${official.peakConnections} / ${official.errors} |`,
+    );
+  }
+  if (r.p5) {
+    lines.push(
+      `| P5 HTTP req/s, asUser(req) route vs SP route | ${x(r.p5.userVsSp)} (${r.p5.user.rps} vs ${r.p5.sp.rps}) | |`,
+    );
+  }
+  return ['| | ours | compared |', '|---|---|---|', ...lines].join('\n');
+}

@@ -82,44 +82,23 @@ async function main(): Promise<void> {
 
   const results: Results = {};
   const rows: Row[] = [];
+  const failures: Partial<Record<Scenario, string>> = {};
   try {
     const ctx: BenchContext = { lb, env: { ...lb.env }, log };
     for (const scenario of selected) {
       const t = performance.now();
       log(`${scenario.toUpperCase()} …`);
-      switch (scenario) {
-        case 'p1': {
-          const r = await runP1(ctx, sizes.p1);
-          results.p1 = r;
-          rows.push(...p1Rows(r));
-          break;
-        }
-        case 'p2': {
-          const r = await runP2(ctx, sizes.p2);
-          results.p2 = r;
-          rows.push(...p2Rows(r));
-          break;
-        }
-        case 'p3': {
-          const r = await runP3(ctx, sizes.p3);
-          results.p3 = r;
-          rows.push(...p3Rows(r));
-          break;
-        }
-        case 'p4': {
-          const r = await runP4(ctx, sizes.p4);
-          results.p4 = r;
-          rows.push(...p4Rows(r));
-          break;
-        }
-        case 'p5': {
-          const r = await runP5(ctx, sizes.p5);
-          results.p5 = r;
-          rows.push(...p5Rows(r));
-          break;
-        }
+      try {
+        rows.push(...(await runScenario(scenario, ctx, sizes, results)));
+        log(`${scenario.toUpperCase()} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      } catch (error) {
+        // one broken row group must not hide the others; the run still fails at the end
+        const message = String((error as Error)?.message ?? error).split('\n')[0] as string;
+        failures[scenario] = message;
+        rows.push({ metric: `${scenario.toUpperCase()} failed`, note: message });
+        log(`${scenario.toUpperCase()} failed: ${(error as Error)?.stack ?? message}`);
+        ctx.lb.faults.reset();
       }
-      log(`${scenario.toUpperCase()} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }
   } finally {
     await stop();
@@ -129,16 +108,18 @@ async function main(): Promise<void> {
 
   const seconds = Math.round((performance.now() - started) / 100) / 10;
   const machine = describeMachine(loadAtStart);
-  const report = { machine, seconds, quick, scenarios: selected, results, rows };
+  const report = { machine, seconds, quick, scenarios: selected, failures, results, rows };
   const warning = busyWarning(machine);
   process.stdout.write(`\n${textTable(rows)}\n\n${machineLine(machine)}; ${seconds} s\n`);
   if (warning) process.stdout.write(`${warning}\n`);
   process.stdout.write(`\nAt a glance:\n${summaryTable(results)}\n`);
 
   await mkdir(RESULTS, { recursive: true });
-  if (!full) {
+  const failed = Object.keys(failures).length > 0;
+  if (!full || failed) {
     await writeFile(new URL('partial.json', RESULTS), `${JSON.stringify(report, null, 2)}\n`);
     log('partial run: wrote results/partial.json (latest.* and README untouched)');
+    if (failed) throw new Error(`failed: ${Object.keys(failures).join(', ')}`);
     return;
   }
   const markdown = `At a glance:\n\n${summaryTable(results)}\n\nAll rows:\n\n${markdownTable(rows)}\n\nMachine: ${machineLine(machine)}. Total bench time ${seconds} s.\n${warning ? `\n${warning}\n` : ''}`;
@@ -154,7 +135,35 @@ async function main(): Promise<void> {
   log('wrote results/latest.json, results/latest.md and the table in bench/README.md');
 }
 
-main().catch((error: unknown) => {
-  log(`failed: ${(error as Error)?.stack ?? String(error)}`);
-  process.exitCode = 1;
-});
+async function runScenario(
+  scenario: Scenario,
+  ctx: BenchContext,
+  sizes: Sizes,
+  results: Results,
+): Promise<Row[]> {
+  switch (scenario) {
+    case 'p1':
+      results.p1 = await runP1(ctx, sizes.p1);
+      return p1Rows(results.p1);
+    case 'p2':
+      results.p2 = await runP2(ctx, sizes.p2);
+      return p2Rows(results.p2);
+    case 'p3':
+      results.p3 = await runP3(ctx, sizes.p3);
+      return p3Rows(results.p3);
+    case 'p4':
+      results.p4 = await runP4(ctx, sizes.p4);
+      return p4Rows(results.p4);
+    case 'p5':
+      results.p5 = await runP5(ctx, sizes.p5);
+      return p5Rows(results.p5);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log(`failed: ${(error as Error)?.stack ?? String(error)}`);
+    process.exit(1);
+  },
+);

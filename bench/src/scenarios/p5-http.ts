@@ -58,11 +58,12 @@ function combine(runs: autocannon.Result[]): RouteResult {
 
 export async function runP5(ctx: BenchContext, options: P5Options): Promise<P5Result> {
   await settleConnections(ctx.lb);
-  const headers = await Promise.all(
-    Array.from({ length: options.users }, (_, i) =>
-      ctx.lb.userHeaders(`http${i + 1}@bench.example`),
-    ),
-  );
+  // one at a time: concurrent addUser calls can fail with "tuple concurrently updated"
+  // (their GRANT CONNECT statements update the same pg_database row)
+  const headers: Record<string, string>[] = [];
+  for (let i = 0; i < options.users; i++) {
+    headers.push(await ctx.lb.userHeaders(`http${i + 1}@bench.example`));
+  }
   const spRequests: Request[] = [{ method: 'GET', path: '/sp' }];
   const userRequests: Request[] = headers.map((h) => ({ method: 'GET', path: '/me', headers: h }));
 

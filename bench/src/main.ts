@@ -6,8 +6,10 @@
  * sizes; either writes `results/partial.json` instead of the committed results.
  * Ctrl-C stops the children and the local Lakebase; nothing is left running.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { startLocalLakebase } from '@lakebase-kit/local';
 import { busyWarning, describeMachine, machineLine, markdownTable, textTable } from './report.js';
 import { killChildren } from './runner.js';
@@ -131,8 +133,19 @@ async function main(): Promise<void> {
   if (at >= 0 && end > at) {
     const updated = `${readme.slice(0, at + START.length)}\n\n${markdown}\n${readme.slice(end)}`;
     await writeFile(README, updated);
+    formatWithBiome(fileURLToPath(README));
   }
   log('wrote results/latest.json, results/latest.md and the table in bench/README.md');
+}
+
+/** The repo lints markdown with Biome (it aligns tables); keep the generated README clean. */
+function formatWithBiome(path: string): void {
+  const run = spawnSync('pnpm', ['exec', 'biome', 'format', '--write', path], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    stdio: 'ignore',
+  });
+  if (run.status !== 0)
+    log('could not run Biome on README.md: run `pnpm format` before committing');
 }
 
 async function runScenario(

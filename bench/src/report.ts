@@ -8,7 +8,7 @@ export interface Machine {
   memoryGiB: number;
   os: string;
   node: string;
-  /** 1-minute load average at the start and the end of the run (other work on the machine). */
+  /** 1-minute load average before the run (other work) and at its end (the bench included). */
   loadAverage: { start: number; end: number };
   date: string;
 }
@@ -67,11 +67,14 @@ export function markdownTable(rows: Row[]): string {
   return out.join('\n');
 }
 
-/** A warning when other work shared the CPUs (load average above the core count). */
+/**
+ * A warning when other work shared the CPUs: the load average before the run above the core
+ * count (during the run the benchmark's own processes count too, so only the start tells).
+ */
 export function busyWarning(m: Machine): string | undefined {
-  const load = Math.max(m.loadAverage.start, m.loadAverage.end);
+  const load = m.loadAverage.start;
   if (load <= m.cores) return undefined;
-  return `Warning: the machine was busy with other work (load average up to ${load} on ${m.cores} cores); wall-time numbers are noisy, the spreads show how much.`;
+  return `Warning: the machine was busy with other work (load average ${load} on ${m.cores} cores when the run started); wall-time numbers are noisy, the spreads show how much.`;
 }
 
 export function machineLine(m: Machine): string {

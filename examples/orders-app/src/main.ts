@@ -41,6 +41,8 @@ async function banner(app: OrdersApp, reason: string): Promise<string> {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
+    // `pnpm start -- --orm kysely` passes the `--` through.
+    args: process.argv.slice(2).filter((arg) => arg !== '--'),
     options: {
       orm: { type: 'string' },
       local: { type: 'boolean' },

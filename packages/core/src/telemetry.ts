@@ -16,6 +16,7 @@ import {
   type ObservableUpDownCounter,
   SpanKind,
   SpanStatusCode,
+  type Tracer,
   trace,
 } from '@opentelemetry/api';
 import type pg from 'pg';
@@ -150,13 +151,19 @@ function createInstruments(meter: Meter): Instruments {
   };
 }
 
+let lastProvider: MeterProvider | undefined;
+let lastInstruments: Instruments | undefined;
+
 function instruments(): Instruments {
   const provider = metrics.getMeterProvider();
+  if (provider === lastProvider && lastInstruments) return lastInstruments;
   let found = byProvider.get(provider);
   if (!found) {
     found = createInstruments(provider.getMeter(INSTRUMENTATION_SCOPE, VERSION));
     byProvider.set(provider, found);
   }
+  lastProvider = provider;
+  lastInstruments = found;
   return found;
 }
 
@@ -256,6 +263,60 @@ export function errorType(error: unknown): string {
 
 const NOOP_RECORDER: QueryRecorder = { end: () => {} };
 
+interface QueryShape {
+  spanName: string;
+  spanAttributes: Attributes;
+  metricAttributes: Attributes;
+}
+
+/** Per (pool, server, database, operation): a bounded set, since operations are a fixed list. */
+const shapes = new Map<string, QueryShape>();
+
+function queryShape(info: QueryInfo, operation: string | undefined): QueryShape {
+  const key = `${info.poolName}\u0000${info.host}\u0000${info.port}\u0000${info.database}\u0000${operation ?? ''}`;
+  let shape = shapes.get(key);
+  if (!shape) {
+    const spanAttributes: Attributes = Object.freeze({
+      'db.system.name': 'postgresql',
+      'db.namespace': info.database,
+      'server.address': info.host,
+      'server.port': info.port,
+      ...(operation ? { 'db.operation.name': operation } : {}),
+    });
+    shape = {
+      spanName: operation ? `${operation} ${info.database}` : info.database,
+      spanAttributes,
+      metricAttributes: Object.freeze({ ...spanAttributes, [ATTR_POOL_NAME]: info.poolName }),
+    };
+    if (shapes.size > 10_000) shapes.clear(); // many pools over many servers: start over
+    shapes.set(key, shape);
+  }
+  return shape;
+}
+
+let tracerProvider: unknown;
+let tracer: Tracer | undefined;
+
+/** The tracer of the current global provider, looked up again only when the provider changes. */
+function currentTracer(): Tracer {
+  const provider = trace.getTracerProvider();
+  if (provider !== tracerProvider || !tracer) {
+    tracerProvider = provider;
+    tracer = provider.getTracer(INSTRUMENTATION_SCOPE, VERSION);
+  }
+  return tracer;
+}
+
+const byPoolName = new Map<string, Attributes>();
+function poolAttributes(poolName: string): Attributes {
+  let attributes = byPoolName.get(poolName);
+  if (!attributes) {
+    attributes = Object.freeze({ [ATTR_POOL_NAME]: poolName });
+    byPoolName.set(poolName, attributes);
+  }
+  return attributes;
+}
+
 /** Telemetry with the given switches, reading the global OTel providers. */
 export function createTelemetry(options: {
   traces: boolean;
@@ -267,7 +328,7 @@ export function createTelemetry(options: {
   const m = (fn: (inst: Instruments) => void) => {
     if (metricsOn) fn(instruments());
   };
-  const pool = (poolName: string): Attributes => ({ [ATTR_POOL_NAME]: poolName });
+  const pool = (poolName: string): Attributes => poolAttributes(poolName);
 
   return {
     traces,
@@ -327,22 +388,17 @@ export function createTelemetry(options: {
     startQuery(info) {
       if (!queries || (!traces && !metricsOn)) return NOOP_RECORDER;
       const operation = operationName(info.text);
-      const attributes: Attributes = {
-        'db.system.name': 'postgresql',
-        'db.namespace': info.database,
-        'server.address': info.host,
-        'server.port': info.port,
-        ...(operation ? { 'db.operation.name': operation } : {}),
-      };
+      // Base attributes of this (pool, operation): built once, shared by every such query.
+      const shape = queryShape(info, operation);
       const span = traces
-        ? trace.getTracer(INSTRUMENTATION_SCOPE, VERSION).startSpan(
-            operation ? `${operation} ${info.database}` : info.database,
+        ? currentTracer().startSpan(
+            shape.spanName,
             {
               kind: SpanKind.CLIENT,
-              attributes: {
-                ...attributes,
-                ...(info.parameterized && info.text ? { 'db.query.text': info.text } : {}),
-              },
+              attributes:
+                info.parameterized && info.text
+                  ? { ...shape.spanAttributes, 'db.query.text': info.text }
+                  : shape.spanAttributes,
             },
             context.active(),
           )
@@ -353,31 +409,28 @@ export function createTelemetry(options: {
         end(error?: unknown) {
           if (ended) return;
           ended = true;
-          const failure: Attributes = {};
-          if (error !== undefined) {
-            failure['error.type'] = errorType(error);
-            const code = (error as { code?: unknown })?.code;
-            if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-              failure['db.response.status_code'] = code;
-            }
+          const seconds = (performance.now() - start) / 1000;
+          if (error === undefined) {
+            span?.end();
+            if (metricsOn) instruments().operationDuration.record(seconds, shape.metricAttributes);
+            return;
+          }
+          const failure: Attributes = { 'error.type': errorType(error) };
+          const code = (error as { code?: unknown })?.code;
+          if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+            failure['db.response.status_code'] = code;
           }
           if (span) {
             span.setAttributes(failure);
-            if (error !== undefined) {
-              span.setStatus({
-                code: SpanStatusCode.ERROR,
-                message: String(failure['error.type']),
-              });
-            }
+            span.setStatus({ code: SpanStatusCode.ERROR, message: String(failure['error.type']) });
             span.end();
           }
-          m((i) =>
-            i.operationDuration.record((performance.now() - start) / 1000, {
-              ...attributes,
+          if (metricsOn) {
+            instruments().operationDuration.record(seconds, {
+              ...shape.metricAttributes,
               ...failure,
-              [ATTR_POOL_NAME]: info.poolName,
-            }),
-          );
+            });
+          }
         },
       };
     },
@@ -392,9 +445,9 @@ export async function traceCredentialFetch<T>(
 ): Promise<T> {
   const start = performance.now();
   const span = telemetry.traces
-    ? trace
-        .getTracer(INSTRUMENTATION_SCOPE, VERSION)
-        .startSpan('lakebase.credential.fetch', { attributes: { [ATTR_POOL_NAME]: poolName } })
+    ? currentTracer().startSpan('lakebase.credential.fetch', {
+        attributes: { [ATTR_POOL_NAME]: poolName },
+      })
     : undefined;
   try {
     const result = await run();

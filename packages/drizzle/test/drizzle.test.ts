@@ -1,10 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import {
-  AuthenticationError,
-  ConfigurationError,
-  createLakebase,
-  type UserScope,
-} from '@lakebase-kit/core';
+import { AuthenticationError, ConfigurationError, createLakebase } from '@lakebase-kit/core';
 import type { LocalLakebase } from '@lakebase-kit/local';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

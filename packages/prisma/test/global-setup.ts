@@ -1,25 +1,7 @@
-/**
- * Generates the test PrismaClient into test/generated (git-ignored) so a clean clone works.
- * Offline, `prisma generate` would try to download a schema engine unless
- * PRISMA_SCHEMA_ENGINE_BINARY points at an existing file; generate itself never runs it.
- */
-import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+/** Vitest global setup: the test PrismaClient is generated before any test file loads it. */
+// @ts-expect-error a plain .mjs script (also run by `typecheck`), no declarations
+import { generateTestClient } from './generate-client.mjs';
 
 export default function setup(): void {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const require = createRequire(import.meta.url);
-  const prismaCli = join(dirname(require.resolve('prisma/package.json')), 'build', 'index.js');
-  execFileSync(process.execPath, [prismaCli, 'generate', '--schema', join(here, 'schema.prisma')], {
-    cwd: join(here, '..'),
-    env: {
-      ...process.env,
-      PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath,
-      PRISMA_HIDE_UPDATE_MESSAGE: '1',
-      CHECKPOINT_DISABLE: '1',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  generateTestClient();
 }

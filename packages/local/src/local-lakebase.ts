@@ -104,12 +104,17 @@ export async function startLocalLakebase(
 
   const addingUsers = new Map<string, Promise<void>>();
   const knownUsers = new Set<string>();
+  let roleChanges: Promise<unknown> = Promise.resolve();
   const addUser = async (email: string): Promise<void> => {
     assertEmail(email);
     if (knownUsers.has(email)) return;
     let pending = addingUsers.get(email);
     if (!pending) {
-      pending = ensureUserRole(postgres, database, email).then(
+      // One role change at a time: concurrent GRANT CONNECTs update the same pg_database row
+      // and fail with "tuple concurrently updated".
+      const created = roleChanges.then(() => ensureUserRole(postgres, database, email));
+      roleChanges = created.catch(() => undefined);
+      pending = created.then(
         () => {
           knownUsers.add(email);
           addingUsers.delete(email);

@@ -71,6 +71,15 @@ describe('roles as databricks_create_role leaves them', () => {
     await dave.end();
   });
 
+  it('adds many distinct users at once (role changes never collide)', async () => {
+    const emails = Array.from({ length: 150 }, (_, i) => `many${i}@example.com`);
+    await Promise.all(emails.map((email) => lb.userHeaders(email)));
+    const roles = await lb.sql<{ n: number }>(
+      "select count(*)::int as n from pg_roles where rolname like 'many%@example.com'",
+    );
+    expect(roles[0]!.n).toBe(150);
+  });
+
   it('addUser rejects names that are not usable emails', async () => {
     await expect(lb.addUser('no spaces@example.com')).rejects.toThrow(TypeError);
     await expect(lb.addUser(`${'x'.repeat(60)}@example.com`)).rejects.toThrow(TypeError);

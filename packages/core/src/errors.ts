@@ -94,6 +94,14 @@ export function redactSecrets(text: string, maxLength = 300): string {
       /("?(?:token|password|secret|access_token)"?\s*[:=]\s*"?)[^"\s,}]{16,}/gi,
       '$1[redacted]',
     )
-    .replace(/[A-Za-z0-9_\-+/=.~]{40,}/g, '[redacted]');
+    // A URL keeps its address (help links stay readable) but not its query or fragment;
+    // any other long token-like run is redacted.
+    .replace(
+      /(https?:\/\/[^\s?#"']+)([?#][^\s"']*)?|[A-Za-z0-9_\-+/=.~]{40,}/g,
+      (match, url, rest) =>
+        url
+          ? `${url.replace(/[A-Za-z0-9_\-+=~]{40,}/g, '[redacted]')}${rest ? '?[redacted]' : ''}`
+          : '[redacted]',
+    );
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted;
 }

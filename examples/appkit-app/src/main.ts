@@ -4,10 +4,12 @@
  */
 import { redactSecrets } from '@lakebase-kit/core';
 import {
+  closeOnStop,
   curlCommands,
   DEMO_USERS,
   detectMode,
   onStopSignal,
+  runMain,
 } from '@lakebase-kit/example-orders-app/shared';
 import { type AppkitApp, startAppkitApp } from './app.js';
 
@@ -59,17 +61,7 @@ async function main(): Promise<number> {
   lines.push('', 'Press Ctrl+C to stop.');
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  const signal = await stop;
-  process.stderr.write(`\nReceived ${signal}, stopping...\n`);
-  await app.close();
-  process.stderr.write('Stopped.\n');
-  return 0;
+  return closeOnStop(stop, app);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${redactSecrets(String(error))}\n`);
-    process.exit(1);
-  },
-);
+runMain(main, redactSecrets);

@@ -9,7 +9,7 @@ import { curlCommands } from './local-mode.js';
 import { DEMO_USERS } from './migrations.js';
 import { detectMode } from './mode.js';
 import { parseOrm } from './repos/index.js';
-import { onStopSignal } from './signals.js';
+import { closeOnStop, onStopSignal, runMain } from './signals.js';
 
 const help = `Usage: pnpm start [-- --orm drizzle|kysely|prisma] [-- --local]
 
@@ -76,17 +76,7 @@ async function main(): Promise<number> {
   }
   process.stdout.write(`${await banner(app, mode.reason)}\n`);
 
-  const signal = await stop;
-  process.stderr.write(`\nReceived ${signal}, stopping...\n`);
-  await app.close();
-  process.stderr.write('Stopped.\n');
-  return 0;
+  return closeOnStop(stop, app);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${redactSecrets(String(error))}\n`);
-    process.exit(1);
-  },
-);
+runMain(main, redactSecrets);

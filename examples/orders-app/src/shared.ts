@@ -17,4 +17,4 @@ export { parseNewOrder } from './orders-input.js';
 export type { NewOrder, Order } from './repos/types.js';
 export { orders } from './schema.js';
 export { type PageConfig, PUBLIC_DIR, pageConfig } from './server.js';
-export { onStopSignal } from './signals.js';
+export { closeOnStop, onStopSignal, runMain } from './signals.js';

@@ -22,3 +22,26 @@ export function onStopSignal(): Promise<NodeJS.Signals> {
     }
   });
 }
+
+/** Waits for the stop signal, then closes the app (HTTP server, pools, local Lakebase). */
+export async function closeOnStop(
+  stop: Promise<NodeJS.Signals>,
+  app: { close(): Promise<void> },
+): Promise<number> {
+  const signal = await stop;
+  process.stderr.write(`\nReceived ${signal}, stopping...\n`);
+  await app.close();
+  process.stderr.write('Stopped.\n');
+  return 0;
+}
+
+/** Runs `main` and exits with its code; an unexpected error is printed (never a secret). */
+export function runMain(main: () => Promise<number>, redact: (text: string) => string): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${redact(String(error))}\n`);
+      process.exit(1);
+    },
+  );
+}

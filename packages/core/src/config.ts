@@ -204,10 +204,47 @@ export function isPgInstrumented(Client: { prototype: { query: unknown } }): boo
  * Resolve options (first) and environment (second) into a frozen config. Synchronous; the
  * workspace client is created on first access and `user` may stay undefined (SCIM lookup later).
  */
+/**
+ * `connectionString` (`postgresql://user[:password]@host[:port]/database[?sslmode=...]`) is
+ * spread into `host`, `port`, `database`, `user`, `password` and `sslMode`; explicit options win.
+ */
+function withConnectionString(options: Partial<LakebasePoolConfig>): Partial<LakebasePoolConfig> {
+  const text = options.connectionString;
+  if (text === undefined || text === '') return options;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ValidationError(
+      'Invalid option "connectionString": expected postgresql://user@host:port/database',
+      { option: 'connectionString' },
+    );
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ValidationError(
+      `Invalid option "connectionString": the scheme must be postgresql://, got ${url.protocol}//`,
+      { option: 'connectionString' },
+    );
+  }
+  const decode = (part: string) => (part === '' ? undefined : decodeURIComponent(part));
+  const fromUrl: Partial<LakebasePoolConfig> = {
+    host: decode(url.hostname),
+    port: url.port === '' ? undefined : Number(url.port),
+    database: decode(url.pathname.replace(/^\//, '')),
+    user: decode(url.username),
+    password: decode(url.password),
+    sslMode: (url.searchParams.get('sslmode') ?? undefined) as LakebasePoolConfig['sslMode'],
+  };
+  const { connectionString: _ignored, ...rest } = options;
+  const explicit = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  return { ...fromUrl, ...explicit };
+}
+
 export function resolveConfig(
-  options: Partial<LakebasePoolConfig> = {},
+  given: Partial<LakebasePoolConfig> = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedConfig {
+  const options = withConnectionString(given);
   const password = options.password ?? undefined;
   const endpointRaw = nonEmpty(options.endpoint) ?? nonEmpty(env.LAKEBASE_ENDPOINT);
   if (endpointRaw === undefined && password === undefined) {

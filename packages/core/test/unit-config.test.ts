@@ -220,3 +220,43 @@ describe('resolveConfig', () => {
     expect((await first.config.getHost()).origin).toBe('http://127.0.0.1:1');
   });
 });
+
+describe('connectionString', () => {
+  const base = { endpoint: ENDPOINT, logger: silentLogger };
+
+  it('spreads host, port, database, user and sslmode; explicit options win', () => {
+    const config = resolveConfig(
+      {
+        ...base,
+        connectionString:
+          'postgresql://alice%40example.com@ep-2.example.com:6543/app?sslmode=verify-full',
+        database: 'explicit',
+      },
+      {},
+    );
+    expect(config.host).toBe('ep-2.example.com');
+    expect(config.port).toBe(6543);
+    expect(config.database).toBe('explicit');
+    expect(config.user).toBe('alice@example.com');
+    expect(config.sslMode).toBe('verify-full');
+  });
+
+  it('a password in it means native password mode; a bad one is a ValidationError without the secret', () => {
+    const config = resolveConfig(
+      { connectionString: 'postgres://u:s3cret-pw@db.example.com/app', logger: silentLogger },
+      {},
+    );
+    expect(config.password).toBe('s3cret-pw');
+    const bad = errorOf(() =>
+      resolveConfig({ ...base, connectionString: 'mysql://u:s3cret-pw@db/app' }, env()),
+    );
+    expect(bad).toBeInstanceOf(ValidationError);
+    expect(bad.option).toBe('connectionString');
+    expect(bad.message).not.toContain('s3cret-pw');
+    const garbage = errorOf(() =>
+      resolveConfig({ ...base, connectionString: 'not a url s3cret-pw' }, env()),
+    );
+    expect(garbage).toBeInstanceOf(ValidationError);
+    expect(garbage.message).not.toContain('s3cret-pw');
+  });
+});

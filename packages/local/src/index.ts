@@ -15,6 +15,7 @@ export type {
   LocalLakebaseEnv,
   LocalLakebaseOptions,
   LocalStats,
+  LocalTls,
   MalformedMode,
   PgCredential,
   ServicePrincipal,

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { createLocalCertificates } from './certificates.js';
 import { FaultState } from './faults.js';
 import { assertEmail, userId } from './identities.js';
 import { PostgresServer } from './postgres.js';
@@ -54,6 +55,7 @@ export async function startLocalLakebase(
   let pool: pg.Pool | undefined;
   let proxy: WireProxy | undefined;
   let api: WorkspaceApi | undefined;
+  let certificates: Awaited<ReturnType<typeof createLocalCertificates>> | undefined;
 
   const cleanup = async () => {
     await proxy?.close().catch(() => undefined);
@@ -64,6 +66,7 @@ export async function startLocalLakebase(
   };
 
   try {
+    if (options.tls) certificates = await createLocalCertificates(root);
     await postgres.start();
     await ensureDatabase(postgres, database);
     await ensureServicePrincipalRole(postgres, database, sp.clientId);
@@ -82,6 +85,7 @@ export async function startLocalLakebase(
       stats,
       faults,
       log,
+      tls: certificates && { key: certificates.key, cert: certificates.cert },
     });
     api = new WorkspaceApi({
       tokens,
@@ -145,9 +149,11 @@ export async function startLocalLakebase(
     PGPORT: String(liveProxy.port),
     PGDATABASE: database,
     PGUSER: sp.clientId,
-    PGSSLMODE: 'disable',
+    PGSSLMODE: certificates ? 'require' : 'disable',
+    ...(certificates ? { PGSSLROOTCERT: certificates.caFile } : {}),
     LAKEBASE_ENDPOINT: endpoint,
   };
+  const tlsInfo = certificates && { caFile: certificates.caFile, caPem: certificates.caPem };
 
   const userToken = (email: string, opts: { ttlSeconds?: number } = {}): string =>
     tokens.mint(email, 'access', opts.ttlSeconds ?? ACCESS_TOKEN_TTL_SECONDS).token;
@@ -206,6 +212,7 @@ export async function startLocalLakebase(
     servicePrincipal: { ...sp },
     host,
     dataDir: root,
+    tls: tlsInfo,
     proxyPort: liveProxy.port,
     apiPort: liveApi.port,
     get postgresPort() {

@@ -4,6 +4,7 @@
  * then replays the StartupMessage to the real Postgres (trust on loopback) and pipes bytes.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { FaultState } from './faults.js';
 import { listen } from './ports.js';
 import {
@@ -30,9 +31,15 @@ export interface ProxyDeps {
   stats: StatsRecorder;
   faults: FaultState;
   log(line: string): void;
+  /**
+   * Server key and certificate: SSLRequest is answered `S` and the session continues over TLS;
+   * a plaintext StartupMessage is rejected with FATAL 28000. Absent: SSLRequest gets `N`.
+   */
+  tls?: { key: string; cert: string };
 }
 
 interface Session {
+  /** The client connection: the TCP socket, or the TLS socket on top of it after `S`. */
   client: net.Socket;
   backend?: net.Socket;
   role?: string;
@@ -87,38 +94,67 @@ export class WireProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private accept(client: net.Socket): void {
-    const session: Session = { client };
+  private accept(socket: net.Socket): void {
+    const session: Session = { client: socket };
     this.sessions.add(session);
-    client.setNoDelay(true);
-    client.on('error', () => undefined);
-    client.on('close', () => {
-      this.sessions.delete(session);
+    socket.setNoDelay(true);
+    this.watchClose(session, socket);
+    this.handshake(session).catch((error: Error) => {
+      this.deps.log(`proxy: connection dropped during handshake (${error.message})`);
+      session.client.destroy();
+      socket.destroy();
+    });
+  }
+
+  /** Ends the session once, when `socket` (TCP or the TLS layer on it) closes. */
+  private watchClose(session: Session, socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (!this.sessions.delete(session)) return;
       session.backend?.destroy();
       if (session.role !== undefined && session.backend) {
         this.deps.stats.connectionClosed(session.role);
       }
     });
-    this.handshake(session).catch((error: Error) => {
-      this.deps.log(`proxy: connection dropped during handshake (${error.message})`);
-      client.destroy();
-    });
   }
 
   private async handshake(session: Session): Promise<void> {
-    const { client } = session;
-    const reader = new SocketReader(client);
+    let reader = new SocketReader(session.client);
     let packet = await reader.readStartupPacket();
     let code = packet.readInt32BE(4);
+    let encrypted = false;
     while (code === SSL_REQUEST || code === GSSENC_REQUEST) {
-      client.write('N');
+      const serverTls = this.deps.tls;
+      if (code === SSL_REQUEST && serverTls && !encrypted) {
+        if (reader.detach().length > 0) {
+          // Bytes sent before our answer would be read as if they had come over TLS.
+          endWith(
+            session.client,
+            fatalError('08P01', 'received unencrypted data after SSL request'),
+          );
+          return;
+        }
+        session.client.write('S');
+        const secure = new tls.TLSSocket(session.client, { isServer: true, ...serverTls });
+        session.client = secure;
+        this.watchClose(session, secure);
+        reader = new SocketReader(secure);
+        encrypted = true;
+      } else {
+        session.client.write('N');
+      }
       packet = await reader.readStartupPacket();
       code = packet.readInt32BE(4);
     }
+    const client = session.client;
     if (code === CANCEL_REQUEST) {
       reader.detach();
       await this.forwardCancel(packet);
       client.destroy();
+      return;
+    }
+    if (this.deps.tls && !encrypted) {
+      endWith(client, fatalError('28000', 'SSL connection is required'));
       return;
     }
     if (code !== PROTOCOL_3) {

@@ -17,6 +17,11 @@ export interface LocalLakebaseOptions {
   apiPort?: number;
   /** Optional debug sink. Never receives token values. */
   log?: (line: string) => void;
+  /**
+   * Serve TLS on the proxy, as Lakebase does (default false): a local CA and a server
+   * certificate for 127.0.0.1/localhost are made at start; plaintext startups get FATAL 28000.
+   */
+  tls?: boolean;
 }
 
 /** Environment variables an application needs to reach this local Lakebase. */
@@ -28,9 +33,22 @@ export interface LocalLakebaseEnv {
   PGPORT: string;
   PGDATABASE: string;
   PGUSER: string;
+  /** `disable`, or `require` with `tls: true`. */
   PGSSLMODE: string;
   LAKEBASE_ENDPOINT: string;
+  /**
+   * Only with `tls: true`, `PGSSLROOTCERT`: the file holding the local CA certificate (PEM).
+   * Read it as `env.PGSSLROOTCERT` (`string | undefined`); it is not declared as an optional
+   * property so that `env` stays assignable to `Record<string, string>`.
+   */
   [key: string]: string;
+}
+
+export interface LocalTls {
+  /** Path of the CA certificate file (also `env.PGSSLROOTCERT`), inside the instance's dir. */
+  caFile: string;
+  /** The CA certificate, PEM. */
+  caPem: string;
 }
 
 export interface ConnectionStats {
@@ -111,6 +129,8 @@ export interface LocalLakebase {
   readonly host: string;
   /** The directory holding `pgdata/` (a temp dir unless `dataDir` was given). */
   readonly dataDir: string;
+  /** With `tls: true`: the local CA that signed the proxy's certificate. */
+  readonly tls?: LocalTls;
   readonly proxyPort: number;
   readonly apiPort: number;
   /** Port of the real Postgres (superuser access only; apps go through the proxy). */

@@ -3,6 +3,7 @@
  * option and the environment variable it could come from.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { WorkspaceClient } from '@databricks/sdk-experimental';
 import pg from 'pg';
@@ -164,8 +165,14 @@ export function sslFromMode(
   if (mode === 'disable') return false;
   const ca = readRootCert(rootCertPath);
   const verifyCa = mode === 'verify-ca' || (mode === 'require' && ca !== undefined);
+  // SNI must not carry an IP (Node warns, DEP0123); for an IP host Node checks the
+  // certificate against the socket's address instead.
   if (mode === 'verify-full')
-    return { rejectUnauthorized: true, servername: host, ...(ca ? { ca } : {}) };
+    return {
+      rejectUnauthorized: true,
+      ...(isIP(host) ? {} : { servername: host }),
+      ...(ca ? { ca } : {}),
+    };
   if (verifyCa) return { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
   return { rejectUnauthorized: false };
 }

@@ -165,12 +165,12 @@ export function sslFromMode(
   if (mode === 'disable') return false;
   const ca = readRootCert(rootCertPath);
   const verifyCa = mode === 'verify-ca' || (mode === 'require' && ca !== undefined);
-  // SNI must not carry an IP (Node warns, DEP0123); for an IP host Node checks the
-  // certificate against the socket's address instead.
+  // SNI must not carry an IP (RFC 6066; Node warns, DEP0123). tls.connect checks the
+  // certificate against `servername`, else `host`, else 'localhost', so an IP goes in `host`.
   if (mode === 'verify-full')
     return {
       rejectUnauthorized: true,
-      ...(isIP(host) ? {} : { servername: host }),
+      ...(isIP(host) ? { host } : { servername: host }),
       ...(ca ? { ca } : {}),
     };
   if (verifyCa) return { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };

@@ -54,6 +54,7 @@ export {
 export {
   ATTR_POOL_NAME,
   createTelemetry,
+  flushTelemetry,
   INSTRUMENTATION_SCOPE,
   type QueryInfo,
   type QueryRecorder,

@@ -14,6 +14,7 @@ import {
   type MeterProvider,
   metrics,
   type ObservableUpDownCounter,
+  type Span,
   SpanKind,
   SpanStatusCode,
   type Tracer,
@@ -409,32 +410,74 @@ export function createTelemetry(options: {
         end(error?: unknown) {
           if (ended) return;
           ended = true;
-          const seconds = (performance.now() - start) / 1000;
-          if (error === undefined) {
-            span?.end();
-            if (metricsOn) instruments().operationDuration.record(seconds, shape.metricAttributes);
-            return;
-          }
-          const failure: Attributes = { 'error.type': errorType(error) };
-          const code = (error as { code?: unknown })?.code;
-          if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-            failure['db.response.status_code'] = code;
-          }
-          if (span) {
-            span.setAttributes(failure);
-            span.setStatus({ code: SpanStatusCode.ERROR, message: String(failure['error.type']) });
-            span.end();
-          }
-          if (metricsOn) {
-            instruments().operationDuration.record(seconds, {
-              ...shape.metricAttributes,
-              ...failure,
-            });
-          }
+          // The end time is taken now; the recording itself runs after the caller's code has
+          // moved on (see `deferRecording`), off the query's latency path.
+          deferRecording(span, shape, start, performance.now(), error, metricsOn);
         },
       };
     },
   };
+}
+
+interface PendingQuery {
+  span: Span | undefined;
+  shape: QueryShape;
+  start: number;
+  end: number;
+  error: unknown;
+  metrics: boolean;
+}
+
+let pending: PendingQuery[] = [];
+let flushScheduled = false;
+
+function deferRecording(
+  span: Span | undefined,
+  shape: QueryShape,
+  start: number,
+  end: number,
+  error: unknown,
+  metrics: boolean,
+): void {
+  pending.push({ span, shape, start, end, error, metrics });
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushTelemetry);
+  }
+}
+
+/**
+ * Records the query spans and durations that ended so far. They are recorded in a batch right
+ * after the current I/O turn (with their real end times); call this to have them now (tests,
+ * or before shutting an OTel SDK down).
+ */
+export function flushTelemetry(): void {
+  flushScheduled = false;
+  const batch = pending;
+  pending = [];
+  for (const query of batch) recordQuery(query);
+}
+
+function recordQuery({ span, shape, start, end, error, metrics: metricsOn }: PendingQuery): void {
+  const seconds = (end - start) / 1000;
+  if (error === undefined) {
+    span?.end(end);
+    if (metricsOn) instruments().operationDuration.record(seconds, shape.metricAttributes);
+    return;
+  }
+  const failure: Attributes = { 'error.type': errorType(error) };
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    failure['db.response.status_code'] = code;
+  }
+  if (span) {
+    span.setAttributes(failure);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: String(failure['error.type']) });
+    span.end(end);
+  }
+  if (metricsOn) {
+    instruments().operationDuration.record(seconds, { ...shape.metricAttributes, ...failure });
+  }
 }
 
 /** Record a credential fetch as a span (when traces are on) — wraps the source's promise. */

@@ -17,7 +17,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLakebasePool, INSTRUMENTATION_SCOPE } from '../src/index.js';
+import { createLakebasePool, flushTelemetry, INSTRUMENTATION_SCOPE } from '../src/index.js';
 import { captureLogger, localPoolOptions } from './sp-support.js';
 
 class TestReader extends MetricReader {
@@ -40,11 +40,21 @@ beforeAll(async () => {
 afterAll(async () => {
   await lb?.stop();
 });
-beforeEach(() => spans.reset());
+beforeEach(() => {
+  flushTelemetry(); // queries of the previous test end up there, not here
+  spans.reset();
+});
+
+/** Spans finished so far (query recordings are batched after each I/O turn: flush them). */
+function finishedSpans() {
+  flushTelemetry();
+  return spans.getFinishedSpans();
+}
 
 type Point = DataPoint<number | Histogram>;
 
 async function collect(): Promise<Map<string, Point[]>> {
+  flushTelemetry();
   const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
   const out = new Map<string, Point[]>();
   for (const scope of resourceMetrics.scopeMetrics) {
@@ -73,11 +83,9 @@ describe('query spans', () => {
     expect(failed.code).toBe('42P01');
     await pool.end();
 
-    const finished = spans
-      .getFinishedSpans()
-      .filter(
-        (s) => s.instrumentationScope.name === INSTRUMENTATION_SCOPE && s.kind === SpanKind.CLIENT,
-      );
+    const finished = finishedSpans().filter(
+      (s) => s.instrumentationScope.name === INSTRUMENTATION_SCOPE && s.kind === SpanKind.CLIENT,
+    );
     expect(finished).toHaveLength(3);
     const [plain, param, error] = finished;
     expect(plain!.name).toBe('SELECT databricks_postgres');
@@ -95,7 +103,7 @@ describe('query spans', () => {
       'error.type': '42P01',
     });
     expect(error!.attributes['db.query.text']).toBeUndefined();
-    const fetches = spans.getFinishedSpans().filter((s) => s.name === 'lakebase.credential.fetch');
+    const fetches = finishedSpans().filter((s) => s.name === 'lakebase.credential.fetch');
     expect(fetches).toHaveLength(1);
     expect(fetches[0]!.attributes).toEqual({ 'db.client.connection.pool.name': 'lakebase:sp' });
   });
@@ -108,12 +116,11 @@ describe('query spans', () => {
     await client.query('commit');
     client.release();
     await pool.end();
-    const texts = spans
-      .getFinishedSpans()
-      .filter((s) => s.attributes['db.query.text'] === 'select $1::text as once');
+    const texts = finishedSpans().filter(
+      (s) => s.attributes['db.query.text'] === 'select $1::text as once',
+    );
     expect(texts).toHaveLength(1);
-    const names = spans
-      .getFinishedSpans()
+    const names = finishedSpans()
       .filter((s) => s.kind === SpanKind.CLIENT)
       .map((s) => s.name);
     expect(names).toEqual([
@@ -132,7 +139,7 @@ describe('query spans', () => {
     );
     expect(rows).toEqual([{ cb: 2 }]);
     await pool.end();
-    expect(spans.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(1);
+    expect(finishedSpans().filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(1);
   });
 
   it('no query spans when instrumentation-pg already patched pg (nothing counted twice), unless forced', async () => {
@@ -151,19 +158,19 @@ describe('query spans', () => {
     const auto = createLakebasePool(localPoolOptions(lb, { Client: Patched, logger: log.logger }));
     await auto.query('select 1');
     await auto.end();
-    expect(spans.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(0);
+    expect(finishedSpans().filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(0);
 
     const forced = createLakebasePool(
       localPoolOptions(lb, { Client: Patched, telemetry: { queries: true }, logger: log.logger }),
     );
     await forced.query('select 1');
     await forced.end();
-    expect(spans.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(1);
+    expect(finishedSpans().filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(1);
 
     const off = createLakebasePool(localPoolOptions(lb, { telemetry: false, logger: log.logger }));
     await off.query('select 1');
     await off.end();
-    expect(spans.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(1);
+    expect(finishedSpans().filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(1);
   });
 });
 

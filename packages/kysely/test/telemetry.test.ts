@@ -1,3 +1,4 @@
+import { flushTelemetry } from '@lakebase-kit/core';
 import type { LocalLakebase } from '@lakebase-kit/local';
 import { SpanKind, trace } from '@opentelemetry/api';
 import {
@@ -55,14 +56,17 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
+  flushTelemetry(); // queries of the previous test end up there, not here
   exporter.reset();
   executed.length = 0;
 });
 
-const querySpans = (): ReadableSpan[] =>
-  exporter
+const querySpans = (): ReadableSpan[] => {
+  flushTelemetry(); // query recordings are batched after each I/O turn
+  return exporter
     .getFinishedSpans()
     .filter((s) => s.kind === SpanKind.CLIENT && s.attributes['db.system.name'] === 'postgresql');
+};
 
 describe('telemetry', () => {
   it('every Kysely query produces exactly one query span, although Kysely uses pool.connect()', async () => {

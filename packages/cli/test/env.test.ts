@@ -1,15 +1,6 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { ALICE, bin, currentUser, runCli, startProcess, useCliWorld } from './harness.js';
 
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const pkgDir = fileURLToPath(new URL('..', import.meta.url));
-const ALICE = 'alice@example.com';
 const KEYS = [
   'PGHOST',
   'PGPORT',
@@ -19,49 +10,12 @@ const KEYS = [
   'PGSSLMODE',
   'DATABASE_URL',
 ];
-let lb: LocalLakebase;
-let home: string;
-
-function run(command: string, args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(command, args, {
-      cwd: pkgDir,
-      env: { PATH: process.env.PATH ?? '', HOME: home, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-const cli = (args: string[], env: Record<string, string>) =>
-  run(process.execPath, [bin, ...args], env);
-
-async function currentUser(config: pg.ClientConfig): Promise<string> {
-  const client = new pg.Client(config);
-  await client.connect();
-  try {
-    return (await client.query('select current_user as u')).rows[0].u;
-  } finally {
-    await client.end();
-  }
-}
-
-beforeAll(async () => {
-  home = mkdtempSync(path.join(os.tmpdir(), 'lakebase-cli-env-'));
-  lb = await startLocalLakebase({ users: [ALICE] });
-});
-
-afterAll(async () => {
-  await lb?.stop();
-  rmSync(home, { recursive: true, force: true });
-});
+const world = useCliWorld();
+const cli = (args: string[], env: Record<string, string>) => runCli(world, args, env);
 
 describe('lakebase-kit env', () => {
   it('prints only export lines on stdout and a one-line secret warning on stderr', async () => {
-    const { code, stdout, stderr } = await cli(['env'], lb.env);
+    const { code, stdout, stderr } = await cli(['env'], world.lb.env);
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
     expect(lines.map((line) => /^export ([A-Z_]+)='[^']*'$/.exec(line)?.[1])).toEqual(KEYS);
@@ -70,16 +24,16 @@ describe('lakebase-kit env', () => {
         (line) => /^export ([A-Z_]+)='([^']*)'$/.exec(line)!.slice(1, 3) as [string, string],
       ),
     );
-    expect(vars.PGHOST).toBe(lb.env.PGHOST);
-    expect(vars.PGPORT).toBe(lb.env.PGPORT);
-    expect(vars.PGDATABASE).toBe(lb.env.PGDATABASE);
-    expect(vars.PGUSER).toBe(lb.env.PGUSER);
+    expect(vars.PGHOST).toBe(world.lb.env.PGHOST);
+    expect(vars.PGPORT).toBe(world.lb.env.PGPORT);
+    expect(vars.PGDATABASE).toBe(world.lb.env.PGDATABASE);
+    expect(vars.PGUSER).toBe(world.lb.env.PGUSER);
     expect(vars.PGSSLMODE).toBe('disable');
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(/secret/);
     expect(stderr).not.toContain(vars.PGPASSWORD);
 
-    const sp = lb.env.PGUSER;
+    const sp = world.lb.env.PGUSER;
     expect(
       await currentUser({
         host: vars.PGHOST,
@@ -97,19 +51,20 @@ describe('lakebase-kit env', () => {
       "const pg=require('pg');const c=new pg.Client();c.connect()" +
       ".then(()=>c.query('select current_user as u')).then(r=>{console.log(r.rows[0].u);return c.end()})";
     const script = `eval "$("${process.execPath}" "${bin}" env 2>/dev/null)" && "${process.execPath}" -e "${probe}"`;
-    const { code, stdout } = await run('/bin/sh', ['-c', script], lb.env);
+    const { code, stdout } = await startProcess(world, '/bin/sh', ['-c', script], world.lb.env)
+      .done;
     expect(code).toBe(0);
-    expect(stdout.trim()).toBe(lb.env.PGUSER);
+    expect(stdout.trim()).toBe(world.lb.env.PGUSER);
   });
 
   it('resolves a user identity with SCIM and URL-encodes it in DATABASE_URL', async () => {
     const env = {
-      DATABRICKS_HOST: lb.env.DATABRICKS_HOST,
-      DATABRICKS_TOKEN: lb.userToken(ALICE),
-      LAKEBASE_ENDPOINT: lb.env.LAKEBASE_ENDPOINT,
-      PGHOST: lb.env.PGHOST,
-      PGPORT: lb.env.PGPORT,
-      PGDATABASE: lb.env.PGDATABASE,
+      DATABRICKS_HOST: world.lb.env.DATABRICKS_HOST,
+      DATABRICKS_TOKEN: world.lb.userToken(ALICE),
+      LAKEBASE_ENDPOINT: world.lb.env.LAKEBASE_ENDPOINT,
+      PGHOST: world.lb.env.PGHOST,
+      PGPORT: world.lb.env.PGPORT,
+      PGDATABASE: world.lb.env.PGDATABASE,
       PGSSLMODE: 'disable',
     };
     const { code, stdout } = await cli(['env', '--format', 'json'], env);
@@ -122,18 +77,18 @@ describe('lakebase-kit env', () => {
   });
 
   it('--format dotenv prints KEY="value" lines', async () => {
-    const { code, stdout } = await cli(['env', '--format', 'dotenv'], lb.env);
+    const { code, stdout } = await cli(['env', '--format', 'dotenv'], world.lb.env);
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
     expect(lines.map((line) => /^([A-Z_]+)="[^"]*"$/.exec(line)?.[1])).toEqual(KEYS);
     const url = /^DATABASE_URL="(.*)"$/m.exec(stdout)![1]!;
-    expect(await currentUser({ connectionString: url })).toBe(lb.env.PGUSER);
+    expect(await currentUser({ connectionString: url })).toBe(world.lb.env.PGUSER);
   });
 
   it('flags override the environment', async () => {
     const { code, stdout } = await cli(
       ['env', '--format', 'json', '--user', ALICE, '--sslmode', 'require', '--port', '6543'],
-      lb.env,
+      world.lb.env,
     );
     expect(code).toBe(0);
     const vars = JSON.parse(stdout) as Record<string, string>;
@@ -144,19 +99,19 @@ describe('lakebase-kit env', () => {
   });
 
   it('fails with one line and exit 2 on bad config; usage errors show the help', async () => {
-    const { PGHOST: _, ...noHost } = lb.env;
+    const { PGHOST: _, ...noHost } = world.lb.env;
     const missing = await cli(['env'], noHost);
     expect(missing.code).toBe(2);
     expect(missing.stdout).toBe('');
     expect(missing.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(missing.stderr).toContain('PGHOST');
 
-    const badPort = await cli(['env', '--port', 'abc'], lb.env);
+    const badPort = await cli(['env', '--port', 'abc'], world.lb.env);
     expect(badPort.code).toBe(2);
     expect(badPort.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(badPort.stderr).toContain('Invalid port "abc"');
 
-    const badFormat = await cli(['env', '--format', 'xml'], lb.env);
+    const badFormat = await cli(['env', '--format', 'xml'], world.lb.env);
     expect(badFormat.code).toBe(2);
     expect(badFormat.stdout).toBe('');
     expect(badFormat.stderr).toContain('Usage: lakebase-kit env');

@@ -1,38 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { ALICE, runCli, startCli, useCliWorld } from './harness.js';
 
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-// Children run here, so `require('pg')` in `node -e` finds this package's pg.
-const pkgDir = fileURLToPath(new URL('..', import.meta.url));
-const ALICE = 'alice@example.com';
 const WHOAMI =
   "const pg=require('pg');const c=new pg.Client();c.connect()" +
   ".then(()=>c.query('select current_user as u')).then(r=>{console.log(r.rows[0].u);return c.end()})" +
   '.catch(e=>{console.error(e.code||e.message);process.exit(3)})';
 const WHOAMI_URL = WHOAMI.replace('new pg.Client()', 'new pg.Client(process.env.DATABASE_URL)');
-let lb: LocalLakebase;
-let home: string;
-
-function start(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd: pkgDir,
-    env: { PATH: process.env.PATH ?? '', HOME: home, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (chunk) => (out.stdout += chunk));
-  child.stderr!.on('data', (chunk) => (out.stderr += chunk));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.once('close', (code) => resolve({ code, ...out })),
-  );
-  return { child, out, done };
-}
-const cli = (args: string[], env: Record<string, string>) => start(args, env).done;
+const world = useCliWorld();
+const cli = (args: string[], env: Record<string, string>) => runCli(world, args, env);
 
 function waitFor(child: ChildProcess, out: { stdout: string }, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -45,36 +23,26 @@ function waitFor(child: ChildProcess, out: { stdout: string }, text: string): Pr
   });
 }
 
-beforeAll(async () => {
-  home = mkdtempSync(path.join(os.tmpdir(), 'lakebase-cli-exec-'));
-  lb = await startLocalLakebase({ users: [ALICE] });
-});
-
-afterAll(async () => {
-  await lb?.stop();
-  rmSync(home, { recursive: true, force: true });
-});
-
 describe('lakebase-kit exec', () => {
   it('runs the command with PG* variables: it connects as the service principal', async () => {
-    const { code, stdout, stderr } = await cli(['exec', '--', 'node', '-e', WHOAMI], lb.env);
+    const { code, stdout, stderr } = await cli(['exec', '--', 'node', '-e', WHOAMI], world.lb.env);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toBe(`${lb.env.PGUSER}\n`);
+    expect(stdout).toBe(`${world.lb.env.PGUSER}\n`);
 
-    const viaUrl = await cli(['exec', '--', 'node', '-e', WHOAMI_URL], lb.env);
+    const viaUrl = await cli(['exec', '--', 'node', '-e', WHOAMI_URL], world.lb.env);
     expect(viaUrl.code).toBe(0);
-    expect(viaUrl.stdout).toBe(`${lb.env.PGUSER}\n`);
+    expect(viaUrl.stdout).toBe(`${world.lb.env.PGUSER}\n`);
   });
 
   it('runs as the current identity: a user with DATABRICKS_TOKEN connects as the user', async () => {
     const env = {
-      DATABRICKS_HOST: lb.env.DATABRICKS_HOST,
-      DATABRICKS_TOKEN: lb.userToken(ALICE),
-      LAKEBASE_ENDPOINT: lb.env.LAKEBASE_ENDPOINT,
-      PGHOST: lb.env.PGHOST,
-      PGPORT: lb.env.PGPORT,
-      PGDATABASE: lb.env.PGDATABASE,
+      DATABRICKS_HOST: world.lb.env.DATABRICKS_HOST,
+      DATABRICKS_TOKEN: world.lb.userToken(ALICE),
+      LAKEBASE_ENDPOINT: world.lb.env.LAKEBASE_ENDPOINT,
+      PGHOST: world.lb.env.PGHOST,
+      PGPORT: world.lb.env.PGPORT,
+      PGDATABASE: world.lb.env.PGDATABASE,
       PGSSLMODE: 'disable',
     };
     const { code, stdout } = await cli(['exec', 'node', '-e', WHOAMI], env);
@@ -83,8 +51,8 @@ describe('lakebase-kit exec', () => {
   });
 
   it('forwards the exit code', async () => {
-    expect((await cli(['exec', '--', 'node', '-e', 'process.exit(7)'], lb.env)).code).toBe(7);
-    expect((await cli(['exec', '--', 'node', '-e', 'process.exit(0)'], lb.env)).code).toBe(0);
+    expect((await cli(['exec', '--', 'node', '-e', 'process.exit(7)'], world.lb.env)).code).toBe(7);
+    expect((await cli(['exec', '--', 'node', '-e', 'process.exit(0)'], world.lb.env)).code).toBe(0);
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -92,7 +60,7 @@ describe('lakebase-kit exec', () => {
       const script =
         `process.on('${signal}',()=>{console.log('got ${signal}');process.exit(42)});` +
         "console.log('ready');setInterval(()=>{},1000)";
-      const run = start(['exec', '--', 'node', '-e', script], lb.env);
+      const run = startCli(world, ['exec', '--', 'node', '-e', script], world.lb.env);
       await waitFor(run.child, run.out, 'ready');
       run.child.kill(signal);
       const { code, stdout } = await run.done;
@@ -104,22 +72,22 @@ describe('lakebase-kit exec', () => {
   it('exits 128 + n when the command dies of signal n', async () => {
     const { code } = await cli(
       ['exec', '--', 'node', '-e', "process.kill(process.pid,'SIGKILL')"],
-      lb.env,
+      world.lb.env,
     );
     expect(code).toBe(128 + 9);
   });
 
   it('exits 127 when the command does not exist', async () => {
-    const { code, stderr } = await cli(['exec', '--', 'no-such-command-lakebase'], lb.env);
+    const { code, stderr } = await cli(['exec', '--', 'no-such-command-lakebase'], world.lb.env);
     expect(code).toBe(127);
     expect(stderr).toContain('command not found');
   });
 
   it('fails with exit 2 and one line before running anything when no token can be had', async () => {
-    const marker = path.join(home, 'ran');
+    const marker = path.join(world.home, 'ran');
     const touch = `require('fs').writeFileSync(${JSON.stringify(marker)},'x')`;
     const { code, stdout, stderr } = await cli(['exec', '--', 'node', '-e', touch], {
-      ...lb.env,
+      ...world.lb.env,
       LAKEBASE_ENDPOINT: 'projects/local/branches/main/endpoints/missing',
     });
     expect(code).toBe(2);
@@ -130,7 +98,7 @@ describe('lakebase-kit exec', () => {
   });
 
   it('without a command → usage, exit 2; --help → exit 0', async () => {
-    const none = await cli(['exec'], lb.env);
+    const none = await cli(['exec'], world.lb.env);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('Usage: lakebase-kit exec');
     const help = await cli(['exec', '--help'], {});

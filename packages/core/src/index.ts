@@ -56,7 +56,8 @@ export {
   createTelemetry,
   flushTelemetry,
   INSTRUMENTATION_SCOPE,
-  type QueryInfo,
+  type QueryTarget,
+  type QueryTracer,
   type QueryRecorder,
   type Telemetry,
 } from './telemetry.js';

@@ -110,6 +110,14 @@ type AnyFn = (...args: unknown[]) => unknown;
 
 /** `class extends Base` with the Lakebase per-connection behaviour (see the file header). */
 export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): typeof pg.Client {
+  const tracer = rt.telemetry.queries
+    ? rt.telemetry.queryTracer({
+        database: rt.config.database,
+        host: rt.config.host,
+        port: rt.config.port,
+        poolName: rt.poolName,
+      })
+    : undefined;
   class LakebaseClient extends Base {
     private readonly lbClientConfig: pg.ClientConfig;
     private lbToken: string | undefined;
@@ -144,21 +152,14 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
     override query(...args: any[]): any {
       const superQuery = (...a: unknown[]) => (super.query as unknown as AnyFn).apply(this, a);
       const first = args[0] as Submittable | string;
-      if (!rt.telemetry.queries) return superQuery(...args);
+      if (!tracer) return superQuery(...args);
       const text = typeof first === 'string' ? first : first?.text;
       const values = Array.isArray(args[1])
         ? args[1]
         : typeof first === 'object'
           ? first?.values
           : undefined;
-      const recorder = rt.telemetry.startQuery({
-        text,
-        parameterized: Array.isArray(values) && values.length > 0,
-        database: rt.config.database,
-        host: rt.config.host,
-        port: rt.config.port,
-        poolName: rt.poolName,
-      });
+      const recorder = tracer.start(text, Array.isArray(values) && values.length > 0);
       if (typeof first === 'object' && typeof first?.submit === 'function') {
         // A submittable (pg-cursor, pg-query-stream, a pg.Query): one span for its whole life,
         // ended when the server is ready again or on its error (both end it once).

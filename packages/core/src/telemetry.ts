@@ -33,14 +33,18 @@ const DURATION_BUCKETS = [
 
 export const ATTR_POOL_NAME = 'db.client.connection.pool.name';
 
-export interface QueryInfo {
-  /** SQL text; only recorded (as `db.query.text`, on spans) when the query is parameterized. */
-  text: string | undefined;
-  parameterized: boolean;
+/** Where a pool's queries go: fixed for the pool, so their attributes are built once. */
+export interface QueryTarget {
   database: string;
   host: string;
   port: number;
   poolName: string;
+}
+
+/** Starts the span and duration measurement of one query of a pool. */
+export interface QueryTracer {
+  /** `text` is recorded (as `db.query.text`, on spans) only when the query is parameterized. */
+  start(text: string | undefined, parameterized: boolean): QueryRecorder;
 }
 
 /** Ends one query's span and records its duration. */
@@ -62,8 +66,8 @@ export interface Telemetry {
   connectionTimeout(poolName: string): void;
   /** Observe the pool's connection gauges until the returned function is called. */
   registerPool(pool: pg.Pool, poolName: string): () => void;
-  /** Start a query span (CLIENT) and its duration measurement. */
-  startQuery(info: QueryInfo): QueryRecorder;
+  /** The query spans (CLIENT) and durations of one pool's connections. */
+  queryTracer(target: QueryTarget): QueryTracer;
 }
 
 interface Instruments {
@@ -270,29 +274,20 @@ interface QueryShape {
   metricAttributes: Attributes;
 }
 
-/** Per (pool, server, database, operation): a bounded set, since operations are a fixed list. */
-const shapes = new Map<string, QueryShape>();
-
-function queryShape(info: QueryInfo, operation: string | undefined): QueryShape {
-  const key = `${info.poolName}\u0000${info.host}\u0000${info.port}\u0000${info.database}\u0000${operation ?? ''}`;
-  let shape = shapes.get(key);
-  if (!shape) {
-    const spanAttributes: Attributes = Object.freeze({
-      'db.system.name': 'postgresql',
-      'db.namespace': info.database,
-      'server.address': info.host,
-      'server.port': info.port,
-      ...(operation ? { 'db.operation.name': operation } : {}),
-    });
-    shape = {
-      spanName: operation ? `${operation} ${info.database}` : info.database,
-      spanAttributes,
-      metricAttributes: Object.freeze({ ...spanAttributes, [ATTR_POOL_NAME]: info.poolName }),
-    };
-    if (shapes.size > 10_000) shapes.clear(); // many pools over many servers: start over
-    shapes.set(key, shape);
-  }
-  return shape;
+/** The attributes of one (pool target, operation): built once, shared by every such query. */
+function queryShape(target: QueryTarget, operation: string | undefined): QueryShape {
+  const spanAttributes: Attributes = Object.freeze({
+    'db.system.name': 'postgresql',
+    'db.namespace': target.database,
+    'server.address': target.host,
+    'server.port': target.port,
+    ...(operation ? { 'db.operation.name': operation } : {}),
+  });
+  return {
+    spanName: operation ? `${operation} ${target.database}` : target.database,
+    spanAttributes,
+    metricAttributes: Object.freeze({ ...spanAttributes, [ATTR_POOL_NAME]: target.poolName }),
+  };
 }
 
 let tracerProvider: unknown;
@@ -386,33 +381,43 @@ export function createTelemetry(options: {
         inst.pools.delete(target); // the ended pool is no longer observed nor referenced
       };
     },
-    startQuery(info) {
-      if (!queries || (!traces && !metricsOn)) return NOOP_RECORDER;
-      const operation = operationName(info.text);
-      // Base attributes of this (pool, operation): built once, shared by every such query.
-      const shape = queryShape(info, operation);
-      const span = traces
-        ? currentTracer().startSpan(
-            shape.spanName,
-            {
-              kind: SpanKind.CLIENT,
-              attributes:
-                info.parameterized && info.text
-                  ? { ...shape.spanAttributes, 'db.query.text': info.text }
-                  : shape.spanAttributes,
-            },
-            context.active(),
-          )
-        : undefined;
-      const start = performance.now();
-      let ended = false;
+    queryTracer(target) {
+      if (!queries || (!traces && !metricsOn)) return { start: () => NOOP_RECORDER };
+      // One shape per operation keyword (a fixed list), so this map stays small.
+      const shapes = new Map<string | undefined, QueryShape>();
       return {
-        end(error?: unknown) {
-          if (ended) return;
-          ended = true;
-          // The end time is taken now; the recording itself runs after the caller's code has
-          // moved on (see `deferRecording`), off the query's latency path.
-          deferRecording(span, shape, start, performance.now(), error, metricsOn);
+        start(text, parameterized) {
+          const operation = operationName(text);
+          let shape = shapes.get(operation);
+          if (!shape) {
+            shape = queryShape(target, operation);
+            shapes.set(operation, shape);
+          }
+          const span = traces
+            ? currentTracer().startSpan(
+                shape.spanName,
+                {
+                  kind: SpanKind.CLIENT,
+                  attributes:
+                    parameterized && text
+                      ? { ...shape.spanAttributes, 'db.query.text': text }
+                      : shape.spanAttributes,
+                },
+                context.active(),
+              )
+            : undefined;
+          const start = performance.now();
+          let ended = false;
+          const recordShape = shape;
+          return {
+            end(error?: unknown) {
+              if (ended) return;
+              ended = true;
+              // The end time is taken now; the recording itself runs after the caller's code
+              // has moved on (see `deferRecording`), off the query's latency path.
+              deferRecording(span, recordShape, start, performance.now(), error, metricsOn);
+            },
+          };
         },
       };
     },

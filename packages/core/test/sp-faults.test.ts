@@ -6,23 +6,9 @@
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildLakebasePool,
-  CredentialError,
-  createTelemetry,
-  resolveConfig,
-  TokenCache,
-  workspaceCredentialSource,
-} from '../src/index.js';
+import { CredentialError } from '../src/index.js';
 import type { LakebasePoolConfig } from '../src/types.js';
-import {
-  captureLogger,
-  localPoolOptions,
-  recordingSource,
-  renderError,
-  sleep,
-  until,
-} from './sp-support.js';
+import { captureLogger, recordedSpPool, renderError, sleep, until } from './sp-support.js';
 
 let lb: LocalLakebase;
 const log = captureLogger();
@@ -43,21 +29,7 @@ afterAll(async () => {
 
 /** A pool on its own token cache, with the tokens it receives recorded. */
 function setup(extra: Partial<LakebasePoolConfig> = {}, cache: { backoffMs?: number } = {}) {
-  const config = resolveConfig(localPoolOptions(lb, { logger: log.logger, ...extra }), {});
-  const telemetry = createTelemetry(config.telemetry);
-  const source = recordingSource(
-    workspaceCredentialSource(config.workspaceClient, { endpoint: config.endpoint! }),
-  );
-  const tokens = new TokenCache({ source, name: 'sp', logger: log.logger, telemetry, ...cache });
-  const pool = buildLakebasePool({
-    config,
-    user: config.user!,
-    tokens,
-    poolName: 'lakebase:sp',
-    logger: log.logger,
-    telemetry,
-    onEnd: () => tokens.close(),
-  });
+  const { pool, tokens, source } = recordedSpPool(lb, log.logger, extra, cache);
   pools.push(pool);
   const record = () => issuedTokens.push(...source.tokens);
   return { pool, tokens, source, record };

@@ -8,20 +8,7 @@
  */
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  buildLakebasePool,
-  createTelemetry,
-  resolveConfig,
-  TokenCache,
-  workspaceCredentialSource,
-} from '../src/index.js';
-import {
-  captureLogger,
-  localPoolOptions,
-  recordingSource,
-  renderError,
-  sleep,
-} from './sp-support.js';
+import { captureLogger, recordedSpPool, renderError, sleep } from './sp-support.js';
 
 let lb: LocalLakebase;
 beforeAll(async () => {
@@ -33,23 +20,7 @@ afterAll(async () => {
 
 it('5 s tokens, 15 s of continuous queries: 0 failures, no connect waits on the credential API', async () => {
   const log = captureLogger();
-  const config = resolveConfig(
-    localPoolOptions(lb, { logger: log.logger, maxUses: 1, max: 4 }),
-    {},
-  );
-  const telemetry = createTelemetry(config.telemetry);
-  const source = recordingSource(
-    workspaceCredentialSource(config.workspaceClient, { endpoint: config.endpoint! }),
-  );
-  const tokens = new TokenCache({ source, name: 'sp', logger: log.logger, telemetry });
-  const pool = buildLakebasePool({
-    config,
-    user: config.user!,
-    tokens,
-    poolName: 'lakebase:sp',
-    logger: log.logger,
-    telemetry,
-  });
+  const { pool, tokens, source } = recordedSpPool(lb, log.logger, { maxUses: 1, max: 4 });
 
   await pool.query('select 1'); // warm-up: the only miss
   expect(tokens.stats()).toMatchObject({ misses: 1, refreshes: 1 });

@@ -1,7 +1,17 @@
 /** Shared helpers of the service-principal test files (not a test file itself). */
 import { WorkspaceClient } from '@databricks/sdk-experimental';
 import type { LocalLakebase } from '@lakebase-kit/local';
-import type { CredentialSource, LakebasePoolConfig } from '../src/index.js';
+import {
+  buildLakebasePool,
+  type CredentialSource,
+  createTelemetry,
+  type LakebasePoolConfig,
+  type Logger,
+  resolveConfig,
+  TokenCache,
+  type TokenCacheOptions,
+  workspaceCredentialSource,
+} from '../src/index.js';
 
 export { captureLogger, renderError } from '@lakebase-kit/local';
 
@@ -44,6 +54,34 @@ export function recordingSource(source: CredentialSource): CredentialSource & { 
       return credential;
     },
   };
+}
+
+/**
+ * The SP pool built from its parts, on the local Lakebase, with a credential source that records
+ * every token it mints; ending the pool closes the token cache.
+ */
+export function recordedSpPool(
+  lb: LocalLakebase,
+  logger: Logger,
+  extra: Partial<LakebasePoolConfig> = {},
+  cache: Partial<Pick<TokenCacheOptions, 'backoffMs'>> = {},
+) {
+  const config = resolveConfig(localPoolOptions(lb, { logger, ...extra }), {});
+  const telemetry = createTelemetry(config.telemetry);
+  const source = recordingSource(
+    workspaceCredentialSource(config.workspaceClient, { endpoint: config.endpoint! }),
+  );
+  const tokens = new TokenCache({ source, name: 'sp', logger, telemetry, ...cache });
+  const pool = buildLakebasePool({
+    config,
+    user: config.user!,
+    tokens,
+    poolName: 'lakebase:sp',
+    logger,
+    telemetry,
+    onEnd: () => tokens.close(),
+  });
+  return { pool, tokens, source };
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

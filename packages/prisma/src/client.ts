@@ -9,6 +9,7 @@ import {
   type Lakebase,
   type LakebaseConfig,
   type RequestLike,
+  ScopeCache,
   type UserScope,
 } from '@lakebase-kit/core';
 import { type LakebasePrismaPgOptions, prismaPgForPool } from './adapter.js';
@@ -82,7 +83,6 @@ export function lakebasePrisma<C extends PrismaClientLike>(
     new PrismaClient({ ...clientOptions, adapter: prismaPgForPool(pool, adapterOptions) });
 
   const prisma = newClient(lakebase.pool);
-  const userClients = new WeakMap<UserScope, C>();
   const live = new Set<C>();
 
   const disconnectQuietly = async (client: C): Promise<void> => {
@@ -93,21 +93,24 @@ export function lakebasePrisma<C extends PrismaClientLike>(
     }
   };
 
+  // One client per scope object; disconnected when core drops the user's pool.
+  const userClients = new ScopeCache<C>(
+    (scope) => {
+      const client = newClient(scope.pool);
+      live.add(client);
+      return client;
+    },
+    (client) => {
+      live.delete(client);
+      void disconnectQuietly(client);
+    },
+  );
+
   function withUser(req: RequestLike | UserScope): C {
     const scope = isUserScope(req) ? req : lakebase.asUser(req);
     // The development fallback runs as the service principal: share its client.
     if (scope.isServicePrincipalFallback || scope.pool === lakebase.pool) return prisma;
-    const cached = userClients.get(scope);
-    if (cached) return cached;
-    const client = newClient(scope.pool);
-    userClients.set(scope, client);
-    live.add(client);
-    scope.onClose(() => {
-      userClients.delete(scope);
-      live.delete(client);
-      void disconnectQuietly(client);
-    });
-    return client;
+    return userClients.get(scope);
   }
 
   // Clients stay cached: Prisma reconnects a disconnected client on its next query.

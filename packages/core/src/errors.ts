@@ -98,7 +98,7 @@ export function redactSecrets(text: string, maxLength = 300): string {
     // any other long token-like run is redacted.
     .replace(
       /(https?:\/\/[^\s?#"']+)([?#][^\s"']*)?|[A-Za-z0-9_\-+/=.~]{40,}/g,
-      (match, url, rest) =>
+      (_match, url, rest) =>
         url
           ? `${url.replace(/[A-Za-z0-9_\-+=~]{40,}/g, '[redacted]')}${rest ? '?[redacted]' : ''}`
           : '[redacted]',

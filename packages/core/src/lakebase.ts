@@ -168,15 +168,7 @@ class LakebaseFacade implements LakebaseInstance {
   }
 
   getOrmConfig(): OrmConfig {
-    const user = this.config.user;
-    if (!user) {
-      throw new ConfigurationError(
-        'getOrmConfig needs the Postgres user up front: set option "user" or env PGUSER ' +
-          '(or DATABRICKS_CLIENT_ID for a service principal)',
-        { option: 'user', envVar: 'PGUSER' },
-      );
-    }
-    return toOrmConfig(this.getPgConfig(), user);
+    return toOrmConfig(this.getPgConfig(), this.config.user, 'getOrmConfig');
   }
 
   asUser(req: RequestLike): Scope {
@@ -301,7 +293,8 @@ class LakebaseFacade implements LakebaseInstance {
       poolOptions: this.viewOptions(identity),
       target,
       pgConfig: () => this.userPgConfig(identity, token, verified),
-      ormConfig: () => toOrmConfig(this.userPgConfig(identity, token, verified), identity),
+      ormConfig: () =>
+        toOrmConfig(this.userPgConfig(identity, token, verified), identity, 'getOrmConfig'),
       onEnd: () => {
         this.scopes.forget(key, scope);
         scope.drop();

@@ -1,8 +1,20 @@
 /** `pg.PoolConfig` → the TypeORM / Sequelize shape (`username`, simplified `ssl`). */
 import type pg from 'pg';
+import { ConfigurationError } from './errors.js';
 import type { OrmConfig } from './types.js';
 
-export function toOrmConfig(config: pg.PoolConfig, username: string): OrmConfig {
+export function toOrmConfig(
+  config: pg.PoolConfig,
+  username: string | undefined,
+  caller: string,
+): OrmConfig {
+  if (!username) {
+    throw new ConfigurationError(
+      `${caller} needs the Postgres user up front: set option "user" or env PGUSER ` +
+        '(or DATABRICKS_CLIENT_ID for a service principal)',
+      { option: 'user', envVar: 'PGUSER' },
+    );
+  }
   const { user: _user, password, ssl, Client: _client, host, port, database, ...rest } = config;
   const ormSsl: OrmConfig['ssl'] =
     ssl === false || ssl === undefined

@@ -6,7 +6,6 @@
  */
 import type pg from 'pg';
 import { resolveConfig, resolveUser } from './config.js';
-import { ConfigurationError } from './errors.js';
 import { toOrmConfig } from './orm-config.js';
 import { lakebasePoolConfig, servicePrincipalTokens } from './pool.js';
 import { createTelemetry } from './telemetry.js';
@@ -37,12 +36,5 @@ export function getLakebasePgConfig(config: Partial<LakebasePoolConfig> = {}): p
  */
 export function getLakebaseOrmConfig(config: Partial<LakebasePoolConfig> = {}): OrmConfig {
   const pgConfig = getLakebasePgConfig(config);
-  if (!pgConfig.user) {
-    throw new ConfigurationError(
-      'getLakebaseOrmConfig needs the Postgres user up front: set option "user" or env PGUSER ' +
-        '(or DATABRICKS_CLIENT_ID for a service principal)',
-      { option: 'user', envVar: 'PGUSER' },
-    );
-  }
-  return toOrmConfig(pgConfig, pgConfig.user);
+  return toOrmConfig(pgConfig, pgConfig.user, 'getLakebaseOrmConfig');
 }

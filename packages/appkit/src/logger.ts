@@ -3,7 +3,7 @@
  * `DEBUG` names `appkit:lakebase` (or `appkit:*`), as AppKit's own loggers do. A `logger`
  * option (AppKit's, pino, console...) replaces it.
  */
-import type { Logger } from '@lakebase-kit/core';
+import { consoleLogger, type Logger } from '@lakebase-kit/core';
 
 const PREFIX = '[appkit:lakebase]';
 
@@ -16,11 +16,5 @@ function debugEnabled(env: NodeJS.ProcessEnv): boolean {
 
 export function appkitStyleLogger(env: NodeJS.ProcessEnv = process.env): Logger {
   const verbose = debugEnabled(env);
-  const off = (): void => {};
-  return {
-    debug: verbose ? (m, ...a) => console.debug(`${PREFIX} ${m}`, ...a) : off,
-    info: verbose ? (m, ...a) => console.info(`${PREFIX} ${m}`, ...a) : off,
-    warn: (m, ...a) => console.warn(`${PREFIX} ${m}`, ...a),
-    error: (m, ...a) => console.error(`${PREFIX} ${m}`, ...a),
-  };
+  return consoleLogger({ debug: verbose, info: verbose, warn: true, error: true }, PREFIX);
 }

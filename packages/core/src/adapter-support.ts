@@ -1,6 +1,6 @@
 /**
- * What every ORM adapter needs from the core, in one place: the `Lakebase` it binds to (shared
- * or owned) and a per-scope client cache. Adapters import these from `@lakebase-kit/core`.
+ * What every ORM adapter needs from the core: the `Lakebase` it binds to (shared or owned),
+ * and one client per `UserScope`. Public as `@lakebase-kit/core/adapter`.
  */
 import { ConfigurationError } from './errors.js';
 import { createLakebase } from './lakebase.js';
@@ -36,10 +36,10 @@ export function resolveAdapterLakebase(
 
 /**
  * One client per `UserScope` object — never per identity string, so an unverified token can
- * never reuse the client of a verified scope. The entry is dropped when the core drops the
- * user's pool (idle timeout, LRU eviction, close), and `onDrop` (if given) disposes the client.
+ * never reuse the client of a verified scope. The entry goes when the core forgets the scope
+ * (`scope.onClose`), and `onDrop` (if given) disposes the client.
  */
-export class ScopeCache<T extends object> {
+export class ScopedClients<T extends object> {
   readonly #entries = new WeakMap<UserScope, { client: T; unsubscribe: () => void }>();
 
   constructor(
@@ -64,4 +64,17 @@ export class ScopeCache<T extends object> {
     entry.unsubscribe();
     this.onDrop?.(client);
   }
+}
+
+/** True for a `UserScope` (what `lakebase.asUser(req)` returns) rather than a request. */
+export function isUserScope(value: unknown): value is UserScope {
+  const scope = value as Partial<UserScope> | null;
+  return (
+    typeof scope === 'object' &&
+    scope !== null &&
+    typeof scope.identity === 'string' &&
+    typeof scope.isServicePrincipalFallback === 'boolean' &&
+    typeof scope.onClose === 'function' &&
+    typeof scope.query === 'function'
+  );
 }

@@ -1,12 +1,10 @@
 /**
- * Options + environment → one frozen, validated configuration. Every error names both the
- * option and the environment variable it could come from.
+ * Options + environment → one frozen, validated configuration. No I/O: the root certificate is
+ * read by tls.ts, the workspace client and the SCIM user lookup live in service-principal.ts.
+ * Every error names both the option and the environment variable it could come from.
  */
-import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
-import { WorkspaceClient } from '@databricks/sdk-experimental';
-import pg from 'pg';
+import type { WorkspaceClient } from '@databricks/sdk-experimental';
+import type pg from 'pg';
 import { ConfigurationError, ValidationError } from './errors.js';
 import { type Logger, resolveLogger } from './logger.js';
 import type { LakebasePoolConfig, RequestedClaims, SslMode } from './types.js';
@@ -20,6 +18,7 @@ export const DEFAULTS = Object.freeze({
   /** Lakebase closes connections after 3 days; recycle long before that. */
   maxLifetimeSeconds: 3600,
   refreshBufferMs: 120_000,
+  /** One credential API call; the default is also capped below `connectionTimeoutMillis`. */
   credentialTimeoutMs: 30_000,
   applicationName: 'lakebase-kit',
 });
@@ -48,31 +47,43 @@ export interface ResolvedPoolOptions extends PassThroughPoolOptions {
   maxLifetimeSeconds: number;
 }
 
+export interface ResolvedTelemetry {
+  traces: boolean;
+  metrics: boolean;
+  /** undefined: on, unless `@opentelemetry/instrumentation-pg` records the queries itself. */
+  queries: boolean | undefined;
+}
+
 export interface ResolvedConfig {
   /** `projects/*\/branches/*\/endpoints/*`; undefined only in native-password mode. */
   readonly endpoint: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly database: string;
-  /** The Postgres role; undefined → resolved lazily with SCIM `currentUser.me()`. */
+  /** The Postgres role; undefined → looked up with SCIM `currentUser.me()` on first use. */
   readonly user: string | undefined;
   readonly sslMode: SslMode;
-  readonly ssl: false | ConnectionOptions;
+  /** Path of the root certificate file (`system` = the system store), read by tls.ts. */
+  readonly sslRootCert: string | undefined;
+  /** An explicit pg `ssl` option, which wins over `sslMode`. */
+  readonly ssl: pg.PoolConfig['ssl'] | undefined;
   readonly applicationName: string;
   /** Native Postgres password mode (no OAuth token) when set. */
   readonly password: string | (() => string | Promise<string>) | undefined;
-  /** The given client, or one created on first access from the SDK default auth chain. */
-  readonly workspaceClient: WorkspaceClient;
+  /** The given workspace client; undefined → one from the SDK default auth chain of `env`. */
+  readonly workspaceClient: WorkspaceClient | undefined;
+  /** A caller's `pg.Client` subclass to build on. */
+  readonly Client: typeof pg.Client | undefined;
+  readonly env: NodeJS.ProcessEnv;
   readonly claims: readonly RequestedClaims[] | undefined;
   readonly pool: Readonly<ResolvedPoolOptions>;
   readonly refreshBufferMs: number;
   readonly credentialTimeoutMs: number;
-  /** `queries` (query spans + operation duration) is off by default under instrumentation-pg. */
-  readonly telemetry: Readonly<{ traces: boolean; metrics: boolean; queries: boolean }>;
+  readonly telemetry: Readonly<ResolvedTelemetry>;
   readonly logger: Logger;
 }
 
-/** Keys of `LakebasePoolConfig` that are ours, not pg's. */
+/** Keys of `LakebasePoolConfig` that are ours (or that we map), not passed through to pg. */
 const OWN_KEYS = new Set([
   'workspaceClient',
   'endpoint',
@@ -93,6 +104,7 @@ const OWN_KEYS = new Set([
   'connectionString',
   'application_name',
   'max',
+  'poolSize',
   'connectionTimeoutMillis',
   'idleTimeoutMillis',
   'maxLifetimeSeconds',
@@ -100,14 +112,14 @@ const OWN_KEYS = new Set([
 
 function nonEmpty(value: string | undefined | null): string | undefined {
   if (value === undefined || value === null) return undefined;
-  const trimmed = value.trim();
+  const trimmed = String(value).trim();
   return trimmed === '' ? undefined : trimmed;
 }
 
 export function validateEndpoint(endpoint: string): string {
-  if (!ENDPOINT_PATTERN.test(endpoint)) {
+  if (typeof endpoint !== 'string' || !ENDPOINT_PATTERN.test(endpoint)) {
     throw new ValidationError(
-      `Invalid Lakebase endpoint "${endpoint}" (option "endpoint" / env LAKEBASE_ENDPOINT): ` +
+      `Invalid Lakebase endpoint "${String(endpoint)}" (option "endpoint" / env LAKEBASE_ENDPOINT): ` +
         'expected projects/<project>/branches/<branch>/endpoints/<endpoint>',
       { option: 'endpoint', envVar: 'LAKEBASE_ENDPOINT' },
     );
@@ -115,9 +127,9 @@ export function validateEndpoint(endpoint: string): string {
   return endpoint;
 }
 
-function resolvePort(option: number | undefined, env: string | undefined): number {
+function resolvePort(option: number | string | undefined, env: string | undefined): number {
   const raw = option ?? nonEmpty(env);
-  if (raw === undefined) return DEFAULTS.port;
+  if (raw === undefined || raw === '') return DEFAULTS.port;
   const port = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new ValidationError(
@@ -140,50 +152,17 @@ function resolveSslMode(option: string | undefined, env: string | undefined): Ss
   return raw as SslMode;
 }
 
-function readRootCert(path: string | undefined): string | undefined {
-  if (path === undefined || path === 'system') return undefined;
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new ConfigurationError(
-      `Cannot read the root certificate file "${path}" (option "sslRootCert" / env PGSSLROOTCERT)`,
-      { option: 'sslRootCert', envVar: 'PGSSLROOTCERT', cause },
+function resolveTelemetry(option: LakebasePoolConfig['telemetry']): ResolvedTelemetry {
+  if (option === false) return { traces: false, metrics: false, queries: false };
+  if (option === true || option === undefined) {
+    return { traces: true, metrics: true, queries: undefined };
+  }
+  if (typeof option !== 'object' || option === null) {
+    throw new ValidationError(
+      'Invalid option "telemetry": expected true, false or { traces?, metrics?, queries? }',
+      { option: 'telemetry' },
     );
   }
-}
-
-/**
- * libpq sslmode → node-postgres `ssl`. node-postgres cannot fall back between plain and TLS,
- * so `allow` and `prefer` encrypt without verifying (Lakebase always offers TLS). `require`
- * with a root certificate behaves like `verify-ca`, as in libpq.
- */
-export function sslFromMode(
-  mode: SslMode,
-  host: string,
-  rootCertPath?: string,
-): false | ConnectionOptions {
-  if (mode === 'disable') return false;
-  const ca = readRootCert(rootCertPath);
-  const verifyCa = mode === 'verify-ca' || (mode === 'require' && ca !== undefined);
-  // SNI must not carry an IP (RFC 6066; Node warns, DEP0123). tls.connect checks the
-  // certificate against `servername`, else `host`, else 'localhost', so an IP goes in `host`.
-  if (mode === 'verify-full')
-    return {
-      rejectUnauthorized: true,
-      ...(isIP(host) ? { host } : { servername: host }),
-      ...(ca ? { ca } : {}),
-    };
-  if (verifyCa) return { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
-  return { rejectUnauthorized: false };
-}
-
-function resolveTelemetry(option: LakebasePoolConfig['telemetry']): {
-  traces: boolean;
-  metrics: boolean;
-  queries?: boolean;
-} {
-  if (option === false) return { traces: false, metrics: false, queries: false };
-  if (option === true || option === undefined) return { traces: true, metrics: true };
   return {
     traces: option.traces ?? true,
     metrics: option.metrics ?? true,
@@ -191,68 +170,112 @@ function resolveTelemetry(option: LakebasePoolConfig['telemetry']): {
   };
 }
 
-function nonNegative(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
+function nonNegative(name: string, value: unknown, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ValidationError(`Invalid option "${name}": expected a non-negative number`, {
-      option: name,
-    });
+    throw new ValidationError(
+      `Invalid option "${name}": expected a non-negative number, got ${JSON.stringify(value)}`,
+      { option: name },
+    );
   }
   return value;
 }
 
-/** True when `@opentelemetry/instrumentation-pg` (or any shimmer wrapper) patched pg's query. */
-export function isPgInstrumented(Client: { prototype: { query: unknown } }): boolean {
-  const query = Client.prototype.query as { __wrapped?: boolean; __original?: unknown } | undefined;
-  return Boolean(query && (query.__wrapped === true || query.__original !== undefined));
+function positiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined || value === null || value === 0) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ValidationError(
+      `Invalid option "${name}": expected a positive integer, got ${JSON.stringify(value)}`,
+      { option: name },
+    );
+  }
+  return value;
 }
 
+/** URL query parameters we map onto our own options (the rest pass through to pg, as pg does). */
+const URL_PARAMS: Record<string, keyof LakebasePoolConfig> = {
+  sslmode: 'sslMode',
+  sslrootcert: 'sslRootCert',
+  application_name: 'application_name',
+  host: 'host',
+  port: 'port',
+  user: 'user',
+  password: 'password',
+  dbname: 'database',
+};
+
 /**
- * Resolve options (first) and environment (second) into a frozen config. Synchronous; the
- * workspace client is created on first access and `user` may stay undefined (SCIM lookup later).
- */
-/**
- * `connectionString` (`postgresql://user[:password]@host[:port]/database[?sslmode=...]`) is
- * spread into `host`, `port`, `database`, `user`, `password` and `sslMode`; explicit options win.
+ * `connectionString` (`postgresql://user[:password]@host[:port]/database[?params]`) is spread
+ * into the options; explicit options win. Like pg, every URL parameter is honoured:
+ * `sslmode`/`sslrootcert`/`application_name` map onto ours, the others (`options`,
+ * `client_encoding`, `statement_timeout`, ...) pass through to pg.
  */
 function withConnectionString(options: Partial<LakebasePoolConfig>): Partial<LakebasePoolConfig> {
   const text = options.connectionString;
   if (text === undefined || text === '') return options;
+  const invalid = (why: string) =>
+    new ValidationError(`Invalid option "connectionString": ${why}`, {
+      option: 'connectionString',
+    });
+  if (typeof text !== 'string') throw invalid('expected a string');
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ValidationError(
-      'Invalid option "connectionString": expected postgresql://user@host:port/database',
-      { option: 'connectionString' },
-    );
+    throw invalid('expected postgresql://user@host:port/database');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ValidationError(
-      `Invalid option "connectionString": the scheme must be postgresql://, got ${url.protocol}//`,
-      { option: 'connectionString' },
-    );
+    throw invalid(`the scheme must be postgresql://, got ${url.protocol}//`);
   }
-  const decode = (part: string) => (part === '' ? undefined : decodeURIComponent(part));
-  const fromUrl: Partial<LakebasePoolConfig> = {
-    host: decode(url.hostname),
+  const decode = (part: string) => {
+    if (part === '') return undefined;
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw invalid('it contains a malformed percent-encoding');
+    }
+  };
+  const fromUrl: Record<string, unknown> = {
+    host: decode(url.hostname.replace(/^\[(.+)\]$/, '$1')),
     port: url.port === '' ? undefined : Number(url.port),
     database: decode(url.pathname.replace(/^\//, '')),
     user: decode(url.username),
     password: decode(url.password),
-    sslMode: (url.searchParams.get('sslmode') ?? undefined) as LakebasePoolConfig['sslMode'],
   };
+  for (const [key, value] of url.searchParams) {
+    if (key === 'ssl') {
+      if (value === 'true' || value === '1') fromUrl.ssl = true;
+      else if (value === '0' || value === 'false') fromUrl.ssl = false;
+      continue;
+    }
+    const own = URL_PARAMS[key];
+    if (own === 'port') fromUrl.port = value;
+    else fromUrl[own ?? key] = value;
+  }
   const { connectionString: _ignored, ...rest } = options;
   const explicit = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-  return { ...fromUrl, ...explicit };
+  const spread = Object.fromEntries(Object.entries(fromUrl).filter(([, v]) => v !== undefined));
+  return { ...spread, ...explicit } as Partial<LakebasePoolConfig>;
 }
 
+/**
+ * Resolve options (first) and environment (second) into a frozen config. Synchronous, no I/O;
+ * `user` may stay undefined (looked up with SCIM on first use).
+ */
 export function resolveConfig(
   given: Partial<LakebasePoolConfig> = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedConfig {
+  if (typeof given !== 'object' || given === null) {
+    throw new ValidationError('Lakebase options must be an object', { option: 'options' });
+  }
   const options = withConnectionString(given);
   const password = options.password ?? undefined;
+  if (password !== undefined && typeof password !== 'string' && typeof password !== 'function') {
+    throw new ValidationError('Invalid option "password": expected a string or a function', {
+      option: 'password',
+    });
+  }
   const endpointRaw = nonEmpty(options.endpoint) ?? nonEmpty(env.LAKEBASE_ENDPOINT);
   if (endpointRaw === undefined && password === undefined) {
     throw new ConfigurationError(
@@ -278,34 +301,39 @@ export function resolveConfig(
       { option: 'database', envVar: 'PGDATABASE' },
     );
   }
-  const port = resolvePort(options.port, env.PGPORT);
+  const port = resolvePort(options.port as number | string | undefined, env.PGPORT);
   const user = nonEmpty(options.user) ?? nonEmpty(env.PGUSER) ?? nonEmpty(env.DATABRICKS_CLIENT_ID);
   const sslMode = resolveSslMode(options.sslMode, env.PGSSLMODE);
-  const rootCert = nonEmpty(options.sslRootCert) ?? nonEmpty(env.PGSSLROOTCERT);
-  const ssl =
-    options.ssl !== undefined
-      ? options.ssl === true
-        ? { rejectUnauthorized: true }
-        : (options.ssl as false | ConnectionOptions)
-      : sslFromMode(sslMode, host, rootCert);
+  const sslRootCert = nonEmpty(options.sslRootCert) ?? nonEmpty(env.PGSSLROOTCERT);
   const applicationName =
     nonEmpty(options.application_name) ?? nonEmpty(env.PGAPPNAME) ?? DEFAULTS.applicationName;
+  if (options.Client !== undefined && typeof options.Client !== 'function') {
+    throw new ValidationError('Invalid option "Client": expected a pg.Client subclass', {
+      option: 'Client',
+    });
+  }
 
   const passThrough: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) {
     if (!OWN_KEYS.has(key) && value !== undefined) passThrough[key] = value;
   }
+  const connectionTimeoutMillis = nonNegative(
+    'connectionTimeoutMillis',
+    options.connectionTimeoutMillis,
+    DEFAULTS.connectionTimeoutMillis,
+  );
   const pool: ResolvedPoolOptions = Object.freeze({
     ...(passThrough as PassThroughPoolOptions),
-    max: nonNegative('max', options.max, DEFAULTS.max) || DEFAULTS.max,
-    connectionTimeoutMillis: nonNegative(
-      'connectionTimeoutMillis',
-      options.connectionTimeoutMillis,
-      DEFAULTS.connectionTimeoutMillis,
+    // pg's alias: `poolSize` is honoured when `max` is not given
+    max: positiveInteger(
+      options.max !== undefined ? 'max' : 'poolSize',
+      options.max ?? (options as { poolSize?: number }).poolSize,
+      DEFAULTS.max,
     ),
+    connectionTimeoutMillis,
     idleTimeoutMillis: nonNegative(
       'idleTimeoutMillis',
-      options.idleTimeoutMillis ?? undefined,
+      options.idleTimeoutMillis,
       DEFAULTS.idleTimeoutMillis,
     ),
     maxLifetimeSeconds: nonNegative(
@@ -315,8 +343,13 @@ export function resolveConfig(
     ),
   });
 
-  const telemetryOption = resolveTelemetry(options.telemetry);
-  let workspaceClient = options.workspaceClient;
+  // One credential call must end before the connect that waits on it gives up, so that the
+  // caller gets the credential error instead of pg's bare connection timeout.
+  const credentialDefault =
+    connectionTimeoutMillis > 0
+      ? Math.max(1000, Math.min(DEFAULTS.credentialTimeoutMs, connectionTimeoutMillis / 2))
+      : DEFAULTS.credentialTimeoutMs;
+
   const config: ResolvedConfig = {
     endpoint,
     host,
@@ -324,13 +357,13 @@ export function resolveConfig(
     database,
     user,
     sslMode,
-    ssl,
+    sslRootCert,
+    ssl: options.ssl,
     applicationName,
     password: password as ResolvedConfig['password'],
-    get workspaceClient(): WorkspaceClient {
-      if (!workspaceClient) workspaceClient = createWorkspaceClient(env);
-      return workspaceClient;
-    },
+    workspaceClient: options.workspaceClient,
+    Client: options.Client as typeof pg.Client | undefined,
+    env,
     claims: options.claims ? Object.freeze([...options.claims]) : undefined,
     pool,
     refreshBufferMs: nonNegative(
@@ -339,90 +372,10 @@ export function resolveConfig(
       DEFAULTS.refreshBufferMs,
     ),
     credentialTimeoutMs:
-      nonNegative(
-        'credentialTimeoutMs',
-        options.credentialTimeoutMs,
-        DEFAULTS.credentialTimeoutMs,
-      ) || DEFAULTS.credentialTimeoutMs,
-    telemetry: Object.freeze({
-      traces: telemetryOption.traces,
-      metrics: telemetryOption.metrics,
-      queries: telemetryOption.queries ?? !isPgInstrumented(options.Client ?? pg.Client),
-    }),
+      nonNegative('credentialTimeoutMs', options.credentialTimeoutMs, credentialDefault) ||
+      credentialDefault,
+    telemetry: Object.freeze(resolveTelemetry(options.telemetry)),
     logger: resolveLogger(options.logger),
   };
   return Object.freeze(config);
-}
-
-/**
- * A workspace client from the SDK default auth chain (M2M OAuth, PAT, CLI profile...), reading
- * the given environment. SDK-internal retries are capped: the token cache retries on its own.
- */
-export function createWorkspaceClient(env: NodeJS.ProcessEnv = process.env): WorkspaceClient {
-  return new WorkspaceClient({ env, retryTimeoutSeconds: 10 });
-}
-
-/** The official package's helper: the given client or one from the default auth chain. */
-export function getWorkspaceClient(config: Partial<LakebasePoolConfig> = {}): WorkspaceClient {
-  return config.workspaceClient ?? createWorkspaceClient();
-}
-
-/**
- * The Postgres role for the configured identity: `user` → PGUSER → DATABRICKS_CLIENT_ID →
- * SCIM `currentUser.me()` (userName). Returns undefined when none works (official semantics).
- */
-export async function getUsernameWithApiLookup(
-  config: Partial<LakebasePoolConfig> = {},
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<string | undefined> {
-  const sync = nonEmpty(config.user) ?? nonEmpty(env.PGUSER) ?? nonEmpty(env.DATABRICKS_CLIENT_ID);
-  if (sync) return sync;
-  try {
-    const me = await (config.workspaceClient ?? createWorkspaceClient(env)).currentUser.me();
-    return me.userName ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const userLookups = new WeakMap<ResolvedConfig, Promise<string>>();
-
-/**
- * The configured Postgres role, or (once per config, memoized) the SCIM `currentUser.me()`
- * userName of the workspace identity. Rejects with a `ConfigurationError` naming the options.
- */
-export function resolveUser(config: ResolvedConfig): Promise<string> {
-  if (config.user !== undefined) return Promise.resolve(config.user);
-  let lookup = userLookups.get(config);
-  if (!lookup) {
-    lookup = (async () => {
-      let userName: string | undefined;
-      let cause: unknown;
-      try {
-        userName = nonEmpty((await config.workspaceClient.currentUser.me()).userName);
-      } catch (error) {
-        cause = error;
-      }
-      if (!userName) {
-        throw new ConfigurationError(
-          'Cannot determine the Postgres user: set option "user" or env PGUSER (or ' +
-            'DATABRICKS_CLIENT_ID for a service principal); the workspace lookup ' +
-            '(SCIM currentUser.me) failed',
-          { option: 'user', envVar: 'PGUSER', cause: safeCause(cause) },
-        );
-      }
-      return userName;
-    })();
-    lookup.catch(() => userLookups.delete(config));
-    userLookups.set(config, lookup);
-  }
-  return lookup;
-}
-
-/** A cause without response bodies or headers: name, message (truncated), status, code. */
-function safeCause(error: unknown): Error | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const e = error as Error & { statusCode?: number; errorCode?: string };
-  const detail = [e.statusCode, e.errorCode].filter((v) => v !== undefined).join(' ');
-  return new Error(`${e.name}${detail ? ` (${detail})` : ''}: ${e.message.slice(0, 200)}`);
 }

@@ -1,26 +1,22 @@
 /**
  * The global budget on user connections: a counting semaphore shared by every user pool. A
- * slot is taken before a user connection opens and given back exactly once when it ends. When
- * no slot is free the budget asks the registry to close an idle connection somewhere (least
- * recently used pool first) and waits; it gives up with `PoolBudgetError` after the timeout.
+ * slot is taken before a user connection opens (client.ts) and given back exactly once, when
+ * that connection has ended. When no slot is free, the budget closes an idle connection of the
+ * least recently used pool it tracks (through pg's public `connect()` + `release(true)`) and
+ * waits; a waiter gives up with `PoolBudgetError` at its deadline.
  */
-import { PoolBudgetError } from './errors.js';
+import type { ConnectionSlots, ReleaseSlot } from './client.js';
+import { ClosedError, PoolBudgetError } from './errors.js';
+import { systemClock } from './schedule.js';
 import type { Clock } from './types.js';
 
-/** Gives a slot back; calling it more than once is a no-op. */
-export type ReleaseSlot = () => void;
-
-export interface ConnectionBudgetOptions {
-  /** Most user connections open at once. */
-  max: number;
-  /** How long a connect may wait for a slot; 0 → forever. */
-  timeoutMillis: number;
-  /**
-   * Asked to free a slot when none is left: close one idle connection somewhere. Returns true
-   * when it started closing one. Called again while waiters remain and slots do not come back.
-   */
-  reclaim?: () => boolean | Promise<boolean>;
-  clock?: Clock;
+/** What the budget needs of a pool to reclaim one of its idle connections. */
+export interface ReclaimablePool {
+  readonly idleCount: number;
+  readonly waitingCount: number;
+  connect(): Promise<{ release(destroy?: boolean | Error): void }>;
+  on(event: 'release', listener: () => void): unknown;
+  off(event: 'release', listener: () => void): unknown;
 }
 
 export interface ConnectionBudgetStats {
@@ -30,6 +26,7 @@ export interface ConnectionBudgetStats {
   waiting: number;
   waits: number;
   timeouts: number;
+  reclaims: number;
 }
 
 interface Waiter {
@@ -37,49 +34,65 @@ interface Waiter {
   fail: (error: Error) => void;
 }
 
-const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
-export class ConnectionBudget {
+export class ConnectionBudget implements ConnectionSlots {
   readonly max: number;
-  private readonly timeoutMillis: number;
-  private readonly reclaimIdle: (() => boolean | Promise<boolean>) | undefined;
   private readonly clock: Clock;
   private readonly waiters: Waiter[] = [];
+  /** Tracked pools, least recently used first. */
+  private readonly pools = new Map<ReclaimablePool, () => void>();
   private inUse = 0;
   private peak = 0;
   private waits = 0;
   private timeouts = 0;
-  private reclaiming = false;
+  private reclaims = 0;
+  /** Pools with a reclaim under way (one at a time per pool: its idle count lags a tick). */
+  private readonly reclaiming = new Set<ReclaimablePool>();
   private closed = false;
 
-  constructor(options: ConnectionBudgetOptions) {
+  constructor(options: { max: number; clock?: Clock }) {
     if (!Number.isInteger(options.max) || options.max < 1) {
       throw new RangeError(
         `userPools.maxConnections must be a positive integer, got ${options.max}`,
       );
     }
     this.max = options.max;
-    this.timeoutMillis = Math.max(0, options.timeoutMillis);
-    this.reclaimIdle = options.reclaim;
     this.clock = options.clock ?? systemClock;
   }
 
-  /** Takes a slot, waiting (and asking for an idle connection to close) when none is free. */
-  acquire(signal?: AbortSignal): Promise<ReleaseSlot> {
-    if (this.closed) return Promise.reject(new PoolBudgetError('User connection budget is closed'));
-    if (this.inUse < this.max && this.waiters.length === 0) {
-      return Promise.resolve(this.take());
-    }
+  /** Lets the budget reclaim `pool`'s idle connections; `touch` marks it recently used. */
+  track(pool: ReclaimablePool): void {
+    if (this.pools.has(pool)) return;
+    // a connection went idle: a waiter may reclaim it
+    const onRelease = () => {
+      if (this.waiters.length > 0) setImmediate(() => this.reclaim());
+    };
+    pool.on('release', onRelease);
+    this.pools.set(pool, onRelease);
+  }
+
+  touch(pool: ReclaimablePool): void {
+    const onRelease = this.pools.get(pool);
+    if (!onRelease) return;
+    this.pools.delete(pool);
+    this.pools.set(pool, onRelease);
+  }
+
+  untrack(pool: ReclaimablePool): void {
+    const onRelease = this.pools.get(pool);
+    if (!onRelease) return;
+    pool.off('release', onRelease);
+    this.pools.delete(pool);
+  }
+
+  /** Takes a slot, waiting (and reclaiming an idle connection) when none is free. */
+  acquire(deadline: number): Promise<ReleaseSlot> {
+    if (this.closed) return Promise.reject(new ClosedError('The user connection budget is closed'));
+    if (this.inUse < this.max && this.waiters.length === 0) return Promise.resolve(this.take());
     this.waits++;
     return new Promise<ReleaseSlot>((resolve, reject) => {
       let timer: unknown;
       const finish = () => {
         if (timer !== undefined) this.clock.clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
         const index = this.waiters.indexOf(waiter);
         if (index >= 0) this.waiters.splice(index, 1);
       };
@@ -93,25 +106,24 @@ export class ConnectionBudget {
           reject(error);
         },
       };
-      // pg-pool gave up on this connect (its connectionTimeoutMillis): a budget timeout too
-      const onAbort = () => {
-        this.timeouts++;
-        waiter.fail(this.exhausted('gave up waiting for a free slot (connectionTimeoutMillis)'));
-      };
-      if (signal?.aborted) {
-        reject(this.exhausted('gave up waiting for a free slot (connectionTimeoutMillis)'));
-        return;
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.timeoutMillis > 0) {
-        timer = this.clock.setTimeout(() => {
-          this.timeouts++;
-          waiter.fail(this.exhausted(`no slot freed within ${this.timeoutMillis} ms`));
-        }, this.timeoutMillis);
+      const wait = deadline - this.clock.now();
+      if (Number.isFinite(wait)) {
+        timer = this.clock.setTimeout(
+          () => {
+            this.timeouts++;
+            waiter.fail(
+              new PoolBudgetError(
+                `All ${this.max} user connections (userPools.maxConnections) are in use; ` +
+                  'none was freed before the connect deadline (connectionTimeoutMillis)',
+              ),
+            );
+          },
+          Math.max(0, wait),
+        );
         (timer as { unref?: () => unknown } | undefined)?.unref?.();
       }
       this.waiters.push(waiter);
-      this.poke();
+      this.reclaim();
     });
   }
 
@@ -123,6 +135,7 @@ export class ConnectionBudget {
       waiting: this.waiters.length,
       waits: this.waits,
       timeouts: this.timeouts,
+      reclaims: this.reclaims,
     };
   }
 
@@ -130,14 +143,9 @@ export class ConnectionBudget {
   close(): void {
     this.closed = true;
     for (const waiter of this.waiters.slice()) {
-      waiter.fail(new PoolBudgetError('User connection budget is closed'));
+      waiter.fail(new ClosedError('The user connection budget is closed'));
     }
-  }
-
-  private exhausted(reason: string): PoolBudgetError {
-    return new PoolBudgetError(
-      `All ${this.max} user connections (userPools.maxConnections) are in use: ${reason}`,
-    );
+    for (const pool of [...this.pools.keys()]) this.untrack(pool);
   }
 
   private take(): ReleaseSlot {
@@ -148,40 +156,35 @@ export class ConnectionBudget {
       if (released) return;
       released = true;
       this.inUse--;
-      this.handOver();
+      const waiter = this.waiters[0];
+      if (waiter && this.inUse < this.max) waiter.grant(this.take());
     };
   }
 
-  private handOver(): void {
-    const waiter = this.waiters[0];
-    if (waiter && this.inUse < this.max) {
-      waiter.grant(this.take());
+  /** Closes idle connections (least recently used pool first), one per waiter not yet served. */
+  private reclaim(): void {
+    if (this.closed) return;
+    while (this.reclaiming.size < this.waiters.length && this.inUse >= this.max) {
+      const pool = this.reclaimable();
+      if (!pool) return;
+      this.reclaiming.add(pool);
+      this.reclaims++;
+      pool
+        .connect()
+        .then((client) => client.release(true))
+        .catch(() => {
+          /* it went busy meanwhile: the waiter waits on */
+        })
+        .finally(() => {
+          this.reclaiming.delete(pool);
+        });
     }
-    if (this.waiters.length > 0) this.poke();
   }
 
-  /**
-   * Asks for idle connections to close, one per waiter, while no slot is free. The registry
-   * calls it when a user connection goes idle and someone is waiting.
-   */
-  poke(): void {
-    if (this.waiters.length === 0) return;
-    if (!this.reclaimIdle || this.reclaiming || this.closed) return;
-    this.reclaiming = true;
-    void (async () => {
-      try {
-        // one idle connection per waiter that cannot be served yet
-        let wanted = this.waiters.length;
-        while (wanted > 0 && this.inUse >= this.max) {
-          const started = await this.reclaimIdle!();
-          if (!started) break;
-          wanted--;
-        }
-      } catch {
-        // a failed reclaim only means waiting longer
-      } finally {
-        this.reclaiming = false;
-      }
-    })();
+  private reclaimable(): ReclaimablePool | undefined {
+    for (const pool of this.pools.keys()) {
+      if (pool.idleCount > 0 && pool.waitingCount === 0 && !this.reclaiming.has(pool)) return pool;
+    }
+    return undefined;
   }
 }

@@ -4,9 +4,10 @@
  * Every failure becomes a `CredentialError` with the HTTP status and Databricks error code;
  * no message ever contains a token.
  */
-import { Context, type WorkspaceClient } from '@databricks/sdk-experimental';
+import type { WorkspaceClient } from '@databricks/sdk-experimental';
 import { validateEndpoint } from './config.js';
 import { CredentialError, redactSecrets } from './errors.js';
+import { abortable, cancellableContext } from './sdk-context.js';
 import type {
   Credential,
   CredentialSource,
@@ -129,15 +130,10 @@ export function toCredentialError(error: unknown, endpoint: string): CredentialE
   );
 }
 
-function abortError(reason: string): Error {
-  const error = new Error(reason);
-  error.name = 'AbortError';
-  return error;
-}
-
 /**
  * Mint a Postgres credential (a 1-hour OAuth token) for the identity of `workspaceClient`.
- * Same name and shape as `@databricks/lakebase`.
+ * Same name and shape as `@databricks/lakebase`. The call is cancelled (the HTTP request
+ * aborted) when `signal` aborts or after `timeoutMs`.
  */
 export async function generateDatabaseCredential(
   workspaceClient: WorkspaceClient,
@@ -147,32 +143,12 @@ export async function generateDatabaseCredential(
   const endpoint = validateEndpoint(request.endpoint);
   const payload = request.claims?.length ? { endpoint, claims: request.claims } : { endpoint };
   const timeoutMs = options.timeoutMs ?? 30_000;
-
   const controller = new AbortController();
-  const cancellationToken = {
-    get isCancellationRequested() {
-      return controller.signal.aborted;
-    },
-    onCancellationRequested(fn: (e?: unknown) => unknown) {
-      controller.signal.addEventListener('abort', () => fn(), { once: true });
-    },
-  };
-  const onOuterAbort = () => controller.abort();
-  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  const stop = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(abortError('timeout'));
-    }, timeoutMs);
-    timer.unref?.();
-    controller.signal.addEventListener('abort', () => reject(abortError('aborted')), {
-      once: true,
-    });
-    if (options.signal?.aborted) controller.abort();
-  });
-  stop.catch(() => {});
-
+  const timer = setTimeout(() => controller.abort(timedOut()), timeoutMs);
+  timer.unref?.();
+  const onOuterAbort = () => controller.abort(aborted());
+  if (options.signal?.aborted) controller.abort(aborted());
+  else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   try {
     const call = workspaceClient.apiClient.request(
       {
@@ -182,19 +158,30 @@ export async function generateDatabaseCredential(
         raw: false,
         payload,
       },
-      // biome-ignore lint/suspicious/noExplicitAny: the SDK's CancellationToken type is not exported
-      new Context({ cancellationToken: cancellationToken as any }),
+      cancellableContext(controller.signal),
     );
     call.catch(() => {});
-    const response = await Promise.race([call, stop]);
+    const response = await abortable(call, controller.signal);
     return validateCredentialResponse(response, endpoint);
   } catch (error) {
     throw toCredentialError(error, endpoint);
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onOuterAbort);
-    if (!controller.signal.aborted) controller.abort();
+    if (!controller.signal.aborted) controller.abort(aborted());
   }
+}
+
+function timedOut(): Error {
+  const error = new Error('timeout');
+  error.name = 'TimeoutError';
+  return error;
+}
+
+function aborted(): Error {
+  const error = new Error('aborted');
+  error.name = 'AbortError';
+  return error;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * Error classes of @lakebase-kit/core. Every error has a stable `code`; none
- * ever carries a token or password in its message or properties.
+ * The error classes of @lakebase-kit/core, and `redactSecrets`. Every error has a stable `code`
+ * and, where it maps onto HTTP, a `status`; none ever carries a token, PAT, client secret or
+ * password in its message or properties. When each is thrown: see the README's error table.
  */
 export class LakebaseError extends Error {
   readonly code: string;
@@ -11,14 +12,18 @@ export class LakebaseError extends Error {
   }
 }
 
+interface NamedKnob {
+  option?: string;
+  envVar?: string;
+  cause?: unknown;
+}
+
 /** Required configuration is missing or inconsistent. Names the option and the env variable. */
 export class ConfigurationError extends LakebaseError {
   readonly option: string | undefined;
   readonly envVar: string | undefined;
-  constructor(
-    message: string,
-    details: { option?: string; envVar?: string; cause?: unknown } = {},
-  ) {
+  readonly status = 500 as const;
+  constructor(message: string, details: NamedKnob = {}) {
     super('LAKEBASE_CONFIGURATION', message, { cause: details.cause });
     this.option = details.option;
     this.envVar = details.envVar;
@@ -29,40 +34,55 @@ export class ConfigurationError extends LakebaseError {
 export class ValidationError extends LakebaseError {
   readonly option: string | undefined;
   readonly envVar: string | undefined;
-  constructor(
-    message: string,
-    details: { option?: string; envVar?: string; cause?: unknown } = {},
-  ) {
+  readonly status = 400 as const;
+  constructor(message: string, details: NamedKnob = {}) {
     super('LAKEBASE_VALIDATION', message, { cause: details.cause });
     this.option = details.option;
     this.envVar = details.envVar;
   }
 }
 
-/** The credential API failed or answered something unusable. */
+/** The credential API failed or answered something unusable (the service principal's side). */
 export class CredentialError extends LakebaseError {
-  /** HTTP status of the failed call, when there was one. */
-  readonly status: number | undefined;
+  /** The HTTP status the Databricks API answered, when there was an answer. */
+  readonly apiStatus: number | undefined;
   /** Databricks `error_code` (e.g. `PERMISSION_DENIED`), when the API gave one. */
   readonly errorCode: string | undefined;
-  /** True when retrying later may succeed (network errors, 429, 5xx). */
+  /** True when retrying later may succeed (network errors, timeouts, 429, 5xx). */
   readonly retryable: boolean;
+  /** 503 when retrying may help, else 502: the upstream Databricks API failed. */
+  readonly status: 502 | 503;
   constructor(
     message: string,
     details: { status?: number; errorCode?: string; retryable?: boolean; cause?: unknown } = {},
   ) {
     super('LAKEBASE_CREDENTIAL', message, { cause: details.cause });
-    this.status = details.status;
+    this.apiStatus = details.status;
     this.errorCode = details.errorCode;
     this.retryable = details.retryable ?? false;
+    this.status = this.retryable ? 503 : 502;
   }
 }
 
-/** A request has no usable user identity or token (HTTP 401 semantics). */
+/**
+ * The request's user cannot be authenticated: no token, no identity, a token that belongs to
+ * someone else or that the workspace rejects (401), or a user without a Postgres role (403).
+ */
 export class AuthenticationError extends LakebaseError {
-  readonly status = 401 as const;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('LAKEBASE_AUTHENTICATION', message, options);
+  readonly status: 401 | 403;
+  /** The identity the request claimed, when there was one (an email, never a token). */
+  readonly identity: string | undefined;
+  constructor(
+    message: string,
+    details: { status?: 401 | 403; identity?: string; cause?: unknown } = {},
+  ) {
+    super(
+      details.status === 403 ? 'LAKEBASE_FORBIDDEN' : 'LAKEBASE_AUTHENTICATION',
+      message,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
+    this.status = details.status ?? 401;
+    this.identity = details.identity;
   }
 }
 
@@ -74,34 +94,49 @@ export class PoolBudgetError extends LakebaseError {
   }
 }
 
-/** The Lakebase object (or a pool it owns) was closed. */
+/** The Lakebase object (or a pool it owns) was closed, or is closing and took no new work. */
 export class ClosedError extends LakebaseError {
+  readonly status = 503 as const;
   constructor(message = 'Lakebase client is closed') {
     super('LAKEBASE_CLOSED', message);
   }
 }
 
+const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
+  // JWTs (OAuth access tokens, OIDC id tokens)
+  [/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, '[redacted]'],
+  // Databricks PATs (dapi…), OAuth secrets (dose…) and other prefixed Databricks secrets
+  [/\b(?:dapi|dose|dkea|dsapi|doau|dsec)[0-9a-f]{16,}(?:-\d+)?\b/gi, '[redacted]'],
+  // HTTP auth values
+  [/\b(bearer|basic)(\s+)[^\s"',;]+/gi, '$1$2[redacted]'],
+  // key=value / "key": "value" secrets, whatever their length
+  [
+    /("?\b(?:[\w-]*token|password|passwd|pwd|[\w-]*secret|client_secret|api[_-]?key|authorization)\b"?\s*[:=]\s*"?)[^"\s,;&}]+/gi,
+    '$1[redacted]',
+  ],
+  // a password in a connection URL: postgresql://user:secret@host
+  [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi, '$1[redacted]@'],
+];
+
 /**
  * Remove anything that looks like a secret from a message that came from elsewhere (an API
- * error body, a library error): JWTs, bearer values, `token`/`password` JSON fields and long
- * opaque strings. Also truncates, so a whole response body never lands in a message.
+ * error body, a library error): JWTs, Databricks PATs and OAuth secrets, bearer values,
+ * `token`/`password`/`secret` fields, URL passwords and long opaque strings. Also truncates, so
+ * a whole response body never lands in a message.
  */
 export function redactSecrets(text: string, maxLength = 300): string {
-  const redacted = text
-    .replace(/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, '[redacted]')
-    .replace(/(bearer\s+)\S+/gi, '$1[redacted]')
-    .replace(
-      /("?(?:token|password|secret|access_token)"?\s*[:=]\s*"?)[^"\s,}]{16,}/gi,
-      '$1[redacted]',
-    )
-    // A URL keeps its address (help links stay readable) but not its query or fragment;
-    // any other long token-like run is redacted.
-    .replace(
-      /(https?:\/\/[^\s?#"']+)([?#][^\s"']*)?|[A-Za-z0-9_\-+/=.~]{40,}/g,
-      (_match, url, rest) =>
-        url
-          ? `${url.replace(/[A-Za-z0-9_\-+=~]{40,}/g, '[redacted]')}${rest ? '?[redacted]' : ''}`
-          : '[redacted]',
-    );
+  let redacted = String(text);
+  for (const [pattern, replacement] of SECRET_PATTERNS) {
+    redacted = redacted.replace(pattern, replacement);
+  }
+  // A URL keeps its address (help links stay readable) but not its query or fragment;
+  // any other long token-like run is redacted.
+  redacted = redacted.replace(
+    /(https?:\/\/[^\s?#"']+)([?#][^\s"']*)?|[A-Za-z0-9_\-+/=.~]{40,}/g,
+    (match, url: string | undefined, rest: string | undefined) => {
+      if (!url) return /[0-9]/.test(match) && /[A-Za-z]/.test(match) ? '[redacted]' : match;
+      return `${url.replace(/[A-Za-z0-9_\-+=~]{40,}/g, '[redacted]')}${rest ? '?[redacted]' : ''}`;
+    },
+  );
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}…` : redacted;
 }

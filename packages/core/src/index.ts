@@ -1,28 +1,13 @@
-// biome-ignore-all assist/source/organizeImports: two blocks with separate owners (service principal, on-behalf-of), each sorted on its own
 /**
  * @lakebase-kit/core — Lakebase Autoscaling for Node: a `pg.Pool` whose password is a
- * refreshed OAuth token. Public entry; adapters import only from here.
+ * refreshed OAuth token, and on-behalf-of users that really run as the user. The documented
+ * API only; the building blocks of the ORM adapters are in `@lakebase-kit/core/adapter`.
  */
 
-// service principal (issue 3)
-export {
-  createWorkspaceClient,
-  DEFAULTS,
-  getUsernameWithApiLookup,
-  getWorkspaceClient,
-  isPgInstrumented,
-  type ResolvedConfig,
-  type ResolvedPoolOptions,
-  resolveConfig,
-  resolveUser,
-  validateEndpoint,
-} from './config.js';
-export {
-  type CredentialCallOptions,
-  generateDatabaseCredential,
-  validateCredentialResponse,
-  workspaceCredentialSource,
-} from './credentials.js';
+// The service principal's pool (same names as the official `@databricks/lakebase`)
+export { DEFAULTS, validateEndpoint } from './config.js';
+export { generateDatabaseCredential } from './credentials.js';
+// Errors and logging
 export {
   AuthenticationError,
   ClosedError,
@@ -33,6 +18,13 @@ export {
   redactSecrets,
   ValidationError,
 } from './errors.js';
+// On-behalf-of users
+export { createLakebase } from './lakebase.js';
+export {
+  type LakebaseConfig,
+  USER_POOL_DEFAULTS,
+  type UserPoolsConfig,
+} from './lakebase-config.js';
 export {
   consoleLogger,
   type Logger,
@@ -41,31 +33,22 @@ export {
   silentLogger,
 } from './logger.js';
 export { getLakebaseOrmConfig, getLakebasePgConfig } from './pg-config.js';
+export { LakebasePool } from './pool.js';
 export {
-  type BuildPoolOptions,
-  buildLakebasePool,
+  ACCESS_TOKEN_HEADER,
+  EMAIL_HEADER,
+  type RequestIdentity,
+  readRequestIdentity,
+  USER_HEADER,
+} from './request-identity.js';
+export {
   createLakebasePool,
-  isAuthError,
-  isWakeError,
-  lakebaseClientClass,
-  lakebasePoolConfig,
-  servicePrincipalTokens,
-} from './pool.js';
+  createWorkspaceClient,
+  getUsernameWithApiLookup,
+  getWorkspaceClient,
+} from './service-principal.js';
+
 export {
-  ATTR_POOL_NAME,
-  createTelemetry,
-  flushTelemetry,
-  INSTRUMENTATION_SCOPE,
-  type QueryTarget,
-  type QueryTracer,
-  type QueryRecorder,
-  type Telemetry,
-} from './telemetry.js';
-export { realClock, TokenCache, type TokenCacheOptions } from './token-cache.js';
-export {
-  type Clock,
-  type Credential,
-  type CredentialSource,
   type DatabaseCredential,
   type GenerateDatabaseCredentialRequest,
   type Lakebase,
@@ -79,34 +62,6 @@ export {
   type SslMode,
   type TelemetryOptions,
   type TokenCacheStats,
-  type TokenProvider,
   type UserPoolStats,
   type UserScope,
 } from './types.js';
-
-// on-behalf-of
-
-export { ConnectionBudget, type ConnectionBudgetStats } from './connection-budget.js';
-export {
-  createLakebase,
-  type LakebaseInstance,
-  type LakebaseInstanceStats,
-  type OboUserStats,
-} from './lakebase.js';
-export {
-  type LakebaseConfig,
-  USER_POOL_DEFAULTS,
-  type UserPoolsConfig,
-} from './lakebase-config.js';
-export {
-  ACCESS_TOKEN_HEADER,
-  EMAIL_HEADER,
-  type RequestIdentity,
-  readRequestIdentity,
-  USER_HEADER,
-} from './request-identity.js';
-export { ScopedPool } from './scoped-pool.js';
-export { tokenFingerprint } from './user-clients.js';
-
-// adapter support (used by @lakebase-kit/drizzle, kysely, prisma)
-export { resolveAdapterLakebase, ScopeCache } from './adapter-support.js';

@@ -4,7 +4,7 @@
  */
 import { ValidationError } from './errors.js';
 import type { LakebasePoolConfig } from './types.js';
-import type { UserPoolSettings } from './user-registry.js';
+import type { UserPoolSettings } from './user-pools.js';
 
 /** Limits of the on-behalf-of user pools. */
 export interface UserPoolsConfig {

@@ -51,6 +51,10 @@ export class LruMap<K, V> {
     return this.map.entries();
   }
 
+  keys(): IterableIterator<K> {
+    return this.map.keys();
+  }
+
   values(): IterableIterator<V> {
     return this.map.values();
   }

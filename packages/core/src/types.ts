@@ -34,18 +34,6 @@ export interface TokenCacheStats {
   invalidations: number;
 }
 
-/** One identity's token, as the pools see it (implemented by `TokenCache` in token-cache.ts). */
-export interface TokenProvider {
-  /** A valid token; waits on the credential source only when none is cached. */
-  getToken(): Promise<string>;
-  /** Forget `token` (or the current one) after the server rejected it. */
-  invalidate(token?: string): void;
-  /** Turn the background refresh-ahead timer on or off (user pools go lazy when idle). */
-  setRefreshAhead(enabled: boolean): void;
-  stats(): TokenCacheStats;
-  close(): void;
-}
-
 /** `{ host, port, database, username, password, ssl }` for TypeORM / Sequelize style ORMs. */
 export interface OrmConfig {
   host: string;
@@ -80,8 +68,9 @@ export interface UserScope {
   getPgConfig(): pg.PoolConfig;
   getOrmConfig(): OrmConfig;
   /**
-   * Called once when this user's pool is dropped (idle, LRU eviction, close). Adapters use it
-   * to drop their per-user clients. Returns an unsubscribe function.
+   * Called once when the `Lakebase` forgets this scope (unused for `idleTimeoutMillis`, the
+   * scope cache's cap, or `close()`). Adapters use it to drop their per-scope clients. Returns
+   * an unsubscribe function.
    */
   onClose(listener: () => void): () => void;
 }
@@ -92,11 +81,24 @@ export interface UserPoolStats {
   idleConnections: number;
   peakConnections: number;
   maxConnections: number;
+  /** Pools dropped by the `maxPools` cap. */
   evictions: number;
+  /** Pools dropped after being empty for `idleTimeoutMillis`. */
+  idleDrops: number;
+  /** Idle connections closed to make room for another user's connection. */
+  reclaims: number;
   waits: number;
   budgetTimeouts: number;
   verifications: number;
   verificationFailures: number;
+  /** SCIM `Me` calls made to verify forwarded tokens. */
+  identityLookups: number;
+  /** Token owners remembered now (fingerprints, no tokens). */
+  verifiedTokens: number;
+  /** Databricks SDK clients built for user tokens (per token, never per request). */
+  sdkClients: number;
+  /** Cached `UserScope` objects. */
+  scopes: number;
 }
 
 export interface LakebaseStats {
@@ -109,7 +111,7 @@ export interface LakebaseStats {
   users: UserPoolStats;
 }
 
-/** The facade returned by `createLakebase()`: one SP pool and one user registry. */
+/** The facade returned by `createLakebase()`: one SP pool and the on-behalf-of user pools. */
 export interface Lakebase {
   /** The service principal's pool: a real `pg.Pool`. */
   readonly pool: pg.Pool;
@@ -121,7 +123,10 @@ export interface Lakebase {
   getOrmConfig(): OrmConfig;
   /** Synchronous and I/O-free for a warm user; see `UserScope`. */
   asUser(req: RequestLike): UserScope;
-  /** Closes the SP pool and every user pool; idempotent. */
+  /**
+   * Closes the SP pool and every user pool; idempotent. Accepted work finishes first, work
+   * that arrives later gets a `ClosedError`, and nothing of ours keeps the process alive.
+   */
   close(): Promise<void>;
   readonly closed: boolean;
   stats(): LakebaseStats;
@@ -156,10 +161,12 @@ export interface LakebasePoolConfig extends pg.PoolConfig {
   claims?: RequestedClaims[];
   /** Refresh a token this long before it expires (default 120000; half-life for short tokens). */
   refreshBufferMs?: number;
-  /** Timeout of one credential API call (default 30000). */
+  /** Timeout of one credential API call (default: half of `connectionTimeoutMillis`, at most 30000). */
   credentialTimeoutMs?: number;
   telemetry?: TelemetryOptions;
   logger?: Logger | LoggerConfig;
+  /** pg's alias of `max`, honoured when `max` is not given. */
+  poolSize?: number;
 }
 
 /** What the credential API answers. */

@@ -1,6 +1,8 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ConnectionBudget, type ReleaseSlot } from '../src/connection-budget.js';
-import { PoolBudgetError } from '../src/errors.js';
+import type { ReleaseSlot } from '../src/client.js';
+import { ConnectionBudget } from '../src/connection-budget.js';
+import { ClosedError, PoolBudgetError } from '../src/errors.js';
 import type { Clock } from '../src/types.js';
 
 /** A manual clock: timers fire only when the test advances time. */
@@ -34,15 +36,33 @@ function fakeClock() {
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A pool stand-in whose idle connections hold budget slots (pure unit: no sockets). */
+class IdlePool extends EventEmitter {
+  idle: ReleaseSlot[] = [];
+  waitingCount = 0;
+  checkouts = 0;
+  get idleCount() {
+    return this.idle.length;
+  }
+  async connect() {
+    this.checkouts++;
+    const slot = this.idle.pop();
+    if (!slot) throw new Error('no idle connection');
+    return {
+      release: (destroy?: boolean | Error) => (destroy ? setImmediate(slot) : this.idle.push(slot)),
+    };
+  }
+}
+
 describe('ConnectionBudget', () => {
   it('hands out at most max slots and gives each back exactly once', async () => {
-    const budget = new ConnectionBudget({ max: 2, timeoutMillis: 1000, clock: fakeClock() });
-    const a = await budget.acquire();
-    const b = await budget.acquire();
+    const budget = new ConnectionBudget({ max: 2, clock: fakeClock() });
+    const a = await budget.acquire(1000);
+    const b = await budget.acquire(1000);
     expect(budget.stats()).toMatchObject({ inUse: 2, peak: 2, waiting: 0 });
 
     let third: ReleaseSlot | undefined;
-    const pending = budget.acquire().then((release) => {
+    const pending = budget.acquire(1000).then((release) => {
       third = release;
     });
     await flush();
@@ -55,19 +75,19 @@ describe('ConnectionBudget', () => {
     expect(third).toBeTypeOf('function');
     expect(budget.stats()).toMatchObject({ inUse: 2, peak: 2, waiting: 0 });
     b();
-    third!();
+    third?.();
     expect(budget.stats().inUse).toBe(0);
   });
 
   it('serves waiters first-come first-served', async () => {
-    const budget = new ConnectionBudget({ max: 1, timeoutMillis: 0 });
-    const first = await budget.acquire();
+    const budget = new ConnectionBudget({ max: 1, clock: fakeClock() });
+    const first = await budget.acquire(Number.POSITIVE_INFINITY);
     const order: string[] = [];
-    const x = budget.acquire().then((r) => {
+    const x = budget.acquire(Number.POSITIVE_INFINITY).then((r) => {
       order.push('x');
       return r;
     });
-    const y = budget.acquire().then((r) => {
+    const y = budget.acquire(Number.POSITIVE_INFINITY).then((r) => {
       order.push('y');
       return r;
     });
@@ -78,39 +98,56 @@ describe('ConnectionBudget', () => {
     expect(budget.stats()).toMatchObject({ inUse: 0, peak: 1, waits: 2 });
   });
 
-  it('asks the registry to reclaim an idle connection, once per waiter', async () => {
-    let reclaims = 0;
-    const held: ReleaseSlot[] = [];
-    const budget = new ConnectionBudget({
-      max: 2,
-      timeoutMillis: 0,
-      reclaim: () => {
-        reclaims++;
-        // "close" the oldest idle connection: its slot comes back asynchronously
-        const release = held.shift();
-        if (!release) return false;
-        setImmediate(release);
-        return true;
-      },
-    });
-    held.push(await budget.acquire(), await budget.acquire());
-    const waiter = budget.acquire();
-    const release = await waiter;
-    expect(reclaims).toBe(1);
-    expect(budget.stats()).toMatchObject({ inUse: 2, peak: 2, waits: 1 });
+  it('reclaims an idle connection of the least recently used tracked pool, once per waiter', async () => {
+    const budget = new ConnectionBudget({ max: 2, clock: fakeClock() });
+    const older = new IdlePool();
+    const newer = new IdlePool();
+    budget.track(older);
+    budget.track(newer);
+    older.idle.push(await budget.acquire(1000));
+    newer.idle.push(await budget.acquire(1000));
+    budget.touch(older); // now `newer` is the least recently used
+    const release = await budget.acquire(1000);
+    expect(newer.checkouts).toBe(1);
+    expect(older.checkouts).toBe(0);
+    expect(budget.stats()).toMatchObject({ inUse: 2, peak: 2, waits: 1, reclaims: 1 });
     release();
   });
 
-  it('fails with PoolBudgetError after the timeout and never exceeds max', async () => {
-    const clock = fakeClock();
-    const budget = new ConnectionBudget({
-      max: 1,
-      timeoutMillis: 500,
-      clock,
-      reclaim: () => false,
+  it('never reclaims from a pool whose own requests wait, and retries when a connection goes idle', async () => {
+    const budget = new ConnectionBudget({ max: 1, clock: fakeClock() });
+    const busy = new IdlePool();
+    budget.track(busy);
+    const slot = await budget.acquire(1000);
+    let granted = false;
+    const waiting = budget.acquire(1000).then((r) => {
+      granted = true;
+      return r;
     });
-    const slot = await budget.acquire();
-    const waiting = budget.acquire();
+    await flush();
+    expect(granted).toBe(false); // nothing idle to reclaim yet
+    busy.idle.push(slot); // the connection went idle and the pool says so
+    busy.emit('release');
+    (await waiting)();
+    expect(granted).toBe(true);
+
+    const queued = new IdlePool();
+    budget.track(queued);
+    queued.idle.push(await budget.acquire(1000));
+    queued.waitingCount = 1;
+    const blocked = budget.acquire(1000);
+    await flush();
+    expect(queued.checkouts).toBe(0);
+    budget.untrack(queued);
+    budget.close();
+    await expect(blocked).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('fails with PoolBudgetError at the deadline and never exceeds max', async () => {
+    const clock = fakeClock();
+    const budget = new ConnectionBudget({ max: 1, clock });
+    const slot = await budget.acquire(500);
+    const waiting = budget.acquire(500);
     clock.advance(499);
     await flush();
     expect(budget.stats().waiting).toBe(1);
@@ -122,50 +159,18 @@ describe('ConnectionBudget', () => {
     expect(clock.pending()).toBe(0);
   });
 
-  it('stops waiting when the connect is abandoned, and on close', async () => {
-    const budget = new ConnectionBudget({ max: 1, timeoutMillis: 0 });
-    const slot = await budget.acquire();
-    const controller = new AbortController();
-    const abandoned = budget.acquire(controller.signal);
-    controller.abort();
-    await expect(abandoned).rejects.toBeInstanceOf(PoolBudgetError);
-
-    const pending = budget.acquire();
+  it('close() fails waiters and later acquires with ClosedError; held slots still come back', async () => {
+    const budget = new ConnectionBudget({ max: 1, clock: fakeClock() });
+    const slot = await budget.acquire(1000);
+    const pending = budget.acquire(1000);
     budget.close();
-    await expect(pending).rejects.toBeInstanceOf(PoolBudgetError);
-    await expect(budget.acquire()).rejects.toBeInstanceOf(PoolBudgetError);
+    await expect(pending).rejects.toBeInstanceOf(ClosedError);
+    await expect(budget.acquire(1000)).rejects.toBeInstanceOf(ClosedError);
     slot();
     expect(budget.stats()).toMatchObject({ inUse: 0, waiting: 0 });
   });
 
-  it('poke() retries reclaiming when a connection goes idle later', async () => {
-    const idle: ReleaseSlot[] = [];
-    const budget = new ConnectionBudget({
-      max: 1,
-      timeoutMillis: 0,
-      reclaim: () => {
-        const release = idle.shift();
-        if (!release) return false;
-        setImmediate(release);
-        return true;
-      },
-    });
-    const busy = await budget.acquire();
-    let granted = false;
-    const waiting = budget.acquire().then((r) => {
-      granted = true;
-      return r;
-    });
-    await flush();
-    expect(granted).toBe(false); // nothing idle to reclaim yet
-    idle.push(busy); // the busy connection went idle
-    budget.poke();
-    (await waiting)();
-    expect(granted).toBe(true);
-    expect(budget.stats()).toMatchObject({ inUse: 0, peak: 1 });
-  });
-
   it('rejects a non-positive max', () => {
-    expect(() => new ConnectionBudget({ max: 0, timeoutMillis: 0 })).toThrow(RangeError);
+    expect(() => new ConnectionBudget({ max: 0 })).toThrow(RangeError);
   });
 });

@@ -1,7 +1,8 @@
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, ClosedError, ValidationError } from '../src/errors.js';
-import { createLakebase, type LakebaseInstance } from '../src/lakebase.js';
+import type { Lakebase as LakebaseInstance } from '../src/index.js';
+import { createLakebase } from '../src/lakebase.js';
 import { ALICE, capturingLogger, headersFor } from './obo-helpers.js';
 
 let lb: LocalLakebase;
@@ -72,7 +73,7 @@ describe('requests without a usable identity', () => {
     }
   });
 
-  it('NODE_ENV=development without a token → the SP pool, with one warning per process', async () => {
+  it('NODE_ENV=development without a token → the SP pool, with one warning per Lakebase', async () => {
     const first = make({ NODE_ENV: 'development' });
     const second = make({ NODE_ENV: 'development' });
     const scope = first.lakebase.asUser({ headers: {} });
@@ -90,7 +91,8 @@ describe('requests without a usable identity', () => {
     const warnings = [...first.logger.lines, ...second.logger.lines].filter((l) =>
       l.startsWith('warn'),
     );
-    expect(warnings).toHaveLength(1);
+    expect(warnings).toHaveLength(2); // one per Lakebase, however many requests
+    expect(first.logger.lines.filter((l) => l.startsWith('warn'))).toHaveLength(1);
     expect(warnings[0]).toMatch(/development fallback/);
 
     // ending the fallback scope's pool never ends the SP pool

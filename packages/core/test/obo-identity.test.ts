@@ -1,7 +1,8 @@
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, CredentialError } from '../src/errors.js';
-import { createLakebase, type LakebaseInstance } from '../src/lakebase.js';
+import type { Lakebase as LakebaseInstance } from '../src/index.js';
+import { createLakebase } from '../src/lakebase.js';
 import { ALICE, BOB, capturingLogger, createNotesTable, headersFor } from './obo-helpers.js';
 
 let lb: LocalLakebase;
@@ -116,6 +117,35 @@ describe('a token is bound to its identity', () => {
     expect(rows).toEqual([{ body: 'alice secret', who: ALICE }]);
   });
 
+  it('identities are compared exactly, as Postgres compares roles: no case or Unicode folding', async () => {
+    const KATE = 'kate@example.com';
+    await lb.addUser(KATE);
+    lb.resetStats();
+    // alice's own token, her email in another case; kate's token with U+212A KELVIN SIGN for "k"
+    const variants = [
+      { 'x-forwarded-access-token': lb.userToken(ALICE), 'x-forwarded-email': 'ALICE@EXAMPLE.COM' },
+      {
+        'x-forwarded-access-token': lb.userToken(KATE),
+        'x-forwarded-email': '\u212Aate@example.com',
+      },
+    ];
+    for (const headers of variants) {
+      const error = await lakebase
+        .asUser(headers)
+        .query('select 1')
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthenticationError);
+      expect((error as AuthenticationError).status).toBe(401);
+      expect((error as Error).message).toContain('compared exactly');
+    }
+    // rejected before any login: no 28P01 from Postgres
+    expect(lb.stats().authAttempts).toBe(0);
+    const { rows } = await lakebase
+      .asUser(headersFor(lb, KATE))
+      .query('select current_user as who');
+    expect(rows[0].who).toBe(KATE);
+  });
+
   it('a token the workspace does not know is a 401', async () => {
     const token = 'lbk_at_not-a-real-token';
     const scope = lakebase.asUser({
@@ -139,7 +169,14 @@ describe('a token is bound to its identity', () => {
       expect(error).toBeInstanceOf(CredentialError);
       expect((error as CredentialError).retryable).toBe(true);
       expect((error as Error).message).not.toContain(headers['x-forwarded-access-token']);
-      expect(offline.asUser(headers)).not.toBe(scope); // the next request asks again
+      // the failure is not remembered: the next request asks the workspace again
+      const lookups = offline.stats().users.identityLookups;
+      await offline
+        .asUser(headers)
+        .query('select 1')
+        .catch(() => undefined);
+      expect(offline.stats().users.identityLookups).toBe(lookups + 1);
+      expect(offline.stats().users.verifiedTokens).toBe(0);
       expect(offline.stats().users.pools).toBe(0);
     } finally {
       await offline.close();

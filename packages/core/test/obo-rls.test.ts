@@ -1,8 +1,9 @@
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLakebase, type LakebaseInstance } from '../src/lakebase.js';
-import { ScopedPool } from '../src/scoped-pool.js';
+import type { Lakebase as LakebaseInstance } from '../src/index.js';
+import { createLakebase } from '../src/lakebase.js';
+import { ScopePool as ScopedPool } from '../src/scope-pool.js';
 import {
   ALICE,
   BOB,

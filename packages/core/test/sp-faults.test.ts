@@ -28,8 +28,8 @@ afterAll(async () => {
 });
 
 /** A pool on its own token cache, with the tokens it receives recorded. */
-function setup(extra: Partial<LakebasePoolConfig> = {}, cache: { backoffMs?: number } = {}) {
-  const { pool, tokens, source } = recordedSpPool(lb, log.logger, extra, cache);
+function setup(extra: Partial<LakebasePoolConfig> = {}) {
+  const { pool, tokens, source } = recordedSpPool(lb, log.logger, extra);
   pools.push(pool);
   const record = () => issuedTokens.push(...source.tokens);
   return { pool, tokens, source, record };
@@ -48,8 +48,9 @@ async function attempt<T>(
 
 describe('credential API outage', () => {
   it('0 failures while a token is valid, a clear CredentialError when none is, then recovery', async () => {
-    lb.faults.setTokenTtl(4);
-    const { pool, tokens, record } = setup({ maxUses: 1, max: 2 }); // every query = a new login
+    lb.faults.setTokenTtl(3);
+    // every query = a new login; a connect may wait (and retry) 1.5 s for a token
+    const { pool, tokens, record } = setup({ maxUses: 1, max: 2, connectionTimeoutMillis: 1500 });
     await pool.query('select 1');
     const expiresAt = tokens.peek()!.expiresAt.getTime();
 
@@ -75,7 +76,7 @@ describe('credential API outage', () => {
     const error = (down as { error: CredentialError }).error;
     expect(error).toBeInstanceOf(CredentialError);
     expect(error).toMatchObject({
-      status: 503,
+      apiStatus: 503,
       errorCode: 'TEMPORARILY_UNAVAILABLE',
       retryable: true,
     });
@@ -90,15 +91,16 @@ describe('credential API outage', () => {
 
   it('a network failure (socket destroyed) is a retryable CredentialError', async () => {
     lb.faults.credentials({ status: 0 });
-    const { pool, record } = setup();
+    // a connect may wait 2.5 s: longer than the 1 s a caller waits between attempts
+    const { pool, record } = setup({ connectionTimeoutMillis: 2500 });
     const r = await attempt(() => pool.query('select 1'));
     expect(r.ok).toBe(false);
     const error = (r as { error: CredentialError }).error;
     expect(error).toBeInstanceOf(CredentialError);
     expect(error.retryable).toBe(true);
-    expect(error.status).toBeUndefined();
+    expect(error.apiStatus).toBeUndefined();
     lb.faults.credentials(null);
-    await pool.query('select 1');
+    await pool.query('select 1'); // recovered, no restart
     record();
   });
 
@@ -106,7 +108,7 @@ describe('credential API outage', () => {
     'a malformed answer (%s) is a CredentialError without the body',
     async (mode) => {
       lb.faults.credentialMalformed(mode);
-      const { pool } = setup();
+      const { pool } = setup({ connectionTimeoutMillis: 1000 });
       const r = await attempt(() => pool.query('select 1'));
       const error = (r as { error: CredentialError }).error;
       expect(error).toBeInstanceOf(CredentialError);
@@ -115,6 +117,29 @@ describe('credential API outage', () => {
       expect(renderError(error)).not.toContain('<html>');
     },
   );
+
+  it('one transient 503 at cold start fails nothing: the connect retries within its timeout', async () => {
+    lb.faults.credentials({ status: 503, times: 1 });
+    lb.resetStats();
+    const { pool, record } = setup();
+    const { rows } = await pool.query('select current_user as me');
+    expect(rows[0].me).toBe(lb.servicePrincipal.clientId);
+    expect(lb.stats().credentialCallsTotal).toBeGreaterThanOrEqual(2);
+    record();
+  });
+
+  it('a hanging credential API is a typed CredentialError before pg gives up on the connect', async () => {
+    lb.faults.credentialLatency(60_000);
+    const { pool } = setup({ connectionTimeoutMillis: 1200 });
+    const r = await attempt(() => pool.query('select 1'));
+    expect(r.ok).toBe(false);
+    const error = (r as { error: CredentialError }).error;
+    expect(error).toBeInstanceOf(CredentialError);
+    expect(error.retryable).toBe(true);
+    expect(error.message).toMatch(/connect deadline|timed out/);
+    expect(pool.totalCount).toBe(0);
+    lb.faults.credentialLatency(0);
+  });
 });
 
 it('a revoked token: the next connect succeeds after one retry with a fresh token', async () => {
@@ -206,7 +231,7 @@ it('Postgres restart: the pool recovers and the process never crashes', async ()
       await sleep(5);
     }
   });
-  await sleep(100);
+  await until(() => ok >= 20);
   await lb.faults.restartPostgres();
   restarting = false;
   await Promise.all(workers);

@@ -2,19 +2,22 @@ import { WorkspaceClient } from '@databricks/sdk-experimental';
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config.js';
 import {
-  buildLakebasePool,
   ConfigurationError,
   CredentialError,
   createLakebasePool,
-  createTelemetry,
   getLakebaseOrmConfig,
   getLakebasePgConfig,
-  resolveConfig,
-  resolveUser,
-  servicePrincipalTokens,
+  LakebasePool,
   ValidationError,
 } from '../src/index.js';
+import {
+  ServicePrincipal,
+  servicePrincipalPool,
+  servicePrincipalTokens,
+} from '../src/service-principal.js';
+import { Telemetry } from '../src/telemetry.js';
 import { captureLogger, localPoolOptions, renderError, spWorkspaceClient } from './sp-support.js';
 
 let lb: LocalLakebase;
@@ -32,6 +35,7 @@ describe('createLakebasePool (service principal)', () => {
   it('is a real pg.Pool that logs in as the SP client id, events intact', async () => {
     const pool = createLakebasePool(localPoolOptions(lb, { logger: log.logger }));
     expect(pool).toBeInstanceOf(pg.Pool);
+    expect(pool).toBeInstanceOf(LakebasePool);
     const events: string[] = [];
     for (const name of ['connect', 'acquire', 'release', 'remove'] as const) {
       pool.on(name, () => events.push(name));
@@ -65,26 +69,23 @@ describe('createLakebasePool (service principal)', () => {
     delete options.user;
     const config = resolveConfig(options, {}); // no PGUSER, no DATABRICKS_CLIENT_ID
     expect(config.user).toBeUndefined();
-    const telemetry = createTelemetry(config.telemetry);
-    const tokens = servicePrincipalTokens(config, telemetry);
-    const pool = buildLakebasePool({
-      config,
-      user: () => resolveUser(config),
-      tokens,
-      poolName: 'lakebase:sp',
-      logger: log.logger,
-      telemetry,
-      onEnd: () => tokens.close(),
+    const pool = servicePrincipalPool(config, new Telemetry(config.telemetry), {
+      ownsTelemetry: true,
     });
-    const { rows } = await pool.query('select current_user as me');
-    expect(rows[0].me).toBe(clientId);
+    // concurrent first connects share one SCIM lookup, then log in as its answer
+    const results = await Promise.all([1, 2, 3].map(() => pool.query('select current_user as me')));
+    expect(results.map((r) => r.rows[0].me)).toEqual([clientId, clientId, clientId]);
     await pool.end();
   });
 
   it('getLakebasePgConfig → new pg.Pool works (password function, Client subclass)', async () => {
     const config = getLakebasePgConfig(localPoolOptions(lb, { logger: log.logger }));
     expect(typeof config.password).toBe('function');
-    expect(config.ssl).toBe(false);
+    expect(config.ssl).toEqual(
+      lb.env.PGSSLMODE === 'disable'
+        ? false
+        : expect.objectContaining({ rejectUnauthorized: true }),
+    );
     expect(config.Client).toBeDefined();
     expect(config).toMatchObject({
       max: 10,
@@ -106,7 +107,7 @@ describe('createLakebasePool (service principal)', () => {
       port: Number(lb.env.PGPORT),
       database: lb.env.PGDATABASE,
       username: clientId,
-      ssl: false,
+      ssl: lb.env.PGSSLMODE === 'disable' ? false : expect.any(Object),
     });
     expect(orm).not.toHaveProperty('Client');
     expect(typeof orm.password).toBe('function');
@@ -167,7 +168,7 @@ describe('createLakebasePool (service principal)', () => {
     );
     const error = await pool.query('select 1').catch((e) => e);
     expect(error).toBeInstanceOf(CredentialError);
-    expect(error).toMatchObject({ status: 404, errorCode: 'NOT_FOUND', retryable: false });
+    expect(error).toMatchObject({ apiStatus: 404, errorCode: 'NOT_FOUND', retryable: false });
     expect(error.message).toContain('projects/other/branches/main/endpoints/primary');
     expect(renderError(error)).not.toContain(lb.servicePrincipal.clientSecret);
     expect(pool.totalCount).toBe(0);
@@ -218,10 +219,10 @@ describe('createLakebasePool (service principal)', () => {
     const options = localPoolOptions(lb, { logger: log.logger });
     delete options.workspaceClient;
     const config = resolveConfig(options, { ...lb.env });
-    const telemetry = createTelemetry(config.telemetry);
-    const tokens = servicePrincipalTokens(config, telemetry);
-    expect(await tokens.getToken()).toMatch(/.+/);
-    tokens.close();
+    const telemetry = new Telemetry(config.telemetry);
+    const tokens = servicePrincipalTokens(config, new ServicePrincipal(config), telemetry);
+    expect(await tokens?.getToken()).toMatch(/.+/);
+    tokens?.close();
     expect(spWorkspaceClient(lb)).toBeDefined();
   });
 

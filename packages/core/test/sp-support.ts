@@ -1,17 +1,13 @@
 /** Shared helpers of the service-principal test files (not a test file itself). */
 import { WorkspaceClient } from '@databricks/sdk-experimental';
 import type { LocalLakebase } from '@lakebase-kit/local';
-import {
-  buildLakebasePool,
-  type CredentialSource,
-  createTelemetry,
-  type LakebasePoolConfig,
-  type Logger,
-  resolveConfig,
-  TokenCache,
-  type TokenCacheOptions,
-  workspaceCredentialSource,
-} from '../src/index.js';
+import { resolveConfig } from '../src/config.js';
+import { workspaceCredentialSource } from '../src/credentials.js';
+import type { LakebasePoolConfig, Logger } from '../src/index.js';
+import { ServicePrincipal, servicePrincipalPool } from '../src/service-principal.js';
+import { Telemetry } from '../src/telemetry.js';
+import { TokenCache, type TokenCacheOptions } from '../src/token-cache.js';
+import type { CredentialSource } from '../src/types.js';
 
 export { captureLogger, renderError } from '@lakebase-kit/local';
 
@@ -37,7 +33,9 @@ export function localPoolOptions(
     database: lb.env.PGDATABASE,
     user: lb.env.PGUSER,
     endpoint: lb.env.LAKEBASE_ENDPOINT,
-    sslMode: 'disable',
+    // whatever the local Lakebase speaks (TLS with its own CA, or plaintext)
+    sslMode: lb.env.PGSSLMODE as LakebasePoolConfig['sslMode'],
+    sslRootCert: lb.env.PGSSLROOTCERT,
     workspaceClient: spWorkspaceClient(lb),
     ...extra,
   };
@@ -64,23 +62,23 @@ export function recordedSpPool(
   lb: LocalLakebase,
   logger: Logger,
   extra: Partial<LakebasePoolConfig> = {},
-  cache: Partial<Pick<TokenCacheOptions, 'backoffMs'>> = {},
+  cache: Partial<Pick<TokenCacheOptions, 'backoff' | 'clock' | 'random'>> = {},
 ) {
   const config = resolveConfig(localPoolOptions(lb, { logger, ...extra }), {});
-  const telemetry = createTelemetry(config.telemetry);
+  const telemetry = new Telemetry(config.telemetry);
+  const identity = new ServicePrincipal(config);
   const source = recordingSource(
-    workspaceCredentialSource(config.workspaceClient, { endpoint: config.endpoint! }),
+    workspaceCredentialSource(identity.workspaceClient, { endpoint: config.endpoint! }),
   );
-  const tokens = new TokenCache({ source, name: 'sp', logger, telemetry, ...cache });
-  const pool = buildLakebasePool({
-    config,
-    user: config.user!,
-    tokens,
-    poolName: 'lakebase:sp',
+  const tokens = new TokenCache({
+    source,
+    name: 'sp',
     logger,
     telemetry,
-    onEnd: () => tokens.close(),
+    defaultWaitMs: config.pool.connectionTimeoutMillis,
+    ...cache,
   });
+  const pool = servicePrincipalPool(config, telemetry, { ownsTelemetry: true, identity, tokens });
   return { pool, tokens, source };
 }
 

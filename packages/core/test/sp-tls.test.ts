@@ -85,7 +85,7 @@ async function probeError(extra: Partial<LakebasePoolConfig>, host = lb.env.PGHO
 
 describe('sslmodes against a TLS local Lakebase', () => {
   it("require (core's default) without a CA encrypts without verifying", async () => {
-    const result = await probe({ sslMode: 'require' });
+    const result = await probe({ sslMode: 'require', sslRootCert: undefined });
     expect(result).toEqual({ me: clientId, encrypted: true, authorized: false });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScopeCache } from '../src/adapter-support.js';
+import { ScopedClients as ScopeCache } from '../src/adapter-support.js';
 import type { UserScope } from '../src/types.js';
 
 describe('ScopeCache (pure unit)', () => {

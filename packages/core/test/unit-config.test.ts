@@ -3,14 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigurationError,
-  DEFAULTS,
-  isPgInstrumented,
-  resolveConfig,
-  silentLogger,
-  ValidationError,
-} from '../src/index.js';
+import { resolveConfig } from '../src/config.js';
+import { ConfigurationError, DEFAULTS, silentLogger, ValidationError } from '../src/index.js';
+import { ServicePrincipal } from '../src/service-principal.js';
+import { isPgInstrumented, Telemetry } from '../src/telemetry.js';
+import { sslOptions } from '../src/tls.js';
 
 const ENDPOINT = 'projects/p1/branches/main/endpoints/primary';
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
@@ -42,12 +39,15 @@ describe('resolveConfig', () => {
       database: 'databricks_postgres',
       user: 'sp-uuid',
       sslMode: 'require',
-      ssl: { rejectUnauthorized: false },
+      ssl: undefined,
       applicationName: DEFAULTS.applicationName,
       password: undefined,
       refreshBufferMs: 120_000,
-      telemetry: { traces: true, metrics: true, queries: true },
+      // one credential call ends before the 10 s connect timeout that waits on it
+      credentialTimeoutMs: 5000,
+      telemetry: { traces: true, metrics: true, queries: undefined },
     });
+    expect(sslOptions(config)).toEqual({ rejectUnauthorized: false });
     expect(config.pool).toMatchObject({
       max: 10,
       connectionTimeoutMillis: 10_000,
@@ -129,13 +129,37 @@ describe('resolveConfig', () => {
     expect(badSsl).toBeInstanceOf(ValidationError);
     expect(badSsl).toMatchObject({ option: 'sslMode', envVar: 'PGSSLMODE' });
 
-    const badRoot = errorOf(() =>
-      resolveConfig({}, env({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: '/nonexistent/root.crt' })),
+    // the root certificate is read when the pool is built (config resolution does no I/O)
+    const rooted = resolveConfig(
+      {},
+      env({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: '/nonexistent/root.crt' }),
     );
+    expect(rooted.sslRootCert).toBe('/nonexistent/root.crt');
+    const badRoot = errorOf(() => sslOptions(rooted));
     expect(badRoot).toBeInstanceOf(ConfigurationError);
     expect(badRoot).toMatchObject({ option: 'sslRootCert', envVar: 'PGSSLROOTCERT' });
 
     expect(() => resolveConfig({ max: -1 }, env())).toThrow(ValidationError);
+    const badPoolSize = errorOf(() => resolveConfig({ poolSize: 2.5 }, env()));
+    expect(badPoolSize).toBeInstanceOf(ValidationError);
+    expect(badPoolSize.option).toBe('poolSize');
+    expect(() => resolveConfig({ telemetry: 'yes' as never }, env())).toThrow(ValidationError);
+    expect(() => resolveConfig({ Client: 'pg' as never }, env())).toThrow(ValidationError);
+  });
+
+  it("honours pg's poolSize alias when max is not given", () => {
+    expect(resolveConfig({ poolSize: 4 }, env()).pool.max).toBe(4);
+    expect(resolveConfig({ poolSize: 4, max: 7 }, env()).pool.max).toBe(7);
+    expect(resolveConfig({}, env()).pool.max).toBe(10);
+  });
+
+  it('the default credential timeout stays below connectionTimeoutMillis; an explicit one wins', () => {
+    expect(resolveConfig({ connectionTimeoutMillis: 4000 }, env()).credentialTimeoutMs).toBe(2000);
+    expect(resolveConfig({ connectionTimeoutMillis: 120_000 }, env()).credentialTimeoutMs).toBe(
+      30_000,
+    );
+    expect(resolveConfig({ connectionTimeoutMillis: 0 }, env()).credentialTimeoutMs).toBe(30_000);
+    expect(resolveConfig({ credentialTimeoutMs: 9000 }, env()).credentialTimeoutMs).toBe(9000);
   });
 
   it('maps libpq sslmodes onto node-postgres ssl options', () => {
@@ -143,7 +167,9 @@ describe('resolveConfig', () => {
     const ca = join(dir, 'root.crt');
     writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
     const ssl = (mode: string, extra: Record<string, string> = {}) =>
-      resolveConfig({}, env({ PGSSLMODE: mode, ...extra })).ssl;
+      sslOptions(resolveConfig({}, env({ PGSSLMODE: mode, ...extra }))) as
+        | false
+        | { rejectUnauthorized?: boolean; checkServerIdentity?: unknown };
     expect(ssl('disable')).toBe(false);
     expect(ssl('allow')).toEqual({ rejectUnauthorized: false });
     expect(ssl('prefer')).toEqual({ rejectUnauthorized: false });
@@ -163,11 +189,13 @@ describe('resolveConfig', () => {
       rejectUnauthorized: true,
       servername: 'ep-1.database.example.com',
     });
-    expect(resolveConfig({ sslMode: 'disable' }, env({ PGSSLMODE: 'require' })).ssl).toBe(false);
-    expect(resolveConfig({ ssl: { rejectUnauthorized: true, ca: 'x' } }, env()).ssl).toEqual({
-      rejectUnauthorized: true,
-      ca: 'x',
-    });
+    expect(sslOptions(resolveConfig({ sslMode: 'disable' }, env({ PGSSLMODE: 'require' })))).toBe(
+      false,
+    );
+    expect(
+      sslOptions(resolveConfig({ ssl: { rejectUnauthorized: true, ca: 'x' } }, env())),
+    ).toEqual({ rejectUnauthorized: true, ca: 'x' });
+    expect(sslOptions(resolveConfig({ ssl: true }, env()))).toEqual({ rejectUnauthorized: true });
   });
 
   it('native password mode needs no endpoint', () => {
@@ -176,7 +204,7 @@ describe('resolveConfig', () => {
     expect(config.password).toBe('secret');
   });
 
-  it('telemetry switches; query instrumentation is off by default under instrumentation-pg', () => {
+  it('telemetry switches; query spans are skipped, per query, while instrumentation-pg patches pg', () => {
     expect(resolveConfig({ telemetry: false }, env()).telemetry).toEqual({
       traces: false,
       metrics: false,
@@ -185,7 +213,7 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ telemetry: { metrics: false } }, env()).telemetry).toEqual({
       traces: true,
       metrics: false,
-      queries: true,
+      queries: undefined,
     });
 
     // What instrumentation-pg (shimmer) leaves on a patched prototype.
@@ -204,19 +232,25 @@ describe('resolveConfig', () => {
     });
     expect(isPgInstrumented(pg.Client)).toBe(false);
     expect(isPgInstrumented(Patched)).toBe(true);
-    expect(resolveConfig({ Client: Patched }, env()).telemetry.queries).toBe(false);
+    const auto = new Telemetry(resolveConfig({}, env()).telemetry);
+    expect(auto.recordsQueries(pg.Client)).toBe(true);
+    expect(auto.recordsQueries(Patched)).toBe(false);
+    const forced = new Telemetry(resolveConfig({ telemetry: { queries: true } }, env()).telemetry);
+    expect(forced.recordsQueries(Patched)).toBe(true);
     expect(
-      resolveConfig({ Client: Patched, telemetry: { queries: true } }, env()).telemetry.queries,
-    ).toBe(true);
+      new Telemetry(resolveConfig({ telemetry: false }, env()).telemetry).recordsQueries(pg.Client),
+    ).toBe(false);
   });
 
-  it('creates the workspace client lazily, once, from the given env', async () => {
+  it('the workspace client is created lazily, once, from the given env', async () => {
     const config = resolveConfig(
       {},
       env({ DATABRICKS_HOST: 'http://127.0.0.1:1', DATABRICKS_TOKEN: 'dapi-x' }),
     );
-    const first = config.workspaceClient;
-    expect(first).toBe(config.workspaceClient);
+    expect(config.workspaceClient).toBeUndefined();
+    const sp = new ServicePrincipal(config);
+    const first = sp.workspaceClient;
+    expect(first).toBe(sp.workspaceClient);
     expect((await first.config.getHost()).origin).toBe('http://127.0.0.1:1');
   });
 });
@@ -258,5 +292,32 @@ describe('connectionString', () => {
     );
     expect(garbage).toBeInstanceOf(ValidationError);
     expect(garbage.message).not.toContain('s3cret-pw');
+  });
+
+  it('honours every URL parameter as pg does: ours are mapped, the rest pass through', () => {
+    const config = resolveConfig(
+      {
+        ...base,
+        connectionString:
+          'postgresql://sp@ep-3.example.com/app?application_name=orders&options=-c%20search_path%3Dapp' +
+          '&client_encoding=UTF8&sslmode=verify-ca&sslrootcert=%2Fetc%2Fca.pem',
+      },
+      {},
+    );
+    expect(config.applicationName).toBe('orders');
+    expect(config.sslMode).toBe('verify-ca');
+    expect(config.sslRootCert).toBe('/etc/ca.pem');
+    expect(config.pool).toMatchObject({ options: '-c search_path=app', client_encoding: 'UTF8' });
+    expect(config.pool).not.toHaveProperty('sslmode');
+    expect(config.pool).not.toHaveProperty('application_name');
+    const explicit = resolveConfig(
+      {
+        ...base,
+        connectionString: 'postgresql://sp@h/app?application_name=url',
+        application_name: 'option',
+      },
+      {},
+    );
+    expect(explicit.applicationName).toBe('option');
   });
 });

@@ -1,11 +1,11 @@
 import { ApiError, type WorkspaceClient } from '@databricks/sdk-experimental';
 import { describe, expect, it } from 'vitest';
+import { workspaceCredentialSource } from '../src/credentials.js';
 import {
   CredentialError,
   generateDatabaseCredential,
   RequestedClaimsPermissionSet,
   ValidationError,
-  workspaceCredentialSource,
 } from '../src/index.js';
 
 const ENDPOINT = 'projects/p1/branches/main/endpoints/primary';
@@ -88,13 +88,18 @@ describe('generateDatabaseCredential', () => {
     const denied = await failure(async () => {
       throw new ApiError('Not allowed to access endpoint', 'PERMISSION_DENIED', 403, {}, []);
     });
-    expect(denied).toMatchObject({ status: 403, errorCode: 'PERMISSION_DENIED', retryable: false });
+    expect(denied).toMatchObject({
+      apiStatus: 403,
+      errorCode: 'PERMISSION_DENIED',
+      retryable: false,
+      status: 502,
+    });
     expect(denied.message).toContain('HTTP 403 PERMISSION_DENIED');
 
     const busy = await failure(async () => {
       throw new ApiError('try later', 'TEMPORARILY_UNAVAILABLE', 503, {}, []);
     });
-    expect(busy).toMatchObject({ status: 503, retryable: true });
+    expect(busy).toMatchObject({ apiStatus: 503, retryable: true, status: 503 });
 
     const leaky = await failure(async () => {
       throw new ApiError(`bad token ${SECRET}`, 'INVALID_STATE', 400, {}, []);
@@ -108,7 +113,7 @@ describe('generateDatabaseCredential', () => {
         cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
       });
     });
-    expect(net).toMatchObject({ retryable: true, status: undefined });
+    expect(net).toMatchObject({ retryable: true, apiStatus: undefined });
     expect(net.message).toContain('ECONNRESET');
 
     const notJson = await failure(async () => {
@@ -127,6 +132,34 @@ describe('generateDatabaseCredential', () => {
     ).catch((e) => e);
     expect(error).toBeInstanceOf(CredentialError);
     expect(error.message).toMatch(/timed out/);
+  });
+
+  it('an abort cancels the HTTP request itself and fails at once', async () => {
+    let cancelled = false;
+    const client = {
+      apiClient: {
+        request: (
+          _options: unknown,
+          context: { cancellationToken: { onCancellationRequested(fn: () => void): void } },
+        ) => {
+          context.cancellationToken.onCancellationRequested(() => {
+            cancelled = true;
+          });
+          return new Promise(() => {});
+        },
+      },
+    } as unknown as WorkspaceClient;
+    const abort = new AbortController();
+    const pending = generateDatabaseCredential(
+      client,
+      { endpoint: ENDPOINT },
+      { signal: abort.signal, timeoutMs: 3_600_000 },
+    ).catch((e) => e);
+    abort.abort();
+    const error = await pending;
+    expect(error).toBeInstanceOf(CredentialError);
+    expect(error.message).toMatch(/aborted/);
+    expect(cancelled).toBe(true);
   });
 
   it('workspaceCredentialSource turns the answer into a Credential (lazy client)', async () => {

@@ -25,4 +25,31 @@ describe('redactSecrets (pure unit)', () => {
     expect(out).toBe('https://host.example.com/callback?[redacted]');
     expect(redactSecrets(`https://host.example.com/t/${opaque}/x`, 1000)).not.toContain(opaque);
   });
+
+  it('redacts Databricks PATs, OAuth secrets, client secrets and URL passwords, whatever their length', () => {
+    const pat = `dapi${'0123456789abcdef'.repeat(2)}`;
+    const patWithSuffix = `dapi${'fedcba9876543210'.repeat(2)}-2`;
+    const oauthSecret = `dose${'a1b2c3d4'.repeat(6)}`;
+    const shortSecret = 'xY9-shh';
+    const text = [
+      `PAT ${pat} and ${patWithSuffix}`,
+      `client secret ${oauthSecret}`,
+      `{"client_secret": "${shortSecret}"}`,
+      `DATABRICKS_CLIENT_SECRET=${shortSecret}`,
+      `refresh_token=${shortSecret}&x=1`,
+      'postgresql://sp:pw-123@ep.example.com/db',
+      `Authorization: Basic ${shortSecret}`,
+    ].join('; ');
+    const out = redactSecrets(text, 10_000);
+    for (const secret of [pat, patWithSuffix, oauthSecret, shortSecret, 'pw-123']) {
+      expect(out).not.toContain(secret);
+    }
+    expect(out).toContain('ep.example.com/db');
+  });
+
+  it('keeps ordinary words, UUIDs and error codes readable', () => {
+    const text =
+      'HTTP 403 PERMISSION_DENIED for role 6f1c2d3e-1111-2222-3333-444455556666 on projects/p/branches/main';
+    expect(redactSecrets(text, 1000)).toBe(text);
+  });
 });

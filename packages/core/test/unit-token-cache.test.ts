@@ -1,42 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ClosedError, type Credential, CredentialError, TokenCache } from '../src/index.js';
-import type { Clock } from '../src/types.js';
+import { AuthenticationError, ClosedError, CredentialError } from '../src/errors.js';
+import { TokenCache } from '../src/token-cache.js';
+import type { Credential } from '../src/types.js';
+import { FakeClock } from './fake-clock.js';
 import { captureLogger } from './sp-support.js';
-
-/** A manual clock: timers run only when `advance` passes their due time. */
-class FakeClock implements Clock {
-  time = 1_000_000;
-  private seq = 0;
-  timers = new Map<number, { at: number; fn: () => void }>();
-  now = () => this.time;
-  setTimeout = (fn: () => void, ms: number) => {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.time + ms, fn });
-    return { id, unref: () => undefined };
-  };
-  clearTimeout = (handle: unknown) => {
-    this.timers.delete((handle as { id: number }).id);
-  };
-  /** Due time of the single pending timer (the cache keeps at most one). */
-  nextAt(): number | undefined {
-    return [...this.timers.values()].map((t) => t.at).sort((a, b) => a - b)[0];
-  }
-  async advance(ms: number): Promise<void> {
-    const target = this.time + ms;
-    for (;;) {
-      const due = [...this.timers.entries()]
-        .filter(([, t]) => t.at <= target)
-        .sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.time = due[1].at;
-      this.timers.delete(due[0]);
-      due[1].fn();
-      await flush();
-    }
-    this.time = target;
-    await flush();
-  }
-}
 
 const flush = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve();
@@ -52,9 +19,24 @@ class FakeSource {
     public fail: Error | undefined = undefined,
   ) {}
   gate: Promise<void> | undefined;
-  async fetch(): Promise<Credential> {
+  signals: Array<AbortSignal | undefined> = [];
+  /** Fails this many calls with a retryable 503, then answers. */
+  transientFailures = 0;
+  async fetch(signal?: AbortSignal): Promise<Credential> {
     this.calls++;
-    if (this.gate) await this.gate;
+    this.signals.push(signal);
+    if (this.gate) {
+      await Promise.race([
+        this.gate,
+        new Promise((_, reject) =>
+          signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+        ),
+      ]);
+    }
+    if (this.transientFailures > 0) {
+      this.transientFailures--;
+      throw new CredentialError('API busy (HTTP 503)', { status: 503, retryable: true });
+    }
     if (this.fail) throw this.fail;
     this.n++;
     return { token: `tok-${this.n}`, expiresAt: new Date(this.clock.now() + this.lifetimeMs) };
@@ -130,7 +112,9 @@ describe('TokenCache', () => {
 
     const nan = setup(0);
     nan.source.fetch = async () => ({ token: 'x', expiresAt: new Date(Number.NaN) });
-    await expect(nan.cache.getToken()).rejects.toBeInstanceOf(CredentialError);
+    const unusable = nan.cache.getToken().catch((e) => e);
+    await nan.clock.advance(10_000); // retried (it is retryable) until the deadline
+    expect(await unusable).toBeInstanceOf(CredentialError);
     expect(nan.cache.peek()).toBeUndefined();
     expect(source.calls).toBe(1);
   });
@@ -138,7 +122,7 @@ describe('TokenCache', () => {
   it('keeps serving a valid token when a refresh fails, retrying with jittered backoff', async () => {
     const { clock, source, cache, log } = setup(60_000, {
       refreshBufferMs: 10_000,
-      backoffMs: 1000,
+      backoff: { baseMs: 1000, floorMs: 100 },
       minRefreshDelayMs: 100,
     });
     await cache.getToken();
@@ -164,14 +148,18 @@ describe('TokenCache', () => {
     expect(clock.nextAt()).toBe(clock.time + 50_000);
   });
 
-  it('throws a CredentialError when no valid token is left, and recovers without restart', async () => {
+  it('throws a CredentialError when no valid token is left by the deadline, and recovers without restart', async () => {
     const { clock, source, cache } = setup(10_000, { refreshBufferMs: 2000 });
     await cache.getToken();
     source.fail = new CredentialError('API down (HTTP 503)', { status: 503, retryable: true });
     await clock.advance(10_000);
-    const error = await cache.getToken().catch((e) => e);
+    // retried with backoff until the caller's deadline (default 10 s), then the last failure
+    const pending = cache.getToken().catch((e) => e);
+    await clock.advance(10_000);
+    const error = await pending;
     expect(error).toBeInstanceOf(CredentialError);
-    expect(error.status).toBe(503);
+    expect(error.apiStatus).toBe(503);
+    expect(error.message).toContain('API down');
     source.fail = undefined;
     await clock.advance(60_000); // the background retry recovers on its own
     const calls = source.calls;
@@ -179,10 +167,85 @@ describe('TokenCache', () => {
     expect(source.calls).toBe(calls);
   });
 
-  it('wraps foreign errors into a CredentialError without secrets', async () => {
+  it('retries a transient failure at cold start within the deadline: one 503 fails nothing', async () => {
+    const { clock, source, cache } = setup();
+    source.transientFailures = 1;
+    const pending = cache.getToken(clock.now() + 10_000);
+    await flush();
+    expect(source.calls).toBe(1);
+    await clock.advance(1000); // the backoff (750 ms with random() = 0.5)
+    expect(await pending).toBe('tok-1');
+    expect(source.calls).toBe(2);
+  });
+
+  it('a caller whose deadline passes while the API hangs gets a CredentialError; the fetch goes on', async () => {
+    const { clock, source, cache } = setup();
+    let open!: () => void;
+    source.gate = new Promise((r) => {
+      open = r;
+    });
+    const early = cache.getToken(clock.now() + 2000).catch((e) => e);
+    const late = cache.getToken(clock.now() + 60_000);
+    await clock.advance(2000);
+    const error = await early;
+    expect(error).toBeInstanceOf(CredentialError);
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('connect deadline');
+    open();
+    expect(await late).toBe('tok-1');
+    expect(source.calls).toBe(1);
+  });
+
+  it('a source that refuses the identity (AuthenticationError) fails as such, not as a CredentialError', async () => {
     const { source, cache } = setup();
-    source.fail = new Error('boom token=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH');
+    source.fail = new AuthenticationError('token expired', { identity: 'alice@example.com' });
     const error = await cache.getToken().catch((e) => e);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(error.status).toBe(401);
+  });
+
+  it('close() aborts the fetch in flight: its waiters get a ClosedError at once and no timer is left', async () => {
+    const { clock, source, cache } = setup();
+    source.gate = new Promise(() => {}); // the API hangs
+    const waiting = cache.getToken(clock.now() + 60_000).catch((e) => e);
+    await flush();
+    expect(source.signals[0]?.aborted).toBe(false);
+    cache.close();
+    expect(source.signals[0]?.aborted).toBe(true);
+    expect(await waiting).toBeInstanceOf(ClosedError);
+    expect(clock.timers.size).toBe(0);
+  });
+
+  it('quiesce() aborts a background refresh nobody waits for, but keeps a fetch that callers wait on', async () => {
+    const background = setup(60_000, { refreshBufferMs: 10_000 });
+    await background.cache.getToken();
+    background.source.gate = new Promise(() => {});
+    await background.clock.advance(50_000); // the refresh-ahead fetch starts and hangs
+    expect(background.source.calls).toBe(2);
+    background.cache.quiesce();
+    expect(background.source.signals[1]?.aborted).toBe(true);
+    expect(background.clock.timers.size).toBe(0);
+    expect(await background.cache.getToken()).toBe('tok-1'); // still valid, still served
+
+    const waited = setup();
+    let open!: () => void;
+    waited.source.gate = new Promise((r) => {
+      open = r;
+    });
+    const pending = waited.cache.getToken();
+    await flush();
+    waited.cache.quiesce();
+    expect(waited.source.signals[0]?.aborted).toBe(false);
+    open();
+    expect(await pending).toBe('tok-1');
+  });
+
+  it('wraps foreign errors into a CredentialError without secrets', async () => {
+    const { clock, source, cache } = setup();
+    source.fail = new Error('boom token=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH');
+    const pending = cache.getToken().catch((e) => e);
+    await clock.advance(10_000);
+    const error = await pending;
     expect(error).toBeInstanceOf(CredentialError);
     expect(error.message).not.toContain('abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH');
   });
@@ -224,7 +287,7 @@ describe('TokenCache', () => {
     const { clock, source, cache } = setup(60_000, {
       refreshBufferMs: 10_000,
       refreshAhead: false,
-      backoffMs: 1000,
+      backoff: { baseMs: 1000, floorMs: 100 },
       minRefreshDelayMs: 100,
     });
     await cache.getToken();
@@ -256,7 +319,7 @@ describe('TokenCache', () => {
   it('never logs a token', async () => {
     const { clock, source, cache, log } = setup(5000);
     await cache.getToken();
-    source.fail = new CredentialError('down', { status: 500 });
+    source.fail = new CredentialError('down', { status: 500, retryable: true });
     await clock.advance(4000);
     source.fail = undefined;
     await clock.advance(60_000);

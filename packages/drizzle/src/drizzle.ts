@@ -1,11 +1,5 @@
-import {
-  type Lakebase,
-  type LakebaseConfig,
-  type RequestLike,
-  resolveAdapterLakebase,
-  ScopeCache,
-  type UserScope,
-} from '@lakebase-kit/core';
+import type { Lakebase, LakebaseConfig, RequestLike, UserScope } from '@lakebase-kit/core';
+import { resolveAdapterLakebase, ScopedClients } from '@lakebase-kit/core/adapter';
 import type { DrizzleConfig } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
@@ -55,7 +49,7 @@ export function lakebaseDrizzle<TSchema extends Schema = Record<string, never>>(
   const { lakebase, owned } = resolveAdapterLakebase(shared, config);
   const drizzleConfig: DrizzleConfig<TSchema> = { schema, casing, cache, logger: queryLogger };
 
-  const users = new ScopeCache<LakebaseUserDrizzle<TSchema>>(
+  const users = new ScopedClients<LakebaseUserDrizzle<TSchema>>(
     (scope) =>
       Object.defineProperty(drizzle({ ...drizzleConfig, client: scope.pool }), '$scope', {
         value: scope,

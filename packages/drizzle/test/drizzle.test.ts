@@ -172,8 +172,8 @@ describe('sharing a Lakebase', () => {
     expect(owned.$lakebase.closed).toBe(true);
   });
 
-  it('drops a user’s database when core drops that user’s pool (LRU eviction)', async () => {
-    const small = lakebaseDrizzle({ schema, userPools: { maxPools: 1 } });
+  it('a user’s database outlives the eviction of their pool, and goes when core forgets the scope', async () => {
+    const small = lakebaseDrizzle({ schema, userPools: { maxPools: 1, idleTimeoutMillis: 300 } });
     try {
       const whoAmI = async (d: ReturnType<typeof small.asUser>) =>
         (await d.execute<{ user: string }>(sql`select current_user as "user"`)).rows[0]?.user;
@@ -182,7 +182,12 @@ describe('sharing a Lakebase', () => {
       expect(await whoAmI(first)).toBe(ALICE);
       expect(await whoAmI(small.asUser(await lb.userHeaders(BOB)))).toBe(BOB);
       expect(small.$lakebase.stats().users.evictions).toBeGreaterThanOrEqual(1);
+      // alice's pool was evicted; her database still runs as her (on a new pool)
+      expect(small.asUser(aliceHeaders)).toBe(first);
+      expect(await whoAmI(first)).toBe(ALICE);
 
+      // once core forgets the unused scope, the next request gets a new database
+      await new Promise<void>((resolve) => first.$scope.onClose(resolve));
       const again = small.asUser(aliceHeaders);
       expect(again.$scope).not.toBe(first.$scope);
       expect(again).not.toBe(first);

@@ -1,11 +1,5 @@
-import {
-  type Lakebase,
-  type LakebaseConfig,
-  type RequestLike,
-  resolveAdapterLakebase,
-  ScopeCache,
-  type UserScope,
-} from '@lakebase-kit/core';
+import type { Lakebase, LakebaseConfig, RequestLike, UserScope } from '@lakebase-kit/core';
+import { resolveAdapterLakebase, ScopedClients } from '@lakebase-kit/core/adapter';
 import { Kysely, type KyselyConfig, type KyselyPlugin, PostgresDialect } from 'kysely';
 import Cursor from 'pg-cursor';
 import { borrowPool } from './borrowed-pool.js';
@@ -30,6 +24,8 @@ export interface LakebaseKyselyUser<DB> {
 export interface LakebaseKysely<DB> {
   /** `Kysely<DB>` on the service principal's pool. */
   readonly kysely: Kysely<DB>;
+  /** The request's user's `Kysely<DB>` (the verb every adapter answers): `withUser(req).kysely`. */
+  asUser(req: RequestLike): Kysely<DB>;
   /** The request's user; its `kysely` is cached per user scope (cheap per request). */
   withUser(req: RequestLike): LakebaseKyselyUser<DB>;
   /** The underlying Lakebase (SP pool, user pools). */
@@ -58,7 +54,7 @@ export function lakebaseKysely<DB>(options: LakebaseKyselyOptions = {}): Lakebas
   // `kysely.destroy()` on the SP instance closes an owned Lakebase, like destroying a pool would.
   const kysely = make(borrowPool(lakebase.pool, closeOwned));
 
-  const users = new ScopeCache<LakebaseKyselyUser<DB>>((scope) => {
+  const users = new ScopedClients<LakebaseKyselyUser<DB>>((scope) => {
     const user: LakebaseKyselyUser<DB> = {
       identity: scope.identity,
       scope,
@@ -72,6 +68,7 @@ export function lakebaseKysely<DB>(options: LakebaseKyselyOptions = {}): Lakebas
     kysely,
     lakebase,
     withUser: (req) => users.get(lakebase.asUser(req)),
+    asUser: (req) => users.get(lakebase.asUser(req)).kysely,
     destroy: async () => {
       await kysely.destroy();
       await closeOwned();

@@ -231,16 +231,21 @@ describe('ownership', () => {
     expect(owned.lakebase.closed).toBe(true);
   });
 
-  it('forgets a user’s Kysely when core drops that user’s pool (LRU eviction)', async () => {
-    const small = lakebaseKysely<DB>({ userPools: { maxPools: 1 } });
+  it('a user’s Kysely outlives the eviction of their pool, and is forgotten with the scope', async () => {
+    const small = lakebaseKysely<DB>({ userPools: { maxPools: 1, idleTimeoutMillis: 300 } });
     try {
       const aliceHeaders = await lb.userHeaders(ALICE);
       const first = small.withUser(aliceHeaders);
+      expect(small.asUser(aliceHeaders)).toBe(first.kysely);
       expect(await currentUser(first.kysely)).toBe(ALICE);
       const bob = small.withUser(await lb.userHeaders(BOB));
       expect(await currentUser(bob.kysely)).toBe(BOB);
       expect(small.lakebase.stats().users.evictions).toBeGreaterThanOrEqual(1);
+      // alice's pool was evicted; her Kysely still runs as her (on a new pool)
+      expect(small.withUser(aliceHeaders)).toBe(first);
+      expect(await currentUser(first.kysely)).toBe(ALICE);
 
+      await new Promise<void>((resolve) => first.scope.onClose(resolve));
       const again = small.withUser(aliceHeaders);
       expect(again.scope).not.toBe(first.scope);
       expect(again.kysely).not.toBe(first.kysely);

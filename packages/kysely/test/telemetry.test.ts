@@ -1,4 +1,3 @@
-import { flushTelemetry } from '@lakebase-kit/core';
 import type { LocalLakebase } from '@lakebase-kit/local';
 import { SpanKind, trace } from '@opentelemetry/api';
 import {
@@ -55,14 +54,17 @@ afterAll(async () => {
   await provider.shutdown();
 });
 
-beforeEach(() => {
-  flushTelemetry(); // queries of the previous test end up there, not here
+/** One event-loop turn: query recordings are batched right after each I/O turn. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+beforeEach(async () => {
+  await settle(); // queries of the previous test end up there, not here
   exporter.reset();
   executed.length = 0;
 });
 
-const querySpans = (): ReadableSpan[] => {
-  flushTelemetry(); // query recordings are batched after each I/O turn
+const querySpans = async (): Promise<ReadableSpan[]> => {
+  await settle();
   return exporter
     .getFinishedSpans()
     .filter((s) => s.kind === SpanKind.CLIENT && s.attributes['db.system.name'] === 'postgresql');
@@ -92,7 +94,7 @@ describe('telemetry', () => {
 
     // 2 SP + 1 alice + 1 bob + 4 parallel + (begin, insert, select, commit) + (begin, insert, rollback)
     expect(executed).toHaveLength(15);
-    const spans = querySpans();
+    const spans = await querySpans();
     expect(spans).toHaveLength(executed.length);
 
     const operations = spans.map((s) => s.attributes['db.operation.name']);
@@ -116,7 +118,7 @@ describe('telemetry', () => {
     expect(executed).toHaveLength(1);
     // 25 cursor reads on one connection: core spans the cursor (a pg submittable) once, from
     // submit to ReadyForQuery.
-    expect(querySpans()).toHaveLength(1);
-    expect(querySpans()[0]?.attributes['db.operation.name']).toBe('SELECT');
+    expect(await querySpans()).toHaveLength(1);
+    expect((await querySpans())[0]?.attributes['db.operation.name']).toBe('SELECT');
   });
 });

@@ -4,14 +4,11 @@
  * taken for a config and a fresh pool (without Lakebase tokens) is built behind your back. We
  * check that it really kept our pool, and never let it end a pool that Lakebase owns.
  */
-import {
-  ConfigurationError,
-  createLakebase,
-  type Lakebase,
-  type LakebaseConfig,
-} from '@lakebase-kit/core';
+import { ConfigurationError, type Lakebase, type LakebaseConfig } from '@lakebase-kit/core';
+import { resolveAdapterLakebase } from '@lakebase-kit/core/adapter';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type pg from 'pg';
+import { adapterAcceptsPool } from './pg-of-adapter.js';
 
 /** Options of `PrismaPg` that make sense over a Lakebase pool (it never ends the pool). */
 export interface LakebasePrismaPgOptions {
@@ -23,15 +20,20 @@ export interface LakebasePrismaPgOptions {
   onConnectionError?: (err: Error) => void;
 }
 
-export interface LakebasePrismaAdapterOptions extends LakebasePrismaPgOptions {
-  /**
-   * A shared Lakebase. When omitted, one is created from the environment
-   * (`createLakebase(config)`); close it with `adapter.lakebase.close()` on shutdown.
-   */
-  lakebase?: Lakebase;
-  /** Config for the Lakebase created when `lakebase` is omitted. */
-  config?: LakebaseConfig;
-}
+/**
+ * A shared `lakebase`, or the options of the one to create (`createLakebase(...)`), flat, as
+ * every adapter takes them. `config` is the older spelling of the flat options.
+ */
+export type LakebasePrismaAdapterOptions = LakebasePrismaPgOptions &
+  Partial<LakebaseConfig> & {
+    /**
+     * A shared Lakebase. When omitted, one is created from these options and the environment;
+     * close it with `adapter.lakebase.close()` on shutdown.
+     */
+    lakebase?: Lakebase;
+    /** @deprecated pass the options flat. */
+    config?: LakebaseConfig;
+  };
 
 /** A `PrismaPg` adapter factory that also tells which Lakebase it runs on. */
 export type LakebasePrismaAdapter = PrismaPg & { readonly lakebase: Lakebase };
@@ -41,13 +43,7 @@ export type LakebasePrismaAdapter = PrismaPg & { readonly lakebase: Lakebase };
  * `@prisma/adapter-pg` did not accept the pool as its own (two copies of `pg` installed).
  */
 export function prismaPgForPool(pool: pg.Pool, options: LakebasePrismaPgOptions = {}): PrismaPg {
-  const adapter = new PrismaPg(pool, {
-    schema: options.schema,
-    onPoolError: options.onPoolError,
-    onConnectionError: options.onConnectionError,
-    disposeExternalPool: false,
-  });
-  if ((adapter as unknown as { externalPool: unknown }).externalPool !== pool) {
+  if (!adapterAcceptsPool(pool)) {
     throw new ConfigurationError(
       '@prisma/adapter-pg did not accept the Lakebase pool as a pg.Pool: more than one copy of ' +
         '"pg" is installed. Make @prisma/adapter-pg and @lakebase-kit/core resolve the same "pg" ' +
@@ -55,7 +51,12 @@ export function prismaPgForPool(pool: pg.Pool, options: LakebasePrismaPgOptions 
       { option: 'pg' },
     );
   }
-  return adapter;
+  return new PrismaPg(pool, {
+    schema: options.schema,
+    onPoolError: options.onPoolError,
+    onConnectionError: options.onConnectionError,
+    disposeExternalPool: false,
+  });
 }
 
 /**
@@ -68,8 +69,9 @@ export function prismaPgForPool(pool: pg.Pool, options: LakebasePrismaPgOptions 
 export function lakebasePrismaAdapter(
   options: LakebasePrismaAdapterOptions = {},
 ): LakebasePrismaAdapter {
-  const lakebase = options.lakebase ?? createLakebase(options.config);
-  const adapter = prismaPgForPool(lakebase.pool, options);
+  const { schema, onPoolError, onConnectionError, lakebase: shared, config, ...flat } = options;
+  const { lakebase } = resolveAdapterLakebase(shared, { ...config, ...flat });
+  const adapter = prismaPgForPool(lakebase.pool, { schema, onPoolError, onConnectionError });
   Object.defineProperty(adapter, 'lakebase', { value: lakebase, enumerable: false });
   return adapter as LakebasePrismaAdapter;
 }

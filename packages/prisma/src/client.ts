@@ -4,14 +4,8 @@
  * string: a scope is only handed out once its token is verified) and `$disconnect`ed when core
  * drops that user's pool (idle timeout, LRU eviction, close).
  */
-import {
-  createLakebase,
-  type Lakebase,
-  type LakebaseConfig,
-  type RequestLike,
-  ScopeCache,
-  type UserScope,
-} from '@lakebase-kit/core';
+import type { Lakebase, LakebaseConfig, RequestLike, UserScope } from '@lakebase-kit/core';
+import { isUserScope, resolveAdapterLakebase, ScopedClients } from '@lakebase-kit/core/adapter';
 import { type LakebasePrismaPgOptions, prismaPgForPool } from './adapter.js';
 
 /** What we need of a generated `PrismaClient` instance. */
@@ -23,25 +17,31 @@ export interface PrismaClientLike {
 // biome-ignore lint/suspicious/noExplicitAny: the generated constructor's options type is generic
 export type PrismaClientClass<C extends PrismaClientLike> = new (options: any) => C;
 
-export interface LakebasePrismaOptions<C extends PrismaClientLike> {
+/**
+ * Your generated `PrismaClient`, plus either a shared `lakebase` or the options of the one to
+ * create (flat, as every adapter takes them: `createLakebase(...)`'s options).
+ */
+export type LakebasePrismaOptions<C extends PrismaClientLike> = Partial<LakebaseConfig> & {
   /** Your generated `PrismaClient` class. */
   PrismaClient: PrismaClientClass<C>;
   /**
-   * A shared Lakebase (never closed by `$disconnect()`). When omitted, one is created with
-   * `createLakebase(config)` and closed by `$disconnect()`.
+   * A shared Lakebase (never closed by `$disconnect()`). When omitted, one is created from
+   * these options and closed by `$disconnect()`.
    */
   lakebase?: Lakebase;
-  /** Config for the Lakebase created when `lakebase` is omitted. */
+  /** @deprecated pass the options flat. */
   config?: LakebaseConfig;
   /** Extra `PrismaClient` options for every client (`log`, `omit`, `transactionOptions`...). */
   clientOptions?: Record<string, unknown>;
   /** `PrismaPg` options for every client's adapter (`schema`, error callbacks). */
   adapterOptions?: LakebasePrismaPgOptions;
-}
+};
 
 export interface LakebasePrisma<C extends PrismaClientLike> {
   /** The service principal's client. */
   readonly prisma: C;
+  /** The client of the request's user (the verb every adapter answers); same as `withUser`. */
+  asUser(req: RequestLike | UserScope): C;
   /**
    * The client of the request's user: every query and `$transaction` runs as that user (RLS
    * applies). The same client for the same scope; `$disconnect`ed when the user's pool is dropped.
@@ -54,18 +54,6 @@ export interface LakebasePrisma<C extends PrismaClientLike> {
   $disconnect(): Promise<void>;
 }
 
-function isUserScope(value: unknown): value is UserScope {
-  const scope = value as Partial<UserScope> | null;
-  return (
-    typeof scope === 'object' &&
-    scope !== null &&
-    typeof scope.identity === 'string' &&
-    typeof scope.onClose === 'function' &&
-    typeof scope.query === 'function' &&
-    scope.pool !== undefined
-  );
-}
-
 /**
  * ```ts
  * const db = lakebasePrisma({ PrismaClient, lakebase });
@@ -76,9 +64,15 @@ function isUserScope(value: unknown): value is UserScope {
 export function lakebasePrisma<C extends PrismaClientLike>(
   options: LakebasePrismaOptions<C>,
 ): LakebasePrisma<C> {
-  const { PrismaClient, clientOptions, adapterOptions } = options;
-  const owned = options.lakebase === undefined;
-  const lakebase = options.lakebase ?? createLakebase(options.config);
+  const {
+    PrismaClient,
+    clientOptions,
+    adapterOptions,
+    lakebase: shared,
+    config,
+    ...flat
+  } = options;
+  const { lakebase, owned } = resolveAdapterLakebase(shared, { ...config, ...flat });
   const newClient = (pool: Parameters<typeof prismaPgForPool>[0]): C =>
     new PrismaClient({ ...clientOptions, adapter: prismaPgForPool(pool, adapterOptions) });
 
@@ -94,7 +88,7 @@ export function lakebasePrisma<C extends PrismaClientLike>(
   };
 
   // One client per scope object; disconnected when core drops the user's pool.
-  const userClients = new ScopeCache<C>(
+  const userClients = new ScopedClients<C>(
     (scope) => {
       const client = newClient(scope.pool);
       live.add(client);
@@ -119,5 +113,5 @@ export function lakebasePrisma<C extends PrismaClientLike>(
     if (owned) await lakebase.close(); // idempotent
   }
 
-  return { prisma, withUser, lakebase, $disconnect };
+  return { prisma, asUser: withUser, withUser, lakebase, $disconnect };
 }

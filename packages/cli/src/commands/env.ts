@@ -5,11 +5,13 @@
  */
 import { parseArgs } from 'node:util';
 import {
+  ConfigurationError,
+  createWorkspaceClient,
   generateDatabaseCredential,
-  resolveConfig,
-  resolveUser,
+  getUsernameWithApiLookup,
   type SslMode,
 } from '@lakebase-kit/core';
+import { resolveConfig } from '@lakebase-kit/core/adapter';
 import { type Command, type CommandIO, UsageError } from './command.js';
 import {
   authEnv,
@@ -99,9 +101,17 @@ export async function connectionVars(
     },
     sdkEnv,
   );
+  const workspaceClient = createWorkspaceClient(sdkEnv);
   // The credential first: when auth is missing or wrong, its error says so plainly.
-  const credential = await generateDatabaseCredential(config.workspaceClient, { endpoint });
-  const user = await resolveUser(config);
+  const credential = await generateDatabaseCredential(workspaceClient, { endpoint });
+  const user = config.user ?? (await getUsernameWithApiLookup({ workspaceClient }, sdkEnv));
+  if (user === undefined) {
+    throw new ConfigurationError(
+      'Cannot determine the Postgres user: pass --user, or set PGUSER (or DATABRICKS_CLIENT_ID); ' +
+        'the workspace lookup (SCIM currentUser.me) failed',
+      { option: 'user', envVar: 'PGUSER' },
+    );
+  }
   const base = {
     PGHOST: config.host,
     PGPORT: String(config.port),

@@ -1,0 +1,200 @@
+/**
+ * `LakebaseClient`: the `pg.Client` subclass our pools hand to pg through its public `Client`
+ * option. It owns what belongs to one connection: the password (a token with a deadline, or the
+ * native password), an optional slot of a connection budget, closing its own socket after a
+ * failed connect, an `error` listener so a dying connection never crashes the process, and the
+ * query spans. It never touches pg's private fields; the retries live in the pool (pool.ts).
+ */
+import pg from 'pg';
+import { redactSecrets } from './errors.js';
+import type { Logger } from './logger.js';
+import type { QueryTracer, Telemetry } from './telemetry.js';
+import { errorType } from './telemetry-attributes.js';
+import type { Clock } from './types.js';
+
+/** Gives a budget slot back; calling it more than once is a no-op. */
+export type ReleaseSlot = () => void;
+
+/** A source of connection slots (the user-connection budget). */
+export interface ConnectionSlots {
+  /** A slot, or a typed error once `deadline` (epoch ms) passes. */
+  acquire(deadline: number): Promise<ReleaseSlot>;
+}
+
+/** Where a connection's password comes from. */
+export interface PasswordSource {
+  /** The password for a login that must be ready by `deadline` (epoch ms). */
+  password(deadline: number): Promise<string>;
+  /** True for OAuth tokens (a rejected one is worth one retry with a fresh token). */
+  readonly isToken: boolean;
+}
+
+/** The Postgres role a connection logs in as, once known (see service-principal.ts). */
+export interface LoginUser {
+  current(): string | undefined;
+}
+
+export interface ClientRuntime {
+  passwords: PasswordSource;
+  /** Overrides the configured `user` once it is known (a role looked up with SCIM). */
+  user?: LoginUser;
+  /** Remembers which token a failed login used, so the pool invalidates exactly that one. */
+  rejectedTokens: WeakMap<object, string>;
+  slots?: ConnectionSlots;
+  clock: Clock;
+  poolName: string;
+  logger: Logger;
+  telemetry: Telemetry;
+  tracer: QueryTracer;
+}
+
+/** Leave this much of the connect timeout to pg, so that our typed error arrives first. */
+function deadlineMargin(timeoutMs: number): number {
+  return Math.min(1000, timeoutMs / 10);
+}
+
+type AnyFn = (...args: unknown[]) => unknown;
+
+/** A submittable (`pg.Query`, pg-cursor, pg-query-stream): an EventEmitter with `submit`. */
+interface Submittable {
+  text?: string;
+  values?: unknown[];
+  submit?: unknown;
+  once?: (event: string, listener: (...args: unknown[]) => void) => unknown;
+}
+
+/** Ends `recorder` on the submittable's first `end`, `error` or `close` event (its public ones). */
+function endOnCompletion(submittable: Submittable, recorder: { end(error?: unknown): void }) {
+  if (typeof submittable.once !== 'function') {
+    recorder.end();
+    return;
+  }
+  submittable.once('end', () => recorder.end());
+  submittable.once('close', () => recorder.end());
+  submittable.once('error', (error) => recorder.end(error));
+}
+
+/** `class extends Base` with the per-connection behaviour described in the file header. */
+export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): typeof pg.Client {
+  const { passwords, clock, telemetry, tracer } = rt;
+
+  class LakebaseClient extends Base {
+    private readonly lbDeadline: number;
+    private lbToken: string | undefined;
+
+    constructor(config?: string | pg.ClientConfig) {
+      const options: pg.ClientConfig =
+        typeof config === 'string'
+          ? { connectionString: config }
+          : typeof config === 'object' && config !== null
+            ? { ...config }
+            : {};
+      const timeout = options.connectionTimeoutMillis || 0;
+      const createdAt = clock.now();
+      const deadline =
+        timeout > 0 ? createdAt + timeout - deadlineMargin(timeout) : Number.POSITIVE_INFINITY;
+      const user = rt.user?.current();
+      if (user !== undefined) options.user = user;
+      const holder: { client?: LakebaseClient } = {};
+      options.password = async () => {
+        const password = await passwords.password(deadline);
+        if (holder.client && passwords.isToken) holder.client.lbToken = password;
+        return password;
+      };
+      super(options);
+      holder.client = this;
+      this.lbDeadline = deadline;
+      // A checked-out client has no pool listener: without this, a lost connection would be
+      // an unhandled 'error' event and crash the process.
+      this.on('error', (error: Error) => {
+        rt.logger.warn(
+          `${rt.poolName} connection lost (${errorType(error)}): ${redactSecrets(error.message)}`,
+        );
+      });
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded connect(callback?)
+    override connect(callback?: any): any {
+      const result = this.lbConnect();
+      if (typeof callback === 'function') {
+        result.then(
+          () => callback(null, this),
+          (error: unknown) => callback(error),
+        );
+        return undefined;
+      }
+      return result;
+    }
+
+    private async lbConnect(): Promise<this> {
+      const started = performance.now();
+      const release = rt.slots ? await rt.slots.acquire(this.lbDeadline) : undefined;
+      // The slot comes back when this connection has ended (after a failed connect too), so
+      // the server never sees more connections than the budget.
+      if (release) this.once('end', release);
+      try {
+        await (super.connect as () => Promise<unknown>).call(this);
+      } catch (error) {
+        if (this.lbToken !== undefined && error && typeof error === 'object') {
+          rt.rejectedTokens.set(error, this.lbToken);
+        }
+        // pg keeps the socket open after a password failure; close it through the public API.
+        this.end().catch(() => {});
+        throw error;
+      }
+      telemetry.connectionCreated(rt.poolName, (performance.now() - started) / 1000);
+      return this;
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query(...)
+    override query(...args: any[]): any {
+      const superQuery = (...a: unknown[]) => (super.query as unknown as AnyFn).apply(this, a);
+      if (!telemetry.recordsQueries(Base)) return superQuery(...args);
+      const first = args[0] as Submittable | string;
+      const text = typeof first === 'string' ? first : first?.text;
+      const values = Array.isArray(args[1])
+        ? args[1]
+        : typeof first === 'object'
+          ? first?.values
+          : undefined;
+      const recorder = tracer.start(text, Array.isArray(values) && values.length > 0);
+      if (typeof first === 'object' && typeof first?.submit === 'function') {
+        // A submittable: one span for its whole life, ended by its own events.
+        endOnCompletion(first, recorder);
+        return superQuery(...args);
+      }
+      try {
+        const last = args[args.length - 1];
+        if (typeof last === 'function') {
+          args[args.length - 1] = (error: unknown, result: unknown) => {
+            recorder.end(error ? error : undefined);
+            (last as AnyFn)(error, result);
+          };
+          return superQuery(...args);
+        }
+        const result = superQuery(...args) as Promise<unknown> | undefined;
+        if (result && typeof result.then === 'function') {
+          return result.then(
+            (value) => {
+              recorder.end();
+              return value;
+            },
+            (error) => {
+              recorder.end(error);
+              throw error;
+            },
+          );
+        }
+        recorder.end();
+        return result;
+      } catch (error) {
+        recorder.end(error);
+        throw error;
+      }
+    }
+  }
+  return LakebaseClient as unknown as typeof pg.Client;
+}
+
+/** The default Base: pg's own `Client`. */
+export const defaultClientBase: typeof pg.Client = pg.Client;

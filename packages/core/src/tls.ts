@@ -1,0 +1,54 @@
+/**
+ * libpq `sslmode` → node-postgres `ssl`, including the one piece of I/O it needs: reading the
+ * root certificate file. node-postgres cannot fall back between plain and TLS, so `allow` and
+ * `prefer` encrypt without verifying (Lakebase always offers TLS). `require` with a root
+ * certificate behaves like `verify-ca`, as in libpq. An explicit pg `ssl` option wins.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import type pg from 'pg';
+import type { ResolvedConfig } from './config.js';
+import { ConfigurationError } from './errors.js';
+import type { SslMode } from './types.js';
+
+function readRootCert(path: string | undefined): string | undefined {
+  if (path === undefined || path === 'system') return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigurationError(
+      `Cannot read the root certificate file "${path}" (option "sslRootCert" / env PGSSLROOTCERT)`,
+      { option: 'sslRootCert', envVar: 'PGSSLROOTCERT', cause },
+    );
+  }
+}
+
+/** The node-postgres `ssl` option for a libpq sslmode (reads `rootCertPath` when given). */
+export function sslFromMode(
+  mode: SslMode,
+  host: string,
+  rootCertPath?: string,
+): false | ConnectionOptions {
+  if (mode === 'disable') return false;
+  const ca = readRootCert(rootCertPath);
+  const verifyCa = mode === 'verify-ca' || (mode === 'require' && ca !== undefined);
+  // SNI must not carry an IP (RFC 6066; Node warns, DEP0123). tls.connect checks the
+  // certificate against `servername`, else `host`, else 'localhost', so an IP goes in `host`.
+  if (mode === 'verify-full') {
+    return {
+      rejectUnauthorized: true,
+      ...(isIP(host) ? { host } : { servername: host }),
+      ...(ca ? { ca } : {}),
+    };
+  }
+  if (verifyCa) return { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
+  return { rejectUnauthorized: false };
+}
+
+/** The `ssl` option of a config's pools: the explicit pg `ssl`, else the sslmode's. */
+export function sslOptions(config: ResolvedConfig): pg.PoolConfig['ssl'] {
+  if (config.ssl !== undefined)
+    return config.ssl === true ? { rejectUnauthorized: true } : config.ssl;
+  return sslFromMode(config.sslMode, config.host, config.sslRootCert);
+}

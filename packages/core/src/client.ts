@@ -53,8 +53,6 @@ function deadlineMargin(timeoutMs: number): number {
   return Math.min(1000, timeoutMs / 10);
 }
 
-type AnyFn = (...args: unknown[]) => unknown;
-
 /** A submittable (`pg.Query`, pg-cursor, pg-query-stream): an EventEmitter with `submit`. */
 interface Submittable {
   text?: string;
@@ -133,7 +131,12 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
       // the server never sees more connections than the budget.
       if (release) this.once('end', release);
       try {
-        await (super.connect as () => Promise<unknown>).call(this);
+        // the callback form: it is what every pg.Client (and subclass of one) implements
+        await new Promise<void>((resolve, reject) => {
+          (super.connect as (cb: (error?: Error | null) => void) => void).call(this, (error) =>
+            error ? reject(error) : resolve(),
+          );
+        });
       } catch (error) {
         if (this.lbToken !== undefined && error && typeof error === 'object') {
           rt.rejectedTokens.set(error, this.lbToken);
@@ -146,51 +149,53 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
       return this;
     }
 
-    // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query(...)
-    override query(...args: any[]): any {
-      const superQuery = (...a: unknown[]) => (super.query as unknown as AnyFn).apply(this, a);
-      if (!telemetry.recordsQueries(Base)) return superQuery(...args);
-      const first = args[0] as Submittable | string;
-      const text = typeof first === 'string' ? first : first?.text;
-      const values = Array.isArray(args[1])
-        ? args[1]
-        : typeof first === 'object'
-          ? first?.values
-          : undefined;
-      const recorder = tracer.start(text, Array.isArray(values) && values.length > 0);
-      if (typeof first === 'object' && typeof first?.submit === 'function') {
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query(config, values?, callback?)
+    override query(config: any, values?: any, callback?: any): any {
+      if (!telemetry.recordsQueries(Base)) return super.query(config, values, callback);
+      const text: string | undefined = typeof config === 'string' ? config : config?.text;
+      const params = Array.isArray(values) ? values : config?.values;
+      const recorder = tracer.start(text, Array.isArray(params) && params.length > 0);
+      if (typeof config?.submit === 'function') {
         // A submittable: one span for its whole life, ended by its own events.
-        endOnCompletion(first, recorder);
-        return superQuery(...args);
+        endOnCompletion(config as Submittable, recorder);
+        return super.query(config, values, callback);
       }
+      const done =
+        typeof callback === 'function'
+          ? callback
+          : typeof values === 'function'
+            ? values
+            : undefined;
+      if (done) {
+        const traced = (error: unknown, result: unknown) => {
+          recorder.end(error ? error : undefined);
+          done(error, result);
+        };
+        return done === callback
+          ? super.query(config, values, traced)
+          : super.query(config, traced);
+      }
+      let result: Promise<unknown> | undefined;
       try {
-        const last = args[args.length - 1];
-        if (typeof last === 'function') {
-          args[args.length - 1] = (error: unknown, result: unknown) => {
-            recorder.end(error ? error : undefined);
-            (last as AnyFn)(error, result);
-          };
-          return superQuery(...args);
-        }
-        const result = superQuery(...args) as Promise<unknown> | undefined;
-        if (result && typeof result.then === 'function') {
-          return result.then(
-            (value) => {
-              recorder.end();
-              return value;
-            },
-            (error) => {
-              recorder.end(error);
-              throw error;
-            },
-          );
-        }
-        recorder.end();
-        return result;
+        result = super.query(config, values) as unknown as Promise<unknown> | undefined;
       } catch (error) {
         recorder.end(error);
         throw error;
       }
+      if (result && typeof result.then === 'function') {
+        return result.then(
+          (value) => {
+            recorder.end();
+            return value;
+          },
+          (error: unknown) => {
+            recorder.end(error);
+            throw error;
+          },
+        );
+      }
+      recorder.end();
+      return result;
     }
   }
   return LakebaseClient as unknown as typeof pg.Client;

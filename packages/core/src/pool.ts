@@ -93,6 +93,13 @@ type ConnectCallback = (
 
 const noop = () => {};
 
+/** The retry state of one accepted connect. */
+interface Attempt {
+  deadline: number;
+  authRetried: boolean;
+  wakeAttempts: number;
+}
+
 export class LakebasePool extends pg.Pool {
   readonly #rt: LakebasePoolRuntime;
   readonly #unregister: () => void;
@@ -134,14 +141,13 @@ export class LakebasePool extends pg.Pool {
       return undefined;
     }
     this.#outstanding++;
-    const result = this.#acquire();
-    result.then(this.#answered, this.#answered);
-    if (!callback) return result;
-    result.then(
-      (client) => callback(undefined, client, client.release),
-      (error: Error) => callback(error, undefined, noop),
-    );
-    return undefined;
+    if (callback) {
+      this.#checkout(callback);
+      return undefined;
+    }
+    return new Promise<pg.PoolClient>((resolve, reject) => {
+      this.#checkout((error, client) => (error ? reject(error) : resolve(client as pg.PoolClient)));
+    });
   }
 
   override end(): Promise<void>;
@@ -167,11 +173,6 @@ export class LakebasePool extends pg.Pool {
     return undefined;
   }
 
-  readonly #answered = () => {
-    this.#outstanding--;
-    if (this.#outstanding === 0) this.#drained?.();
-  };
-
   /** Resolves once every accepted connect() has been answered. */
   #drain(): Promise<void> {
     if (this.#outstanding === 0) return Promise.resolve();
@@ -188,55 +189,93 @@ export class LakebasePool extends pg.Pool {
     else this.#rt.telemetry.flush();
   }
 
-  async #acquire(): Promise<pg.PoolClient> {
+  /**
+   * One accepted connect: pg-pool's own `connect()` (the hot path: no promise, no await), and
+   * only on a failure the retry policy.
+   */
+  #checkout(callback: ConnectCallback): void {
     const rt = this.#rt;
-    const started = performance.now();
-    const timeout = this.options.connectionTimeoutMillis || 0;
-    const deadline = timeout > 0 ? rt.clock.now() + timeout : Number.POSITIVE_INFINITY;
-    let authRetried = false;
-    let wakeAttempts = 0;
     const ready = rt.ready?.();
-    if (ready) await ready;
-    for (;;) {
-      try {
-        const client = await super.connect();
-        rt.telemetry.connectionWait(rt.poolName, (performance.now() - started) / 1000);
-        return client;
-      } catch (caught) {
-        const error = caught instanceof Error ? caught : new Error(String(caught));
-        const type = errorType(error);
-        if (isAcquireTimeout(error)) {
-          rt.telemetry.connectionTimeout(rt.poolName);
-        } else if (isAuthError(error)) {
-          rt.telemetry.authFailure(rt.poolName);
-          if (!authRetried && rt.tokens) {
-            const final = await rt.login?.beforeRetry?.(error);
-            if (final) throw final;
-            authRetried = true;
-            rt.tokens.invalidate(rt.rejectedTokens.get(error));
-            rt.telemetry.connectRetry(rt.poolName, 'auth', type);
-            rt.logger.info(
-              `${rt.poolName} login rejected (${type}); retrying once with a fresh token`,
-            );
-            continue;
-          }
-          throw rt.login?.rejected?.(error) ?? error;
-        } else if (isWakeError(error)) {
-          wakeAttempts++;
-          const delay = backoffDelay(wakeAttempts, WAKE_BACKOFF, rt.random);
-          if (fitsBefore(rt.clock.now(), delay, deadline)) {
-            rt.telemetry.connectRetry(rt.poolName, 'wake', type);
-            rt.logger.info(
-              `${rt.poolName} connect failed (${type}); the compute may be waking up, ` +
-                `retry ${wakeAttempts} in ${Math.round(delay)} ms: ${redactSecrets(error.message, 120)}`,
-            );
-            await this.#sleep(delay);
-            continue;
-          }
-        }
-        throw error;
-      }
+    if (ready) {
+      ready.then(
+        () => this.#attempt(callback, performance.now(), undefined),
+        (error: Error) => this.#answer(callback, error),
+      );
+      return;
     }
+    this.#attempt(callback, performance.now(), undefined);
+  }
+
+  #attempt(callback: ConnectCallback, started: number, attempt: Attempt | undefined): void {
+    super.connect((error, client, done) => {
+      if (!error) {
+        this.#rt.telemetry.connectionWait(this.#rt.poolName, (performance.now() - started) / 1000);
+        this.#outstanding--;
+        if (this.#outstanding === 0) this.#drained?.();
+        callback(undefined, client, done);
+        return;
+      }
+      const state = attempt ?? this.#firstAttempt();
+      this.#afterFailure(error, state).then(
+        (retry) => {
+          if (retry) this.#attempt(callback, started, state);
+          else this.#answer(callback, error);
+        },
+        (final: Error) => this.#answer(callback, final),
+      );
+    });
+  }
+
+  #answer(callback: ConnectCallback, error: Error): void {
+    this.#outstanding--;
+    if (this.#outstanding === 0) this.#drained?.();
+    callback(error, undefined, noop);
+  }
+
+  #firstAttempt(): Attempt {
+    const timeout = this.options.connectionTimeoutMillis || 0;
+    return {
+      deadline: timeout > 0 ? this.#rt.clock.now() + timeout : Number.POSITIVE_INFINITY,
+      authRetried: false,
+      wakeAttempts: 0,
+    };
+  }
+
+  /**
+   * The retry policy after a failed connect: true to try again (after any backoff), false to
+   * surface the error; rejects with a better error to surface instead.
+   */
+  async #afterFailure(error: Error, state: Attempt): Promise<boolean> {
+    const rt = this.#rt;
+    const type = errorType(error);
+    if (isAcquireTimeout(error)) {
+      rt.telemetry.connectionTimeout(rt.poolName);
+      return false;
+    }
+    if (isAuthError(error)) {
+      rt.telemetry.authFailure(rt.poolName);
+      if (state.authRetried || !rt.tokens) throw rt.login?.rejected?.(error) ?? error;
+      const final = await rt.login?.beforeRetry?.(error);
+      if (final) throw final;
+      state.authRetried = true;
+      rt.tokens.invalidate(rt.rejectedTokens.get(error));
+      rt.telemetry.connectRetry(rt.poolName, 'auth', type);
+      rt.logger.info(`${rt.poolName} login rejected (${type}); retrying once with a fresh token`);
+      return true;
+    }
+    if (isWakeError(error)) {
+      state.wakeAttempts++;
+      const delay = backoffDelay(state.wakeAttempts, WAKE_BACKOFF, rt.random);
+      if (!fitsBefore(rt.clock.now(), delay, state.deadline)) return false;
+      rt.telemetry.connectRetry(rt.poolName, 'wake', type);
+      rt.logger.info(
+        `${rt.poolName} connect failed (${type}); the compute may be waking up, ` +
+          `retry ${state.wakeAttempts} in ${Math.round(delay)} ms: ${redactSecrets(error.message, 120)}`,
+      );
+      await this.#sleep(delay);
+      return true;
+    }
+    return false;
   }
 
   #sleep(ms: number): Promise<void> {

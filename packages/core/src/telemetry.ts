@@ -12,6 +12,7 @@ import {
   type BatchObservableCallback,
   type Counter,
   context,
+  createNoopMeter,
   type Histogram,
   type Meter,
   type MeterProvider,
@@ -75,6 +76,8 @@ interface Instruments {
   waitTime: Histogram;
   timeouts: Counter;
   operationDuration: Histogram;
+  /** False under the API's no-op meter (no SDK registered). */
+  recordsDurations: boolean;
   count: ObservableUpDownCounter;
   max: ObservableUpDownCounter;
   pending: ObservableUpDownCounter;
@@ -88,6 +91,10 @@ function createInstruments(meter: Meter): Instruments {
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
+  const operationDuration = seconds(
+    'db.client.operation.duration',
+    'Duration of database client operations',
+  );
   return {
     meter,
     credentialDuration: seconds(
@@ -123,10 +130,8 @@ function createInstruments(meter: Meter): Instruments {
         'The number of connection timeouts that have occurred trying to obtain a connection from the pool',
       unit: '{timeout}',
     }),
-    operationDuration: seconds(
-      'db.client.operation.duration',
-      'Duration of database client operations',
-    ),
+    operationDuration,
+    recordsDurations: operationDuration !== NOOP_HISTOGRAM,
     count: meter.createObservableUpDownCounter('db.client.connection.count', {
       description:
         'The number of connections that are currently in state described by the state attribute',
@@ -150,6 +155,36 @@ interface FinishedQuery {
   start: number;
   end: number;
   error: unknown;
+}
+
+/** Query texts whose SQL keyword is remembered per pool (a hot path mostly repeats a few). */
+const MAX_REMEMBERED_TEXTS = 512;
+
+/** What the API's no-op meter hands out: a duration recorded there goes nowhere. */
+const NOOP_HISTOGRAM = createNoopMeter().createHistogram('lakebase.noop');
+
+/** One query being timed: its end time is taken at `end()`, the recording comes later. */
+class QueryRecording implements QueryRecorder {
+  private readonly start = performance.now();
+  private ended = false;
+
+  constructor(
+    private readonly telemetry: Telemetry,
+    private readonly span: Span | undefined,
+    private readonly shape: QueryShape,
+  ) {}
+
+  end(error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.telemetry.finishedQuery({
+      span: this.span,
+      shape: this.shape,
+      start: this.start,
+      end: performance.now(),
+      error,
+    });
+  }
 }
 
 export class Telemetry {
@@ -270,11 +305,21 @@ export class Telemetry {
   /** The query spans (CLIENT) and durations of one pool's connections. */
   queryTracer(target: QueryTarget): QueryTracer {
     if (!this.traces && !this.metrics) return NOOP_TRACER;
-    // One shape per operation keyword (a fixed list), so this map stays small.
+    // One shape per operation keyword (a fixed list), so this map stays small; the keyword of
+    // a query text is remembered for the texts seen most (bounded).
     const shapes = new Map<string | undefined, QueryShape>();
+    const operations = new Map<string, string | undefined>();
     return {
       start: (text, parameterized) => {
-        const operation = operationName(text);
+        let operation: string | undefined;
+        if (text !== undefined) {
+          if (operations.has(text)) operation = operations.get(text);
+          else {
+            operation = operationName(text);
+            if (operations.size >= MAX_REMEMBERED_TEXTS) operations.clear();
+            operations.set(text, operation);
+          }
+        }
         let shape = shapes.get(operation);
         if (!shape) {
           shape = queryShape(target, operation);
@@ -293,24 +338,22 @@ export class Telemetry {
               context.active(),
             )
           : undefined;
-        const start = performance.now();
-        let ended = false;
-        const recordShape = shape;
-        return {
-          end: (error?: unknown) => {
-            if (ended) return;
-            ended = true;
-            // The end time is taken now; recording runs right after the current I/O turn,
-            // off the query's latency path (flush() forces it).
-            this.finished.push({ span, shape: recordShape, start, end: performance.now(), error });
-            if (!this.flushScheduled) {
-              this.flushScheduled = true;
-              setImmediate(() => this.flush());
-            }
-          },
-        };
+        const recordsSpan = span?.isRecording() === true;
+        const recordsDuration = this.metrics && this.instruments().recordsDurations;
+        // No SDK (or a sampler that drops the span, and no meter): nothing to record.
+        if (!recordsSpan && !recordsDuration) return NOOP_RECORDER;
+        return new QueryRecording(this, recordsSpan ? span : undefined, shape);
       },
     };
+  }
+
+  /** Queues a finished query; recording runs right after the current I/O turn. */
+  finishedQuery(query: FinishedQuery): void {
+    this.finished.push(query);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   /** Record a credential fetch as a span (when traces are on) and a duration. */

@@ -65,3 +65,40 @@ export {
   type UserPoolStats,
   type UserScope,
 } from './types.js';
+
+// permissions: roles, grants and doctor (issue 14)
+export {
+  type DoctorCheck,
+  type DoctorOptions,
+  type DoctorReport,
+  type DoctorStatus,
+  runDoctor,
+} from './doctor.js';
+export { PermissionDeniedError, RolesApiError } from './permission-errors.js';
+export {
+  type AddRoleResult,
+  addRole,
+  type GrantSchemaOptions,
+  type GrantSchemaResult,
+  grantSchemaAccess,
+  listRoles,
+  type ProvisioningPath,
+  type ProvisioningTarget,
+  type RoleSummary,
+} from './provisioning.js';
+export {
+  createRoleCommands,
+  inferIdentityType,
+  missingRoles,
+  type Queryable,
+  roleExists,
+} from './role-lookup.js';
+export {
+  branchOf,
+  type IdentityType,
+  type LakebaseRole,
+  type LakebaseRoleSpec,
+  LakebaseRolesApi,
+  type RoleAuthMethod,
+  type RolesApiOptions,
+} from './roles-api.js';

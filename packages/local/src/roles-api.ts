@@ -360,29 +360,31 @@ export class RolesApi {
         const heir =
           (await this.deps.catalog.get(target)) ?? (await this.deps.catalog.byPostgresRole(target));
         if (!heir) throw invalid(`reassign_owned_to: role '${target}' not found`);
-        statements.push(
-          `reassign owned by ${ident(name)} to ${ident(heir.status.postgres_role)}`,
-          `drop owned by ${ident(name)}`,
+        statements.push(`reassign owned by ${ident(name)} to ${ident(heir.status.postgres_role)}`);
+      } else if (await this.ownsObjects(name)) {
+        throw new ApiError(
+          400,
+          'FAILED_PRECONDITION',
+          `Role '${name}' owns objects in the database: pass reassign_owned_to=<role> to move ` +
+            'them to another role first',
         );
       }
-      statements.push(`drop role ${ident(name)}`);
-      try {
-        await this.deps.sql(statements.join(';\n'));
-      } catch (error) {
-        if ((error as { code?: string }).code === '2BP01') {
-          throw new ApiError(
-            400,
-            'FAILED_PRECONDITION',
-            `Role '${name}' owns objects or holds privileges in the database: pass ` +
-              'reassign_owned_to=<role> to move its objects to another role first',
-          );
-        }
-        throw error;
-      }
+      // What is left are privileges granted to the role (CONNECT, grants on tables...).
+      statements.push(`drop owned by ${ident(name)}`, `drop role ${ident(name)}`);
+      await this.deps.sql(statements.join(';\n'));
       await this.deps.catalog.forget(name);
       this.deps.log(`api: roles: deleted ${name}`);
     });
     this.answerOperation(res, {});
+  }
+
+  private async ownsObjects(role: string): Promise<boolean> {
+    const { rows } = await this.deps.sql(
+      `select 1 from pg_shdepend d join pg_roles r on r.oid = d.refobjid
+       where r.rolname = $1 and d.deptype = 'o' limit 1`,
+      [role],
+    );
+    return rows.length > 0;
   }
 
   /** Roles Lakebase manages itself cannot be changed through the API. */

@@ -28,7 +28,7 @@ export interface SeedCommand {
 export function seedCommands(verb: 'create-role' | 'update-role'): SeedCommand[] {
   const continued = String.raw`\s*\\?\s*`;
   const pattern = new RegExp(
-    String.raw`databricks postgres ${verb}((?:${continued}"[^"]*")*)${continued}--json '([^']*)'`,
+    `databricks postgres ${verb}((?:${continued}"[^"]*")*)${continued}--json '([^']*)'`,
     'g',
   );
   return [...seedGuide().matchAll(pattern)].map((match) => ({

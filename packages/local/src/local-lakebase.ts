@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { createLocalCertificates } from './certificates.js';
 import { installExtensionFiles } from './databricks-auth.js';
-import { assertGroupName, Directory } from './directory.js';
+import { Directory } from './directory.js';
 import { FaultState } from './faults.js';
 import { assertEmail, userId } from './identities.js';
 import { PostgresServer } from './postgres.js';
@@ -260,10 +260,7 @@ export async function startLocalLakebase(
       return postgres.port;
     },
     addUser,
-    addGroup: (name, members) => {
-      assertGroupName(name);
-      directory.setGroup(name, members);
-    },
+    addGroup: (name, members) => directory.setGroup(name, members),
     envFor,
     userToken,
     userHeaders: async (email) => {

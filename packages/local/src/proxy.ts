@@ -26,6 +26,11 @@ export interface ProxyDeps {
   backendPort(): Promise<number>;
   /** True when `password` is a valid Postgres token for `user`. */
   verify(user: string, password: string): boolean;
+  /**
+   * False when `user` has no Postgres role: Lakebase rejects such a login with 28P01 (password
+   * authentication failed), not with Postgres' own 28000 "role does not exist".
+   */
+  roleExists?(user: string): Promise<boolean>;
   /** Terminates backends by pid (pg_terminate_backend), as the superuser. */
   terminateBackends(pids: number[]): Promise<void>;
   stats: StatsRecorder;
@@ -183,7 +188,9 @@ export class WireProxy {
       );
       return;
     }
-    const ok = this.deps.verify(user, parsePassword(message.body));
+    const ok =
+      this.deps.verify(user, parsePassword(message.body)) &&
+      (await (this.deps.roleExists?.(user) ?? true));
     this.deps.stats.authAttempt(ok);
     if (!ok) {
       this.deps.log(`proxy: password authentication failed for user "${user}"`);

@@ -200,7 +200,7 @@ describe("the seed's fine-grained grants", () => {
         create procedure shop.noop() language sql as 'select 1'`),
     );
     const before = await connectError(lb, subject, lb.mintPgToken(subject).token);
-    expect(before.code).toBe('28000'); // no role yet
+    expect(before.code).toBe('28P01'); // no role yet: rejected as Lakebase does
 
     await as(lb.projectOwner, (owner) => owner.query(seedGrantsScript(subject, 'shop')));
 

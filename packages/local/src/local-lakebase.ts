@@ -100,13 +100,6 @@ export async function startLocalLakebase(
         const identity = tokens.verify(password, 'pg');
         return identity === user || (!!identity && directory.isGroupMember(user, identity));
       },
-      roleExists: async (user) => {
-        await backendReady;
-        const found = await pool!
-          .query('select 1 from pg_roles where rolname = $1', [user])
-          .catch(() => undefined); // Postgres unreachable: let the login find out
-        return found === undefined || found.rowCount !== 0;
-      },
       terminateBackends: async (pids) => {
         await pool!.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [pids]);
       },

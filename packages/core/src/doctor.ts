@@ -23,6 +23,8 @@ import { generateDatabaseCredential } from './credentials.js';
 import { CredentialError, LakebaseError, redactSecrets } from './errors.js';
 import { createRoleCommands, missingRoles, type Queryable } from './role-lookup.js';
 import { branchOf } from './roles-api.js';
+import { createWorkspaceClient } from './service-principal.js';
+import { sslOptions } from './tls.js';
 import type { LakebasePoolConfig } from './types.js';
 
 export type DoctorStatus = 'ok' | 'warn' | 'error';
@@ -156,7 +158,7 @@ async function credentialCheck(
 ): Promise<DoctorCheck> {
   try {
     const credential = await generateDatabaseCredential(
-      workspaceClient ?? config.workspaceClient,
+      workspaceClient ?? config.workspaceClient ?? createWorkspaceClient(config.env),
       { endpoint: config.endpoint! },
       { timeoutMs: config.credentialTimeoutMs },
     );
@@ -172,7 +174,7 @@ async function credentialCheck(
 }
 
 function credentialFailure(error: unknown): DoctorCheck {
-  const status = error instanceof CredentialError ? error.status : undefined;
+  const status = error instanceof CredentialError ? error.apiStatus : undefined;
   const fix =
     status === 401
       ? 'Check the Databricks credentials: DATABRICKS_HOST and DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET (a Databricks App sets them for its service principal), or DATABRICKS_TOKEN / a profile for a developer.'
@@ -216,7 +218,18 @@ async function loginCheck(
 function tlsCheck(config: ResolvedConfig): DoctorCheck {
   const host = config.host.replace(/^\[|\]$/g, '');
   const loopback = LOOPBACK.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
-  if (config.ssl === false) {
+  let ssl: ReturnType<typeof sslOptions>;
+  try {
+    ssl = sslOptions(config);
+  } catch (error) {
+    return {
+      id: 'tls',
+      status: 'error',
+      finding: message(error),
+      fix: 'Point PGSSLROOTCERT (option "sslRootCert") at a readable PEM file, or unset it.',
+    };
+  }
+  if (!ssl) {
     return {
       id: 'tls',
       status: loopback ? 'warn' : 'error',
@@ -226,7 +239,7 @@ function tlsCheck(config: ResolvedConfig): DoctorCheck {
         : 'Set PGSSLMODE=require (or verify-full with PGSSLROOTCERT): Lakebase only accepts TLS, and tokens must never cross the network in clear text.',
     };
   }
-  const verified = config.ssl.rejectUnauthorized !== false;
+  const verified = ssl === true || ssl.rejectUnauthorized !== false;
   return {
     id: 'tls',
     status: 'ok',

@@ -1,18 +1,19 @@
 /** Shared helpers of the permission test files: act as an identity of the local Lakebase. */
 import type { LocalLakebase } from '@lakebase-kit/local';
 import { afterAll } from 'vitest';
-import { createWorkspaceClient } from '../src/config.js';
-import { createLakebase, type LakebaseInstance } from '../src/lakebase.js';
+import { createLakebase } from '../src/lakebase.js';
 import type { ProvisioningTarget } from '../src/provisioning.js';
+import { createWorkspaceClient } from '../src/service-principal.js';
+import type { Lakebase } from '../src/types.js';
 
 export interface Actor {
-  lakebase: LakebaseInstance;
+  lakebase: Lakebase;
   /** `{ db, workspaceClient, branch }` of this identity. */
   target: ProvisioningTarget;
   env: Record<string, string>;
 }
 
-const opened: LakebaseInstance[] = [];
+const opened: Lakebase[] = [];
 afterAll(async () => {
   await Promise.all(opened.splice(0).map((lakebase) => lakebase.close()));
 });

@@ -1,5 +1,5 @@
--- Users reach app.orders through RLS (policy orders_owner): let every role in, rows stay private.
--- On Lakebase, user roles get privileges through PUBLIC or grants to their own roles.
+-- Custom SQL migration file, put your code below! --
+-- ownerPolicyGrants(orders) of @lakebase-kit/drizzle: what users need to reach app.orders
+-- through its owner policy (RLS keeps their rows apart). drizzle-kit does not generate GRANTs.
 GRANT USAGE ON SCHEMA "app" TO PUBLIC;--> statement-breakpoint
-GRANT SELECT, INSERT ON "app"."orders" TO PUBLIC;--> statement-breakpoint
-GRANT USAGE ON SEQUENCE "app"."orders_id_seq" TO PUBLIC;
+GRANT SELECT, INSERT ON "app"."orders" TO PUBLIC;

@@ -1,3 +1,4 @@
+-- Custom SQL migration file, put your code below! --
 -- Demo orders for alice and bob, inserted by the SP on their behalf. Applied once (the
 -- migration journal), and idempotent on its own: nothing is added for an owner who has rows.
 INSERT INTO "app"."orders" ("item", "quantity", "owner")

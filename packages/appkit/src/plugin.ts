@@ -21,6 +21,7 @@ import { type LakebaseExports, servicePrincipalExports, userExports } from './ex
 import { appkitStyleLogger } from './logger.js';
 import { manifest } from './manifest.js';
 import { loadOrmModules, OrmAccessors } from './orm.js';
+import { logStartupChecks } from './startup-checks.js';
 
 export interface LakebasePluginConfig extends BasePluginConfig {
   /** Options of the service principal's pool (as in the official plugin). */
@@ -33,6 +34,8 @@ export interface LakebasePluginConfig extends BasePluginConfig {
   logger?: Logger | LoggerConfig;
   /** Use this `Lakebase` (shared with other code; the plugin never closes it). */
   lakebase?: Lakebase;
+  /** Run `lakebase-kit doctor`'s checks at startup and log problems as warnings (default true). */
+  doctor?: boolean;
 }
 
 export class LakebasePlugin extends Plugin<LakebasePluginConfig> {
@@ -43,6 +46,7 @@ export class LakebasePlugin extends Plugin<LakebasePluginConfig> {
   #orm: OrmAccessors | undefined;
   #closing: Promise<void> | undefined;
   #shutDown = false;
+  #startupChecks: Promise<unknown> | undefined;
   readonly #logger: Logger;
 
   constructor(config: LakebasePluginConfig) {
@@ -66,6 +70,11 @@ export class LakebasePlugin extends Plugin<LakebasePluginConfig> {
     }
     this.#orm = new OrmAccessors(this.#lakebase, await loadOrmModules(this.#logger));
     this.#logger.info('Lakebase pools ready (service principal pool + per-user registry)');
+    if (this.config.doctor !== false) {
+      this.#startupChecks = logStartupChecks(this.#lakebase, pool, this.#logger).catch(
+        (error: unknown) => this.#logger.warn('The startup checks could not run', error),
+      );
+    }
   }
 
   #ready(): { lakebase: Lakebase; orm: OrmAccessors } {
@@ -99,6 +108,7 @@ export class LakebasePlugin extends Plugin<LakebasePluginConfig> {
     this.#closing ??= (async () => {
       const orm = this.#orm;
       const lakebase = this.#lakebase;
+      await this.#startupChecks;
       await orm?.close();
       if (lakebase && this.#owned) await lakebase.close();
       this.#logger.info('Lakebase pools closed');

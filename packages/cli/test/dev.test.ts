@@ -143,6 +143,20 @@ describe('lakebase-kit dev (built bin)', () => {
     );
     await client.end();
 
+    // The project owner's command line: its environment creates roles with the roles API.
+    const ownerLine = /^env (.*) lakebase-kit roles list$/m.exec(stdout)![1]!;
+    const ownerEnv = Object.fromEntries(
+      ownerLine
+        .split(' ')
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    );
+    expect(ownerEnv.PGUSER).toBe('owner@example.com');
+    const added = await main(['roles', 'add', 'cara@example.com'], {
+      ...collect({ out: [], err: [] }),
+      env: { PATH: process.env.PATH, ...ownerEnv },
+    });
+    expect(added).toBe(0);
+
     const postmaster = Number(
       readFileSync(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0],
     );

@@ -7,6 +7,14 @@
 // The service principal's pool (same names as the official `@databricks/lakebase`)
 export { DEFAULTS, validateEndpoint } from './config.js';
 export { generateDatabaseCredential } from './credentials.js';
+// permissions: roles, grants and doctor (issue 14)
+export {
+  type DoctorCheck,
+  type DoctorOptions,
+  type DoctorReport,
+  type DoctorStatus,
+  runDoctor,
+} from './doctor.js';
 // Errors and logging
 export {
   AuthenticationError,
@@ -32,8 +40,20 @@ export {
   resolveLogger,
   silentLogger,
 } from './logger.js';
+export { PermissionDeniedError, RolesApiError } from './permission-errors.js';
 export { getLakebaseOrmConfig, getLakebasePgConfig } from './pg-config.js';
 export { LakebasePool } from './pool.js';
+export {
+  type AddRoleResult,
+  addRole,
+  type GrantSchemaOptions,
+  type GrantSchemaResult,
+  grantSchemaAccess,
+  listRoles,
+  type ProvisioningPath,
+  type ProvisioningTarget,
+  type RoleSummary,
+} from './provisioning.js';
 export {
   ACCESS_TOKEN_HEADER,
   EMAIL_HEADER,
@@ -42,12 +62,27 @@ export {
   USER_HEADER,
 } from './request-identity.js';
 export {
+  createRoleCommands,
+  inferIdentityType,
+  missingRoles,
+  type Queryable,
+  roleExists,
+} from './role-lookup.js';
+export {
+  branchOf,
+  type IdentityType,
+  type LakebaseRole,
+  type LakebaseRoleSpec,
+  LakebaseRolesApi,
+  type RoleAuthMethod,
+  type RolesApiOptions,
+} from './roles-api.js';
+export {
   createLakebasePool,
   createWorkspaceClient,
   getUsernameWithApiLookup,
   getWorkspaceClient,
 } from './service-principal.js';
-
 export {
   type DatabaseCredential,
   type GenerateDatabaseCredentialRequest,

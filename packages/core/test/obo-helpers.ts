@@ -36,11 +36,17 @@ export async function createRoles(lb: LocalLakebase, emails: string[]): Promise<
   );
 }
 
-/** The RLS fixture: `notes(owner, body)` owned by the SP, policy `owner = current_user`. */
+/**
+ * The RLS fixture: `public.notes(owner, body)` owned by the SP, policy `owner = current_user`.
+ * On Lakebase the SP may only create its own schemas; `public` belongs to the project owner, who
+ * lets the SP create in it first (here as the superuser, with the same effect).
+ */
 export async function createNotesTable(
+  lb: LocalLakebase,
   query: (text: string) => Promise<unknown>,
   readers: string[],
 ): Promise<void> {
+  await lb.sql(`grant create on schema public to "${lb.env.PGUSER}"`);
   const roles = readers.map((r) => `"${r.replaceAll('"', '""')}"`).join(', ');
   await query(`create table if not exists notes (
     id serial primary key,

@@ -20,7 +20,7 @@ const logger = capturingLogger();
 beforeAll(async () => {
   lb = await startLocalLakebase({ users: [ALICE, BOB] });
   lakebase = createLakebase({ env: lb.env, logger });
-  await createNotesTable((text) => lakebase.query(text), [ALICE, BOB]);
+  await createNotesTable(lb, (text) => lakebase.query(text), [ALICE, BOB]);
   await lakebase.query(
     `insert into notes (owner, body) values ($1, 'alice 1'), ($1, 'alice 2'), ($2, 'bob 1')`,
     [ALICE, BOB],

@@ -9,9 +9,12 @@ import type { DB } from './db.js';
 // (DATABRICKS_HOST, DATABRICKS_CLIENT_ID/SECRET, LAKEBASE_ENDPOINT, PGHOST, PGDATABASE, ...).
 export const { kysely, withUser, destroy } = lakebaseKysely<DB>();
 
-// On start, as the service principal: it owns the tables the migrations create.
+// On start, as the service principal: it owns the tables the migrations create. On Lakebase
+// the SP may create schemas but not tables in `public` (the project owner's), so Kysely keeps
+// its bookkeeping tables in a schema of their own.
 const migrator = new Migrator({
   db: kysely,
+  migrationTableSchema: 'kysely',
   provider: new FileMigrationProvider({
     fs,
     path,

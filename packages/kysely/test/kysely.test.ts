@@ -34,13 +34,13 @@ describe('migrations', () => {
       ['2026-01-02T00-00_tags', 'Success'],
     ]);
     const owners = await lb.sql(
-      `select tablename, tableowner from pg_tables
-       where tablename in ('notes', 'kysely_migration', 'kysely_migration_lock') order by 1`,
+      `select schemaname, tablename, tableowner from pg_tables
+       where tablename in ('notes', 'kysely_migration', 'kysely_migration_lock') order by 2`,
     );
     expect(owners).toEqual([
-      { tablename: 'kysely_migration', tableowner: lb.env.PGUSER },
-      { tablename: 'kysely_migration_lock', tableowner: lb.env.PGUSER },
-      { tablename: 'notes', tableowner: lb.env.PGUSER },
+      { schemaname: 'kysely', tablename: 'kysely_migration', tableowner: lb.env.PGUSER },
+      { schemaname: 'kysely', tablename: 'kysely_migration_lock', tableowner: lb.env.PGUSER },
+      { schemaname: 'app', tablename: 'notes', tableowner: lb.env.PGUSER },
     ]);
   });
 
@@ -60,7 +60,7 @@ describe('migrations', () => {
     } finally {
       await other.close();
     }
-    const applied = await lb.sql('select count(*)::int as n from kysely_migration');
+    const applied = await lb.sql('select count(*)::int as n from kysely.kysely_migration');
     expect(applied).toEqual([{ n: 2 }]);
   });
 });

@@ -18,6 +18,7 @@ export type {
   LocalTls,
   MalformedMode,
   PgCredential,
+  ProjectPermission,
   ServicePrincipal,
   SuspendOptions,
 } from './types.js';

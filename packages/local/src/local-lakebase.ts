@@ -4,11 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createLocalCertificates } from './certificates.js';
+import { installExtensionFiles } from './databricks-auth.js';
+import { Directory } from './directory.js';
 import { FaultState } from './faults.js';
 import { assertEmail, userId } from './identities.js';
 import { PostgresServer } from './postgres.js';
 import { WireProxy } from './proxy.js';
-import { ensureDatabase, ensureServicePrincipalRole, ensureUserRole } from './roles.js';
+import { RoleCatalog } from './role-catalog.js';
+import { ensureProject, ensureServicePrincipalRole, ensureUserRole } from './roles.js';
+import { RolesApi } from './roles-api.js';
+import { SerialQueue } from './serial-queue.js';
 import { loadOrCreateState, newState } from './state-file.js';
 import { StatsRecorder } from './stats.js';
 import { rfc3339, TokenStore } from './tokens.js';
@@ -23,6 +28,7 @@ import { ACCESS_TOKEN_TTL_SECONDS, WorkspaceApi } from './workspace-api.js';
 
 const DEFAULT_DATABASE = 'databricks_postgres';
 const DEFAULT_ENDPOINT = 'projects/local/branches/main/endpoints/primary';
+const DEFAULT_PROJECT_OWNER = 'owner@example.com';
 
 export async function startLocalLakebase(
   options: LocalLakebaseOptions = {},
@@ -41,6 +47,16 @@ export async function startLocalLakebase(
   await fs.chmod(root, 0o755);
   const state = temporary ? newState() : await loadOrCreateState(root);
   const sp = state.servicePrincipal;
+  const directory = new Directory(
+    options.projectOwner ?? DEFAULT_PROJECT_OWNER,
+    options.projectPermissions,
+  );
+  for (const [group, members] of Object.entries(options.groups ?? {})) {
+    directory.setGroup(group, members);
+  }
+  const owner = directory.projectOwner;
+  const branch = endpoint.split('/endpoints/')[0]!;
+  const roleChanges = new SerialQueue();
 
   const tokens = new TokenStore();
   const stats = new StatsRecorder();
@@ -50,6 +66,7 @@ export async function startLocalLakebase(
     superuserPassword: state.superuserPassword,
     fast: temporary,
     log,
+    settings: await installExtensionFiles(root),
   });
   let backendReady: Promise<void> = Promise.resolve();
   let pool: pg.Pool | undefined;
@@ -68,8 +85,8 @@ export async function startLocalLakebase(
   try {
     if (options.tls) certificates = await createLocalCertificates(root);
     await postgres.start();
-    await ensureDatabase(postgres, database);
-    await ensureServicePrincipalRole(postgres, database, sp.clientId);
+    await ensureProject(postgres, database, owner);
+    await ensureServicePrincipalRole(postgres, database, owner, sp.clientId);
     pool = new pg.Pool({ ...postgres.clientConfig(database), max: 4 });
     pool.on('error', () => undefined);
 
@@ -78,7 +95,11 @@ export async function startLocalLakebase(
         await backendReady;
         return postgres.port;
       },
-      verify: (user, password) => tokens.verify(password, 'pg') === user,
+      // A member of a workspace group may log in to the group's role with their own token.
+      verify: (user, password) => {
+        const identity = tokens.verify(password, 'pg');
+        return identity === user || (!!identity && directory.isGroupMember(user, identity));
+      },
       terminateBackends: async (pids) => {
         await pool!.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [pids]);
       },
@@ -86,6 +107,18 @@ export async function startLocalLakebase(
       faults,
       log,
       tls: certificates && { key: certificates.key, cert: certificates.cert },
+    });
+    const superuserSql = (text: string, values?: unknown[]) => pool!.query(text, values);
+    const rolesApi = new RolesApi({
+      branch,
+      database,
+      directory,
+      catalog: new RoleCatalog(branch, superuserSql, (text, values) =>
+        postgres.query('postgres', text, values),
+      ),
+      sql: superuserSql,
+      roleChanges,
+      log,
     });
     api = new WorkspaceApi({
       tokens,
@@ -95,6 +128,8 @@ export async function startLocalLakebase(
       faults,
       stats,
       log,
+      directory,
+      rolesApi,
     });
     await proxy.start(options.proxyPort ?? 0);
     await api.start(options.apiPort ?? 0);
@@ -108,7 +143,6 @@ export async function startLocalLakebase(
 
   const addingUsers = new Map<string, Promise<void>>();
   const knownUsers = new Set<string>();
-  let roleChanges: Promise<unknown> = Promise.resolve();
   const addUser = async (email: string): Promise<void> => {
     assertEmail(email);
     if (knownUsers.has(email)) return;
@@ -116,8 +150,7 @@ export async function startLocalLakebase(
     if (!pending) {
       // One role change at a time: concurrent GRANT CONNECTs update the same pg_database row
       // and fail with "tuple concurrently updated".
-      const created = roleChanges.then(() => ensureUserRole(postgres, database, email));
-      roleChanges = created.catch(() => undefined);
+      const created = roleChanges.run(() => ensureUserRole(postgres, database, owner, email));
       pending = created.then(
         () => {
           knownUsers.add(email);
@@ -161,6 +194,12 @@ export async function startLocalLakebase(
   const mintPgToken = (identity: string, opts: { ttlSeconds?: number } = {}): PgCredential => {
     const minted = tokens.mint(identity, 'pg', opts.ttlSeconds ?? tokenTtl);
     return { token: minted.token, expire_time: rfc3339(minted.expiresAt) };
+  };
+
+  const envFor = (email: string, opts: { ttlSeconds?: number } = {}): Record<string, string> => {
+    assertEmail(email);
+    const { DATABRICKS_CLIENT_ID: _id, DATABRICKS_CLIENT_SECRET: _secret, ...rest } = env;
+    return { ...rest, DATABRICKS_TOKEN: userToken(email, opts), PGUSER: email };
   };
 
   const restartPostgres = async (): Promise<void> => {
@@ -208,7 +247,9 @@ export async function startLocalLakebase(
   return {
     env,
     endpoint,
+    branch,
     database,
+    projectOwner: owner,
     servicePrincipal: { ...sp },
     host,
     dataDir: root,
@@ -219,6 +260,8 @@ export async function startLocalLakebase(
       return postgres.port;
     },
     addUser,
+    addGroup: (name, members) => directory.setGroup(name, members),
+    envFor,
     userToken,
     userHeaders: async (email) => {
       await addUser(email);

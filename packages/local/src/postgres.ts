@@ -26,6 +26,8 @@ export interface PostgresServerOptions {
   /** Trade durability for speed (temp clusters). */
   fast: boolean;
   log: (line: string) => void;
+  /** More `-c name=value` server settings (the Lakebase emulation's: extension path, ...). */
+  settings?: Record<string, string>;
 }
 
 const HBA = `# written by @lakebase-kit/local on every start
@@ -60,6 +62,9 @@ export class PostgresServer {
     ];
     if (this.options.fast) {
       flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+    }
+    for (const [name, value] of Object.entries(this.options.settings ?? {})) {
+      flags.push('-c', `${name}=${value}`);
     }
     const onLog = (message: string) => {
       const line = message.trimEnd();

@@ -21,7 +21,8 @@ export function parseStartupParams(packet: Buffer): Record<string, string> {
   return params;
 }
 
-function message(type: string, body: Buffer): Buffer {
+/** A typed message: type byte, int32 length, body. */
+export function encodeMessage(type: string, body: Buffer): Buffer {
   const header = Buffer.alloc(5);
   header.write(type, 0, 'latin1');
   header.writeInt32BE(body.length + 4, 1);
@@ -32,7 +33,7 @@ function message(type: string, body: Buffer): Buffer {
 export function authCleartextRequest(): Buffer {
   const body = Buffer.alloc(4);
   body.writeInt32BE(3, 0);
-  return message('R', body);
+  return encodeMessage('R', body);
 }
 
 /** An ErrorResponse with severity FATAL. */
@@ -46,33 +47,31 @@ export function fatalError(code: string, text: string): Buffer {
   field('C', code);
   field('M', text);
   fields.push(Buffer.from([0]));
-  return message('E', Buffer.concat(fields));
+  return encodeMessage('E', Buffer.concat(fields));
+}
+
+/** The fields of an ErrorResponse body, by field type (`C` code, `M` message, ...). */
+export function parseErrorFields(body: Buffer): Record<string, string> {
+  const fields: Record<string, string> = {};
+  let offset = 0;
+  while (offset < body.length && body[offset] !== 0) {
+    const type = String.fromCharCode(body[offset]!);
+    const end = body.indexOf(0, offset + 1);
+    if (end < 0) break;
+    fields[type] = body.toString('utf8', offset + 1, end);
+    offset = end + 1;
+  }
+  return fields;
+}
+
+/** True for Postgres' FATAL 28000 `role "..." does not exist`. */
+export function isMissingRole(body: Buffer): boolean {
+  const fields = parseErrorFields(body);
+  return fields.C === '28000' && /^role ".*" does not exist$/.test(fields.M ?? '');
 }
 
 /** Reads the string of a PasswordMessage body (without its trailing NUL). */
 export function parsePassword(body: Buffer): string {
   const end = body.indexOf(0);
   return body.toString('utf8', 0, end < 0 ? body.length : end);
-}
-
-/**
- * Walks a server→client byte stream message by message (across chunk boundaries) and
- * reports each message type and body. Used only during startup, to see BackendKeyData.
- */
-export class MessageScanner {
-  private pending: Buffer = Buffer.alloc(0);
-
-  constructor(private readonly onMessage: (type: string, body: Buffer) => void) {}
-
-  push(chunk: Buffer): void {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    while (this.pending.length >= 5) {
-      const length = this.pending.readInt32BE(1);
-      if (this.pending.length < length + 1) break;
-      const type = String.fromCharCode(this.pending[0]!);
-      const body = this.pending.subarray(5, length + 1);
-      this.pending = this.pending.subarray(length + 1);
-      this.onMessage(type, body);
-    }
-  }
 }

@@ -10,9 +10,10 @@ import { listen } from './ports.js';
 import {
   authCleartextRequest,
   CANCEL_REQUEST,
+  encodeMessage,
   fatalError,
   GSSENC_REQUEST,
-  MessageScanner,
+  isMissingRole,
   PROTOCOL_3,
   parsePassword,
   parseStartupParams,
@@ -209,30 +210,55 @@ export class WireProxy {
       backend.destroy();
       return;
     }
-    this.pipe(session, backend, user, packet, reader.detach());
+    await this.pipe(session, backend, user, packet, reader.detach());
   }
 
-  private pipe(session: Session, backend: net.Socket, user: string, startup: Buffer, rest: Buffer) {
+  private async pipe(
+    session: Session,
+    backend: net.Socket,
+    user: string,
+    startup: Buffer,
+    rest: Buffer,
+  ): Promise<void> {
     const { client } = session;
     session.backend = backend;
-    session.role = user;
-    this.deps.stats.connectionOpened(user);
     backend.setNoDelay(true);
     backend.on('error', () => undefined);
+    // Postgres' startup answer (up to ReadyForQuery or an error) is held back: a missing role
+    // is refused as Lakebase refuses it, with 28P01 (not Postgres' 28000 "role ... does not
+    // exist", which trust authentication sends after AuthenticationOk).
+    const reader = new SocketReader(backend);
+    backend.write(startup);
+    if (rest.length > 0) backend.write(rest);
+    const startupAnswer: Buffer[] = [];
+    let last: { type: string; body: Buffer } | undefined;
+    while (last?.type !== 'Z' && last?.type !== 'E') {
+      last = await reader.readMessage().catch(() => undefined);
+      if (!last || client.destroyed) {
+        backend.destroy();
+        client.destroy();
+        return;
+      }
+      if (last.type === 'K' && last.body.length >= 4) session.pid = last.body.readInt32BE(0);
+      startupAnswer.push(encodeMessage(last.type, last.body));
+    }
+    if (last.type === 'E' && isMissingRole(last.body)) {
+      this.deps.stats.authRejected();
+      this.deps.log(`proxy: "${user}" has no Postgres role`);
+      backend.destroy();
+      endWith(client, fatalError('28P01', `password authentication failed for user "${user}"`));
+      return;
+    }
+    session.role = user;
+    this.deps.stats.connectionOpened(user);
     backend.on('close', () => {
       client.end();
       setTimeout(() => client.destroy(), 5000).unref();
     });
-    const scanner = new MessageScanner((type, body) => {
-      if (type === 'K' && body.length >= 4) session.pid = body.readInt32BE(0);
-      if (type === 'Z' || type === 'E') backend.off('data', watch);
-    });
-    const watch = (chunk: Buffer) => scanner.push(chunk);
-    backend.on('data', watch);
-    backend.write(startup);
-    if (rest.length > 0) backend.write(rest);
+    client.write(Buffer.concat([...startupAnswer, reader.detach()]));
     backend.pipe(client);
     client.pipe(backend);
+    backend.resume();
     this.deps.log(`proxy: "${user}" connected`);
   }
 

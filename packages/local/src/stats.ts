@@ -18,6 +18,11 @@ export class StatsRecorder {
     if (!ok) this.authFailures++;
   }
 
+  /** A password that checked out, for a login Postgres then refused (no such role). */
+  authRejected(): void {
+    this.authFailures++;
+  }
+
   connectionOpened(role: string): void {
     const entry = this.connections.get(role) ?? { open: 0, peak: 0, total: 0 };
     entry.open++;

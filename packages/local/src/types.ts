@@ -22,7 +22,20 @@ export interface LocalLakebaseOptions {
    * certificate for 127.0.0.1/localhost are made at start; plaintext startups get FATAL 28000.
    */
   tls?: boolean;
+  /**
+   * The project owner: a workspace user (default `owner@example.com`) whose Postgres role owns
+   * the database, is a member of `databricks_superuser`, has CREATEROLE, and who has CAN_MANAGE
+   * on the project (the roles API). Mint its tokens with `userToken(lb.projectOwner)`.
+   */
+  projectOwner?: string;
+  /** Workspace groups: name → member emails (see `addGroup`). */
+  groups?: Record<string, string[]>;
+  /** Project permissions of other identities (the owner always has CAN_MANAGE). */
+  projectPermissions?: Record<string, ProjectPermission>;
 }
+
+/** Permission on the Lakebase project: CAN_USE reads roles, CAN_MANAGE changes them. */
+export type ProjectPermission = 'CAN_USE' | 'CAN_MANAGE';
 
 /** Environment variables an application needs to reach this local Lakebase. */
 export interface LocalLakebaseEnv {
@@ -123,7 +136,11 @@ export interface ServicePrincipal {
 export interface LocalLakebase {
   readonly env: LocalLakebaseEnv;
   readonly endpoint: string;
+  /** `projects/<p>/branches/<b>`: the parent of the roles API. */
+  readonly branch: string;
   readonly database: string;
+  /** The project owner's email (see `LocalLakebaseOptions.projectOwner`). */
+  readonly projectOwner: string;
   readonly servicePrincipal: ServicePrincipal;
   /** `http://127.0.0.1:<apiPort>` */
   readonly host: string;
@@ -136,6 +153,16 @@ export interface LocalLakebase {
   /** Port of the real Postgres (superuser access only; apps go through the proxy). */
   readonly postgresPort: number;
   addUser(email: string): Promise<void>;
+  /**
+   * Creates or replaces a workspace group. Its members log in to the group's Postgres role
+   * (made with `databricks_create_role(name, 'GROUP')` or the roles API) with their own tokens.
+   */
+  addGroup(name: string, members: string[]): void;
+  /**
+   * `env` for a workspace user instead of the SP: `DATABRICKS_TOKEN` (a new access token),
+   * `PGUSER` the email, no client id/secret.
+   */
+  envFor(email: string, options?: { ttlSeconds?: number }): Record<string, string>;
   userToken(email: string, options?: { ttlSeconds?: number }): string;
   userHeaders(email: string): Promise<Record<string, string>>;
   mintPgToken(identity: string, options?: { ttlSeconds?: number }): PgCredential;

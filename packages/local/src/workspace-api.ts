@@ -4,9 +4,11 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Directory } from './directory.js';
 import type { FaultState } from './faults.js';
 import { readBody, sendError, sendJson } from './http-util.js';
 import { userId } from './identities.js';
+import type { RolesApi } from './roles-api.js';
 import type { StatsRecorder } from './stats.js';
 import { rfc3339, type TokenStore } from './tokens.js';
 import type { ServicePrincipal } from './types.js';
@@ -23,6 +25,10 @@ export interface WorkspaceDeps {
   faults: FaultState;
   stats: StatsRecorder;
   log(line: string): void;
+  /** Workspace groups (for `group_name` credentials). */
+  directory: Directory;
+  /** The Lakebase roles API (`/api/2.0/postgres/projects/...`). */
+  rolesApi: RolesApi;
 }
 
 export class WorkspaceApi {
@@ -82,6 +88,11 @@ export class WorkspaceApi {
       case 'POST /api/2.0/postgres/credentials':
         return this.credentials(req, res);
       default:
+        if (url.pathname.startsWith('/api/2.0/postgres/projects/')) {
+          const identity = this.authenticate(req, res);
+          if (identity) await this.deps.rolesApi.handle(req, res, url, identity);
+          return;
+        }
         return sendError(res, 404, 'ENDPOINT_NOT_FOUND', `No API found for '${route}'`);
     }
   }
@@ -189,7 +200,7 @@ export class WorkspaceApi {
       }
       return sendError(res, fault.status, fault.errorCode, fault.message);
     }
-    let body: { endpoint?: unknown };
+    let body: { endpoint?: unknown; group_name?: unknown };
     try {
       body = raw ? JSON.parse(raw) : {};
     } catch {
@@ -217,11 +228,27 @@ export class WorkspaceApi {
       default:
         break;
     }
-    const minted = this.deps.tokens.mint(identity, 'pg', this.deps.pgTokenTtlSeconds());
+    // `group_name`: a token for the workspace group's role, for one of its members.
+    if (
+      body.group_name !== undefined &&
+      (typeof body.group_name !== 'string' || !body.group_name)
+    ) {
+      return sendError(res, 400, 'INVALID_PARAMETER_VALUE', "Field 'group_name' must be a string");
+    }
+    const group = body.group_name as string | undefined;
+    if (group !== undefined && !this.deps.directory.isGroupMember(group, identity)) {
+      return sendError(
+        res,
+        403,
+        'PERMISSION_DENIED',
+        `'${identity}' is not a member of workspace group '${group}'`,
+      );
+    }
+    const minted = this.deps.tokens.mint(group ?? identity, 'pg', this.deps.pgTokenTtlSeconds());
     if (faults.malformed === 'bad-expiry') {
       return sendJson(res, 200, { token: minted.token, expire_time: 'not-a-timestamp' });
     }
-    this.deps.log(`api: minted a Postgres token for ${identity}`);
+    this.deps.log(`api: minted a Postgres token for ${group ?? identity}`);
     return sendJson(res, 200, { token: minted.token, expire_time: rfc3339(minted.expiresAt) });
   }
 }

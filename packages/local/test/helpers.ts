@@ -102,3 +102,21 @@ export async function isPending(promise: Promise<unknown>): Promise<boolean> {
   await new Promise((resolve) => setTimeout(resolve, 50));
   return !settled;
 }
+
+/** A call of the roles API under `lb.branch` as `identity` (a new access token of theirs). */
+export function rolesApi(
+  lb: LocalLakebase,
+  identity: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  return fetch(`${lb.host}/api/2.0/postgres/${lb.branch}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${lb.userToken(identity)}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}

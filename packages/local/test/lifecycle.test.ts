@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalLakebase } from '../src/index.js';
-import { connectAs } from './helpers.js';
+import { connectAs, rolesApi } from './helpers.js';
 
 function postmasterPid(dataDir: string): number {
   const text = readFileSync(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8');
@@ -68,9 +68,14 @@ describe('lifecycle', () => {
     });
     const clientId = first.servicePrincipal.clientId;
     const sp = await connectAs(first, clientId, first.mintPgToken(clientId).token);
-    await sp.query('create table memo (v text)');
-    await sp.query("insert into memo values ('kept')");
+    // The SP has CONNECT and CREATE on the database: it keeps its tables in its own schema.
+    await sp.query('create schema kept; create table kept.memo (v text)');
+    await sp.query("insert into kept.memo values ('kept')");
     await sp.end();
+    const created = await rolesApi(first, first.projectOwner, 'POST', '/roles?role_id=kept-role', {
+      spec: { identity_type: 'USER', postgres_role: 'kept@example.com' },
+    });
+    expect(created.status).toBe(200);
     await first.stop();
     expect(existsSync(path.join(persistentRoot, 'pgdata', 'PG_VERSION'))).toBe(true);
 
@@ -78,7 +83,7 @@ describe('lifecycle', () => {
     try {
       expect(second.servicePrincipal.clientId).toBe(clientId);
       const again = await connectAs(second, clientId, second.mintPgToken(clientId).token);
-      expect((await again.query('select v from memo')).rows).toEqual([{ v: 'kept' }]);
+      expect((await again.query('select v from kept.memo')).rows).toEqual([{ v: 'kept' }]);
       await again.end();
       const alice = await connectAs(
         second,
@@ -86,6 +91,12 @@ describe('lifecycle', () => {
         second.mintPgToken('alice@example.com').token,
       );
       await alice.end();
+      // The roles API remembers the role id it was given.
+      const role = await rolesApi(second, second.projectOwner, 'GET', '/roles/kept-role');
+      expect(await role.json()).toMatchObject({
+        role_id: 'kept-role',
+        status: { postgres_role: 'kept@example.com', identity_type: 'USER' },
+      });
     } finally {
       await second.stop();
     }

@@ -31,6 +31,22 @@ describe('token-checking proxy', () => {
     expect(error.message).toBe(`password authentication failed for user "${ALICE}"`);
   });
 
+  it('rejects a valid token of an identity without a Postgres role with 28P01, as Lakebase does', async () => {
+    lb.resetStats();
+    const error = await connectError(
+      lb,
+      'norole@example.com',
+      lb.mintPgToken('norole@example.com').token,
+    );
+    expect(error.code).toBe('28P01');
+    expect(error.message).toBe('password authentication failed for user "norole@example.com"');
+    expect(lb.stats()).toMatchObject({ authAttempts: 1, authFailures: 1 });
+    await lb.addUser('norole@example.com');
+    await (
+      await connectAs(lb, 'norole@example.com', lb.mintPgToken('norole@example.com').token)
+    ).end();
+  });
+
   it("rejects alice's token used as bob", async () => {
     const error = await connectError(lb, BOB, lb.mintPgToken(ALICE).token);
     expect(error.code).toBe('28P01');

@@ -49,13 +49,29 @@ describe('roles as databricks_create_role leaves them', () => {
     await sp.end();
   });
 
-  it('the SP can create tables in public and is not a superuser', async () => {
+  it('the SP has CONNECT and CREATE on the database, not ownership, and is not a superuser', async () => {
     const sp = await connectAs(lb, lb.env.PGUSER, lb.mintPgToken(lb.env.PGUSER).token);
-    await sp.query('create table public.things (id int)');
+    await expect(sp.query('create table public.things (id int)')).rejects.toMatchObject({
+      code: '42501',
+      message: 'permission denied for schema public',
+    });
+    await sp.query('create schema things; create table things.things (id int)');
     const { rows } = await sp.query(
-      'select rolsuper, rolbypassrls, rolcreatedb from pg_roles where rolname = current_user',
+      `select rolsuper, rolbypassrls, rolcreatedb, rolcreaterole,
+         has_database_privilege(current_database(), 'CONNECT') as connect,
+         has_database_privilege(current_database(), 'CREATE') as "create",
+         (select datdba::regrole::text from pg_database where datname = current_database()) as owner
+       from pg_roles where rolname = current_user`,
     );
-    expect(rows[0]).toEqual({ rolsuper: false, rolbypassrls: false, rolcreatedb: true });
+    expect(rows[0]).toEqual({
+      rolsuper: false,
+      rolbypassrls: false,
+      rolcreatedb: false,
+      rolcreaterole: false,
+      connect: true,
+      create: true,
+      owner: `"${lb.projectOwner}"`,
+    });
     await sp.end();
   });
 

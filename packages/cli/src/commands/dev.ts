@@ -6,6 +6,7 @@ import type { LocalLakebase } from '@lakebase-kit/local';
 import { type Command, type CommandIO, UsageError } from './command.js';
 
 const DEFAULT_USERS = 'alice@example.com,bob@example.com';
+const DEFAULT_OWNER = 'owner@example.com';
 const HEADER_TOKEN_TTL_SECONDS = 12 * 3600;
 
 const help = `Usage: lakebase-kit dev [options]
@@ -20,6 +21,7 @@ Options:
   --api-port <n>     workspace API port; default: a free port
   --data-dir <dir>   keep data in <dir> across runs; default: a temp dir removed on exit
   --users <emails>   comma-separated user emails (default ${DEFAULT_USERS})
+  --owner <email>    the project owner: owns the database, may create roles (default ${DEFAULT_OWNER})
   --env-file <file>  where to write the environment (default .env.local)
   -h, --help         show this help
 `;
@@ -51,6 +53,17 @@ async function headerBlocks(lb: LocalLakebase, users: string[]): Promise<string>
   return blocks.join('\n\n');
 }
 
+/** A command line that runs `lakebase-kit roles list` as the project owner (roles, grants). */
+function ownerCommand(lb: LocalLakebase): string {
+  const env = lb.envFor(lb.projectOwner, { ttlSeconds: HEADER_TOKEN_TTL_SECONDS });
+  const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  return (
+    `# As the project owner ${lb.projectOwner} (CAN_MANAGE on the project, CREATEROLE): ` +
+    'roles and grants for your users\n' +
+    `env ${assignments.join(' ')} lakebase-kit roles list`
+  );
+}
+
 /** Resolves on the first SIGINT/SIGTERM; replaces other handlers so we decide the exit. */
 function waitForSignal(): Promise<NodeJS.Signals> {
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -68,6 +81,7 @@ async function run(args: string[], io: CommandIO): Promise<number> {
       'api-port': { type: 'string' },
       'data-dir': { type: 'string' },
       users: { type: 'string' },
+      owner: { type: 'string' },
       'env-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -91,13 +105,15 @@ async function run(args: string[], io: CommandIO): Promise<number> {
   // waitForSignal() then replaces so that we stop cleanly and exit 0.
   const { startLocalLakebase } = await import('@lakebase-kit/local');
   const signal = waitForSignal();
-  const lb = await startLocalLakebase({ users, proxyPort, apiPort, dataDir });
+  const projectOwner = values.owner ?? DEFAULT_OWNER;
+  const lb = await startLocalLakebase({ users, proxyPort, apiPort, dataDir, projectOwner });
   try {
     await fs.writeFile(envFile, envFileText(lb.env), { mode: 0o600 });
     io.stdout(`Local Lakebase is up (database ${lb.database}, endpoint ${lb.endpoint}).\n\n`);
     io.stdout(`# Environment (written to ${envFile})\n${envFileText(lb.env)}\n`);
     io.stdout(`# Databricks Apps user headers to try against your app\n`);
     io.stdout(`${await headerBlocks(lb, users)}\n\n`);
+    io.stdout(`${ownerCommand(lb)}\n\n`);
     io.stdout(
       dataDir
         ? `Data is kept in ${dataDir}.\n`

@@ -1,0 +1,97 @@
+/**
+ * `lakebase-kit doctor [--json]`: the checks of `runDoctor()` of `@lakebase-kit/core` for the
+ * current identity (run it with the app's environment: its service principal). Exit code 1
+ * when any check is an error, 0 otherwise (warnings included), 2 on bad usage.
+ */
+import { parseArgs } from 'node:util';
+import { type DoctorCheck, type DoctorReport, runDoctor } from '@lakebase-kit/core';
+import type { Command, CommandIO } from './command.js';
+import { TARGET_FLAGS, TARGET_HELP } from './env.js';
+import { openSession } from './lakebase-session.js';
+import { fail } from './token.js';
+
+export const DOCTOR_HELP = `Usage: lakebase-kit doctor [options]
+
+Checks what stands between the app and a working, safe Lakebase, as the current Databricks
+identity (run it with the app's environment, so as its service principal):
+  config          options and environment (endpoint, host, database, user)
+  credentials     a Lakebase token can be minted
+  login           the identity logs in
+  tls             the connection is encrypted (off on a loopback host: a warning)
+  ownership       objects the app uses that it does not own (the deploy-first trap)
+  rls-policies    tables with policies but row-level security off
+  rls-public      tables readable by PUBLIC without row-level security (a warning)
+  obo-bypass-rls  roles of on-behalf-of requests that bypass RLS (databricks_superuser, BYPASSRLS)
+  user-roles      identities (--identity) that have no Postgres role
+Each check prints its finding and, when it is not ok, the fix. Exit code 1 if any check is
+an error.
+
+Options:
+  --identity <id>     an identity that uses the app on its own behalf (repeatable)
+  --schema <schema>   a schema the app uses (repeatable; default: every non-system schema)
+  --app-role <role>   the role that must own the app's objects (default: the login role;
+                      pass the app's service principal when you run doctor as yourself)
+  --json              print the report as JSON
+${TARGET_HELP}
+`;
+
+const OPTIONS = {
+  ...TARGET_FLAGS,
+  identity: { type: 'string', multiple: true },
+  schema: { type: 'string', multiple: true },
+  'app-role': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+const MARK: Record<DoctorCheck['status'], string> = { ok: 'ok   ', warn: 'WARN ', error: 'ERROR' };
+
+export function formatReport(report: DoctorReport): string {
+  const width = Math.max(...report.checks.map((check) => check.id.length));
+  const lines = report.checks.flatMap((check) => [
+    `${MARK[check.status]}  ${check.id.padEnd(width)}  ${check.finding}`,
+    ...(check.status === 'ok' ? [] : [`       ${' '.repeat(width)}  fix: ${check.fix}`]),
+  ]);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  lines.push(
+    '',
+    `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')} (${report.checks.length} checks)`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+async function run(argv: string[], io: CommandIO): Promise<number> {
+  let verbose = argv.includes('--verbose') || argv.includes('-v');
+  try {
+    const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true });
+    verbose = values.verbose === true;
+    if (values.help) {
+      io.stdout(DOCTOR_HELP);
+      return 0;
+    }
+    const session = openSession(values, io.env, true);
+    try {
+      const report = await runDoctor({
+        db: session.db,
+        config: session.options,
+        env: session.env,
+        workspaceClient: session.workspaceClient,
+        identities: values.identity,
+        schemas: values.schema,
+        appRole: values['app-role'],
+      });
+      io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      return report.ok ? 0 : 1;
+    } finally {
+      await session.close();
+    }
+  } catch (error) {
+    return fail('doctor', error, io, verbose);
+  }
+}
+
+export const doctor: Command = {
+  name: 'doctor',
+  summary: 'check config, credentials, login, TLS, ownership, RLS and roles (exit 1 on errors)',
+  help: DOCTOR_HELP,
+  run,
+};

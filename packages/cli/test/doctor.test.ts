@@ -1,0 +1,100 @@
+/** `lakebase-kit doctor` run as the real CLI against the local Lakebase. */
+import pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, useCliWorld } from './harness.js';
+
+const world = useCliWorld();
+const cli = (args: string[], env: Record<string, string>) => runCli(world, args, env);
+
+async function as(user: string, sql: string): Promise<void> {
+  const client = new pg.Client({
+    host: world.lb.env.PGHOST,
+    port: Number(world.lb.env.PGPORT),
+    database: world.lb.env.PGDATABASE,
+    user,
+    password: world.lb.mintPgToken(user).token,
+  });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+interface Report {
+  ok: boolean;
+  checks: Array<{ id: string; status: string; finding: string; fix: string; subjects?: string[] }>;
+}
+
+beforeAll(async () => {
+  await as(
+    world.lb.env.PGUSER,
+    `create schema app;
+     create table app.notes (id serial primary key, owner text not null default current_user);
+     alter table app.notes enable row level security;
+     create policy own on app.notes using (owner = current_user);
+     grant usage on schema app to public; grant select, insert on app.notes to public`,
+  );
+});
+
+describe('lakebase-kit doctor', () => {
+  it('passes on the clean app (TLS off on loopback is a warning): exit 0', async () => {
+    const { code, stdout, stderr } = await cli(
+      ['doctor', '--identity', 'alice@example.com'],
+      world.lb.env,
+    );
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^ok {3}\s+config\s+endpoint projects\/local/m);
+    expect(stdout).toMatch(
+      /^WARN\s+tls\s+TLS is off \(sslmode=disable\) for loopback host 127\.0\.0\.1$/m,
+    );
+    expect(stdout).toMatch(/^ok {3}\s+ownership\s+/m);
+    expect(stdout).toContain('0 errors, 1 warning (9 checks)');
+    expect(stdout).not.toMatch(/lbk_/);
+  });
+
+  it('finds a schema the developer owns and a missing user role: exit 1, with the fixes', async () => {
+    await as(world.lb.projectOwner, 'create schema devschema; create table devschema.t (v int)');
+    const { code, stdout } = await cli(['doctor', '--identity', 'ghost@example.com'], world.lb.env);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^ERROR\s+ownership\s+2 object\(s\) the app uses are not owned by /m);
+    expect(stdout).toContain('fix: The deployed app will get "permission denied"');
+    expect(stdout).toMatch(/^ERROR\s+user-roles\s+1 identities seen have no Postgres role/m);
+    expect(stdout).toContain('fix: lakebase-kit roles add ghost@example.com');
+    const json = await cli(['doctor', '--json', '--schema', 'app'], world.lb.env);
+    expect(json.code).toBe(0); // only the app's own schema
+    const report = JSON.parse(json.stdout) as Report;
+    expect(report.ok).toBe(true);
+    expect(report.checks.find((c) => c.id === 'ownership')?.status).toBe('ok');
+  });
+
+  it('run as the developer, --app-role checks ownership against the app SP', async () => {
+    const env = world.lb.envFor(world.lb.projectOwner);
+    const mine = await cli(['doctor', '--json', '--schema', 'devschema'], env);
+    expect(
+      (JSON.parse(mine.stdout) as Report).checks.find((c) => c.id === 'ownership')?.status,
+    ).toBe('ok');
+    const theApps = await cli(
+      ['doctor', '--json', '--schema', 'devschema', '--app-role', world.lb.env.PGUSER],
+      env,
+    );
+    expect(theApps.code).toBe(1);
+    const ownership = (JSON.parse(theApps.stdout) as Report).checks.find(
+      (c) => c.id === 'ownership',
+    );
+    expect(ownership?.subjects).toEqual([
+      `schema devschema (owner "${world.lb.projectOwner}")`,
+      `table devschema.t (owner "${world.lb.projectOwner}")`,
+    ]);
+  });
+
+  it('no endpoint: the config and credential problems are the report (exit 1), not a crash', async () => {
+    const { LAKEBASE_ENDPOINT: _, ...env } = world.lb.env;
+    const { code, stdout } = await cli(['doctor'], env);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^ERROR\s+config\s+Lakebase endpoint is missing/m);
+    expect(stdout).toContain('env LAKEBASE_ENDPOINT');
+  });
+});

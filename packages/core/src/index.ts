@@ -87,6 +87,7 @@ export {
   type DatabaseCredential,
   type GenerateDatabaseCredentialRequest,
   type Lakebase,
+  type LakebaseDoctorOptions,
   type LakebasePoolConfig,
   type LakebaseStats,
   type OrmConfig,

@@ -10,6 +10,7 @@
  */
 import type pg from 'pg';
 import { type ResolvedConfig, resolveConfig } from './config.js';
+import { type DoctorReport, runDoctor } from './doctor.js';
 import { AuthenticationError, ClosedError, ConfigurationError } from './errors.js';
 import { IdentityVerifier, tokenFingerprint, UserWorkspaceClients } from './identity.js';
 import { Admission } from './in-flight.js';
@@ -31,7 +32,14 @@ import {
 } from './service-principal.js';
 import { Telemetry } from './telemetry.js';
 import type { TokenCache } from './token-cache.js';
-import type { Lakebase, LakebaseStats, OrmConfig, RequestLike, UserScope } from './types.js';
+import type {
+  Lakebase,
+  LakebaseDoctorOptions,
+  LakebaseStats,
+  OrmConfig,
+  RequestLike,
+  UserScope,
+} from './types.js';
 import { type UserPoolSettings, UserPools } from './user-pools.js';
 
 /** Scopes cached at once (an LRU; a forgotten scope still works, it is just not handed out). */
@@ -45,6 +53,8 @@ function normalizeHost(host: string): string {
 class LakebaseFacade implements Lakebase {
   readonly pool: LakebasePool;
   readonly #config: ResolvedConfig;
+  /** What the SP pool was made with, for `doctor()`'s config checks. */
+  readonly #poolOptions: Partial<LakebaseConfig>;
   readonly #settings: UserPoolSettings;
   readonly #developmentFallback: boolean;
   readonly #loggerGiven: boolean;
@@ -66,6 +76,7 @@ class LakebaseFacade implements Lakebase {
     const env = envOption ?? process.env;
     const config = resolveConfig(poolOptions, env);
     this.#config = config;
+    this.#poolOptions = poolOptions;
     this.#settings = resolveUserPools(userPools);
     this.#developmentFallback = developmentFallbackEnabled(options, env);
     this.#loggerGiven = options.logger !== undefined;
@@ -190,6 +201,23 @@ class LakebaseFacade implements Lakebase {
       this.#telemetry.close();
     })();
     return this.#closing;
+  }
+
+  /**
+   * The doctor's checks (see `runDoctor`) as this app: its config, credentials, login, TLS,
+   * ownership, RLS, and the roles of the identities `asUser(req)` has seen. Never throws.
+   */
+  doctor(options: LakebaseDoctorOptions = {}): Promise<DoctorReport> {
+    const seen = new Set([...this.#scopes.identities(), ...this.#users.identities()]);
+    for (const identity of options.identities ?? []) seen.add(identity);
+    return runDoctor({
+      ...options,
+      db: this,
+      config: this.#poolOptions,
+      env: this.#config.env,
+      workspaceClient: this.#sp.workspaceClient,
+      identities: [...seen],
+    });
   }
 
   stats(): LakebaseStats {

@@ -257,6 +257,11 @@ export class ScopeCache {
     return this.#scopes.size;
   }
 
+  /** The distinct identities of the cached scopes (bounded by the cache). */
+  identities(): string[] {
+    return [...new Set([...this.#scopes.values()].map((entry) => entry.scope.identity))];
+  }
+
   get(key: string): UserScopeImpl | undefined {
     const entry = this.#scopes.get(key);
     if (!entry) return undefined;

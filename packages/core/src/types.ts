@@ -4,6 +4,7 @@
  */
 import type { WorkspaceClient } from '@databricks/sdk-experimental';
 import type pg from 'pg';
+import type { DoctorOptions, DoctorReport } from './doctor.js';
 import type { Logger, LoggerConfig } from './logger.js';
 
 /** A Postgres credential for one identity. */
@@ -130,7 +131,18 @@ export interface Lakebase {
   close(): Promise<void>;
   readonly closed: boolean;
   stats(): LakebaseStats;
+  /**
+   * `runDoctor`'s checks as this app, with the identities `asUser(req)` has seen (plus
+   * `options.identities`); a report, never a throw.
+   */
+  doctor(options?: LakebaseDoctorOptions): Promise<DoctorReport>;
 }
+
+/** Options of `lakebase.doctor()`. */
+export type LakebaseDoctorOptions = Omit<
+  DoctorOptions,
+  'db' | 'config' | 'env' | 'workspaceClient'
+>;
 
 // ---------------------------------------------------------------------------
 // Service-principal pool: configuration and credential API shapes (issue 3).

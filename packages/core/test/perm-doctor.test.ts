@@ -136,6 +136,19 @@ describe('runDoctor', () => {
     });
   });
 
+  it('lakebase.doctor() checks the identities asUser(req) has seen', async () => {
+    const ghost = 'ghost@example.com';
+    const headers = { 'x-forwarded-access-token': lb.userToken(ghost), 'x-forwarded-email': ghost };
+    await sp.lakebase
+      .asUser(headers)
+      .query('select 1')
+      .catch(() => undefined); // 403: no role
+    await sp.lakebase.asUser(await lb.userHeaders(ALICE)).query('select 1');
+    const report = await sp.lakebase.doctor();
+    expect(check(report, 'user-roles')).toMatchObject({ status: 'error', subjects: [ghost] });
+    expect(check(report, 'login').status).toBe('ok');
+  });
+
   it('names broken config, credentials, login and TLS', async () => {
     const { PGHOST: _host, ...noHost } = lb.env;
     const config = check(await doctor({ env: noHost }), 'config');

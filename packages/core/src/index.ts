@@ -83,6 +83,13 @@ export {
   getUsernameWithApiLookup,
   getWorkspaceClient,
 } from './service-principal.js';
+// One agent-authored statement, safely (asUser(req).readOnlyQuery / singleStatementQuery)
+export {
+  type JsonValue,
+  STATEMENT_DEFAULTS,
+  type StatementOptions,
+  type StatementResult,
+} from './statement-runner.js';
 export {
   type DatabaseCredential,
   type GenerateDatabaseCredentialRequest,

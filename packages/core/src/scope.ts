@@ -15,6 +15,7 @@ import type { LakebasePool } from './pool.js';
 import { lakebasePoolConfig } from './pool-config.js';
 import { systemClock } from './schedule.js';
 import { ScopePool } from './scope-pool.js';
+import { runStatement, type StatementOptions, type StatementResult } from './statement-runner.js';
 import type { Telemetry } from './telemetry.js';
 import type { Clock, OrmConfig, UserScope } from './types.js';
 import type { UserPools, VerifiedUser } from './user-pools.js';
@@ -64,6 +65,22 @@ abstract class BaseScope implements UserScope {
   getOrmConfig(): OrmConfig {
     const config = this.getPgConfig();
     return toOrmConfig(config, config.user, 'getOrmConfig');
+  }
+
+  readOnlyQuery(
+    text: string,
+    values?: unknown[],
+    options: StatementOptions = {},
+  ): Promise<StatementResult> {
+    return runStatement(() => this.checkout(), text, values, { ...options, readOnly: true });
+  }
+
+  singleStatementQuery(
+    text: string,
+    values?: unknown[],
+    options: StatementOptions = {},
+  ): Promise<StatementResult> {
+    return runStatement(() => this.checkout(), text, values, { ...options, readOnly: false });
   }
 
   onClose(listener: Listener): () => void {

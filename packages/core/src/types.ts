@@ -6,6 +6,7 @@ import type { WorkspaceClient } from '@databricks/sdk-experimental';
 import type pg from 'pg';
 import type { DoctorOptions, DoctorReport } from './doctor.js';
 import type { Logger, LoggerConfig } from './logger.js';
+import type { StatementOptions, StatementResult } from './statement-runner.js';
 
 /** A Postgres credential for one identity. */
 export interface Credential {
@@ -68,6 +69,26 @@ export interface UserScope {
   ): Promise<pg.QueryResult<R>>;
   getPgConfig(): pg.PoolConfig;
   getOrmConfig(): OrmConfig;
+  /**
+   * Runs one statement someone else wrote (an LLM agent's SQL) as this identity, read-only as
+   * Postgres enforces it: one statement (extended protocol), in a READ ONLY transaction that is
+   * always rolled back, with a `statement_timeout` and a row cap; JSON-safe rows. Session and
+   * transaction statements and functions with lasting side effects are refused (400).
+   */
+  readOnlyQuery(
+    text: string,
+    values?: unknown[],
+    options?: StatementOptions,
+  ): Promise<StatementResult>;
+  /**
+   * The same for a statement that may write: one statement, committed, with the timeout and row
+   * cap; session and transaction statements are refused. Gate it behind human approval.
+   */
+  singleStatementQuery(
+    text: string,
+    values?: unknown[],
+    options?: StatementOptions,
+  ): Promise<StatementResult>;
   /**
    * Called once when the `Lakebase` forgets this scope (unused for `idleTimeoutMillis`, the
    * scope cache's cap, or `close()`). Adapters use it to drop their per-scope clients. Returns

@@ -91,6 +91,11 @@ export {
   type StatementResult,
 } from './statement-runner.js';
 export {
+  createTokenRefreshCallback,
+  type DriverTelemetry,
+  type TokenRefreshDeps,
+} from './token-refresh-callback.js';
+export {
   type DatabaseCredential,
   type GenerateDatabaseCredentialRequest,
   type Lakebase,

@@ -70,6 +70,8 @@ interface UserEntry {
   readonly identity: string;
   readonly pool: LakebasePool;
   readonly tokens: TokenCache;
+  /** Its number in `lakebase:user:<n>` (given back when the pool has ended). */
+  readonly number: number;
   /** The newest verified forwarded token: what the next credential fetch uses. */
   token: { value: string; fingerprint: string };
   /** The SDK client of `client.fingerprint`'s token (built on the first fetch with it). */
@@ -77,7 +79,22 @@ interface UserEntry {
   lastUsed: number;
 }
 
-const POOL_NAME = 'lakebase:user';
+/**
+ * Pool names `lakebase:user:<n>`: each user pool can be told apart in telemetry, with no
+ * identity in it; a dropped pool's number is reused, so there are at most `maxPools` names.
+ */
+class PoolNumbers {
+  private next = 1;
+  private readonly free: number[] = [];
+
+  take(): number {
+    return this.free.pop() ?? this.next++;
+  }
+
+  give(n: number): void {
+    this.free.push(n);
+  }
+}
 
 export class UserPools {
   readonly budget: ConnectionBudget;
@@ -89,6 +106,7 @@ export class UserPools {
   private readonly clock: Clock;
   private readonly entries = new LruMap<string, UserEntry>(Number.POSITIVE_INFINITY);
   private readonly ending = new Set<Promise<void>>();
+  private readonly numbers = new PoolNumbers();
   private sweepTimer: unknown;
   private evictions = 0;
   private idleDrops = 0;
@@ -188,6 +206,8 @@ export class UserPools {
 
   private create(user: VerifiedUser): UserEntry {
     const { config, settings, telemetry } = this;
+    const number = this.numbers.take();
+    const poolName = `lakebase:user:${number}`;
     const tokens = new TokenCache({
       source: { fetch: (signal) => this.mint(entry, signal) },
       name: 'user',
@@ -196,12 +216,12 @@ export class UserPools {
       defaultWaitMs: config.pool.connectionTimeoutMillis || config.credentialTimeoutMs,
       logger: config.logger,
       telemetry,
-      poolName: POOL_NAME,
+      poolName,
       clock: this.clock,
     });
     const { poolConfig, rejectedTokens } = lakebasePoolConfig({
       config,
-      poolName: POOL_NAME,
+      poolName,
       userName: user.identity,
       passwords: { isToken: true, password: (deadline) => tokens.getToken(deadline) },
       telemetry,
@@ -213,7 +233,7 @@ export class UserPools {
     });
     const identity = user.identity;
     const pool = new LakebasePool(poolConfig, {
-      poolName: POOL_NAME,
+      poolName,
       tokens,
       rejectedTokens,
       telemetry,
@@ -242,6 +262,7 @@ export class UserPools {
       identity,
       pool,
       tokens,
+      number,
       token: { value: user.token, fingerprint: user.fingerprint },
       client: undefined,
       lastUsed: this.clock.now(),
@@ -306,7 +327,10 @@ export class UserPools {
           `lakebase: ending a user pool failed: ${(error as Error).message}`,
         );
       })
-      .finally(() => this.ending.delete(ended));
+      .finally(() => {
+        this.ending.delete(ended);
+        this.numbers.give(entry.number);
+      });
     this.ending.add(ended);
   }
 

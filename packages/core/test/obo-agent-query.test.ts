@@ -121,10 +121,11 @@ describe('readOnlyQuery', () => {
     });
     expect(capped.rows).toHaveLength(10);
     expect(capped).toMatchObject({ truncated: true, rowCount: null });
-    const slow = await scope
-      .readOnlyQuery('select pg_sleep(5)', [], { timeoutMs: 200 })
-      .catch((e: { code?: string }) => e);
-    expect(slow.code).toBe('57014'); // query_canceled by statement_timeout
+    const slow = await scope.readOnlyQuery('select pg_sleep(5)', [], { timeoutMs: 200 }).then(
+      () => undefined,
+      (e: { code?: string }) => e,
+    );
+    expect(slow?.code).toBe('57014'); // query_canceled by statement_timeout
     expect((await scope.readOnlyQuery('select current_user as who')).rows[0]?.who).toBe(ALICE);
   });
 
@@ -210,10 +211,11 @@ describe('singleStatementQuery (writes, one statement, as the user)', () => {
     expect(inserted.command).toBe('INSERT');
     const visible = await lakebase.query(`select owner from agent.notes where body = 'alice 3'`);
     expect(visible.rows).toEqual([{ owner: ALICE }]);
-    const two = await scope
-      .singleStatementQuery(`select 1; delete from agent.notes`)
-      .catch((e: { code?: string }) => e);
-    expect(two.code).toBe('42601');
+    const two = await scope.singleStatementQuery(`select 1; delete from agent.notes`).then(
+      () => undefined,
+      (e: { code?: string }) => e,
+    );
+    expect(two?.code).toBe('42601');
     for (const sql of [
       'RESET ROLE',
       'SET ROLE postgres',

@@ -1,5 +1,6 @@
 import { WorkspaceClient } from '@databricks/sdk-experimental';
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
+import { metrics, trace } from '@opentelemetry/api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
@@ -7,6 +8,7 @@ import {
   ConfigurationError,
   CredentialError,
   createLakebasePool,
+  createTokenRefreshCallback,
   getLakebaseOrmConfig,
   getLakebasePgConfig,
   LakebasePool,
@@ -97,6 +99,39 @@ describe('createLakebasePool (service principal)', () => {
       'application_name',
     ]);
     expect(rows[0]).toEqual({ me: clientId, app: 'lakebase-kit' });
+    await pool.end();
+  });
+
+  it("createTokenRefreshCallback (the official package's) feeds a plain pg.Pool, single-flight", async () => {
+    const meter = metrics.getMeter('test');
+    const callback = createTokenRefreshCallback({
+      userConfig: localPoolOptions(lb, { logger: log.logger }),
+      endpoint: lb.env.LAKEBASE_ENDPOINT,
+      telemetry: {
+        tracer: trace.getTracer('test'),
+        meter,
+        tokenRefreshDuration: meter.createHistogram('t'),
+        queryDuration: meter.createHistogram('q'),
+        poolErrors: meter.createCounter('e'),
+      },
+      logger: log.logger,
+    });
+    const { ssl } = getLakebasePgConfig(localPoolOptions(lb, { logger: log.logger }));
+    const pool = new pg.Pool({
+      host: lb.env.PGHOST,
+      port: Number(lb.env.PGPORT),
+      database: lb.env.PGDATABASE,
+      user: clientId,
+      password: callback,
+      ssl,
+      max: 20,
+    });
+    lb.resetStats();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => pool.query('select current_user as me')),
+    );
+    expect(new Set(results.map((r) => r.rows[0].me))).toEqual(new Set([clientId]));
+    expect(lb.stats().credentialCalls[clientId]).toBe(1);
     await pool.end();
   });
 

@@ -18,6 +18,7 @@ import {
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLakebasePool } from '../src/index.js';
+import { createLakebase } from '../src/lakebase.js';
 import { INSTRUMENTATION_SCOPE } from '../src/telemetry.js';
 import { captureLogger, localPoolOptions } from './sp-support.js';
 
@@ -302,5 +303,35 @@ describe('metrics', () => {
         }),
       ),
     ).toBe(1);
+  });
+
+  it('user pools are told apart by pool name, and no identity appears in any attribute', async () => {
+    const lakebase = createLakebase({ env: lb.env, logger: log.logger });
+    try {
+      for (const email of ['alice@example.com', 'bob@example.com']) {
+        await lakebase.asUser(await lb.userHeaders(email)).query('select $1::text as who', [email]);
+      }
+      const m = await collect();
+      const names = new Set(
+        (m.get('db.client.operation.duration') ?? [])
+          .map((p) => p.attributes['db.client.connection.pool.name'])
+          .filter((name) => typeof name === 'string' && name.startsWith('lakebase:user')),
+      );
+      expect(names).toEqual(new Set(['lakebase:user:1', 'lakebase:user:2']));
+      for (const [, points] of m) {
+        for (const p of points)
+          expect(JSON.stringify(p.attributes)).not.toMatch(/@|example\.com|lbk_/);
+      }
+      const userSpans = (await finishedSpans()).filter(
+        (s) =>
+          s.kind === SpanKind.CLIENT && s.attributes['db.query.text'] === 'select $1::text as who',
+      );
+      expect(userSpans).toHaveLength(2);
+      for (const span of userSpans) {
+        expect(JSON.stringify(span.attributes)).not.toMatch(/example\.com/);
+      }
+    } finally {
+      await lakebase.close();
+    }
   });
 });

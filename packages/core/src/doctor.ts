@@ -11,7 +11,9 @@
  * - `rls-public`: tables readable by PUBLIC without row-level security (warning);
  * - `obo-bypass-rls`: roles of on-behalf-of requests that bypass RLS (`databricks_superuser`,
  *   BYPASSRLS, superuser);
- * - `user-roles`: identities seen by `asUser` that have no Postgres role.
+ * - `user-roles`: identities seen by `asUser` that have no Postgres role;
+ * - `set-role`: whether the app's identity may `SET ROLE` to each of them (`userPools.mode`
+ *   'set-role' needs it for all: an error there; 'auto' logs the others in: a warning).
  *
  * `error` is what breaks the app or its security; `warn` the rest. It never throws, and no
  * finding ever holds a token.
@@ -65,6 +67,8 @@ export interface DoctorOptions {
   appRole?: string;
   /** The workspace client for minting (default: the config's). */
   workspaceClient?: WorkspaceClient;
+  /** How `asUser(req)` reaches Postgres (`userPools.mode`, default `login`): for `set-role`. */
+  mode?: 'login' | 'set-role' | 'auto';
 }
 
 const OK_FIX = '';
@@ -145,6 +149,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       bypassCheck(options.db, schemas, appRole, options.identities ?? []),
     );
     await guarded('user-roles', () => userRolesCheck(options.db, options.identities, branch));
+    await guarded('set-role', () =>
+      setRoleCheck(options.db, options.identities ?? [], options.mode ?? 'login', login.role!),
+    );
   }
 
   const errors = checks.filter((check) => check.status === 'error').length;
@@ -474,5 +481,52 @@ async function userRolesCheck(
       .map((identity) => createRoleCommands(identity, { branch }).kit)
       .join('; '),
     subjects: missing,
+  };
+}
+
+/** Whether the app's identity may SET ROLE to each identity seen (that has a role). */
+async function setRoleCheck(
+  db: Queryable,
+  identities: readonly string[],
+  mode: 'login' | 'set-role' | 'auto',
+  appRole: string,
+): Promise<DoctorCheck> {
+  const seen = [...new Set(identities)];
+  if (seen.length === 0) {
+    return { id: 'set-role', status: 'ok', finding: 'no identities seen to check', fix: OK_FIX };
+  }
+  const { rows } = await db.query(
+    `select r.rolname as role, pg_has_role(session_user, r.oid, 'SET') as can
+       from pg_catalog.pg_roles r where r.rolname = any($1::text[]) order by r.rolname`,
+    [seen],
+  );
+  const cannot = rows.filter((row) => row.can !== true).map((row) => String(row.role));
+  const can = rows.length - cannot.length;
+  const grant = (role: string) =>
+    `GRANT ${quoted(role)} TO ${quoted(appRole)} WITH INHERIT FALSE, SET TRUE`;
+  if (cannot.length === 0) {
+    return {
+      id: 'set-role',
+      status: 'ok',
+      finding: `${appRole} may SET ROLE to all ${can} user roles seen (userPools.mode 'set-role' works for them)`,
+      fix: OK_FIX,
+    };
+  }
+  const finding =
+    `${appRole} may SET ROLE to ${can} of ${rows.length} user roles seen; not to ${summarize(cannot)}` +
+    (mode === 'set-role'
+      ? " (userPools.mode 'set-role': their requests fail)"
+      : mode === 'auto'
+        ? " (userPools.mode 'auto': they log in with their own tokens instead)"
+        : ' (login mode does not need it)');
+  return {
+    id: 'set-role',
+    status: mode === 'set-role' ? 'error' : mode === 'auto' ? 'warn' : 'ok',
+    finding,
+    fix:
+      mode === 'login'
+        ? OK_FIX
+        : `As a project owner: ${cannot.slice(0, 3).map(grant).join('; ')} (SET, not INHERIT); or use userPools.mode 'login'.`,
+    subjects: cannot,
   };
 }

@@ -16,7 +16,18 @@ export interface UserPoolsConfig {
   maxPools?: number;
   /** Idle user connections close after this long; empty user pools are dropped after it (default 30000). */
   idleTimeoutMillis?: number;
+  /**
+   * How a verified user's work reaches Postgres (default `login`):
+   * - `login`: a pool per user, logged in with the user's own Lakebase token;
+   * - `set-role`: the service principal's pool, the session switched to the user's role
+   *   (`SET ROLE`); the SP must hold SET on every user's role;
+   * - `auto`: `set-role` for the identities the SP may `SET ROLE` to, `login` for the others.
+   */
+  mode?: UserPoolsMode;
 }
+
+export type UserPoolsMode = 'login' | 'set-role' | 'auto';
+const MODES: readonly UserPoolsMode[] = ['login', 'set-role', 'auto'];
 
 /** Options of `createLakebase()`. */
 export interface LakebaseConfig extends LakebasePoolConfig {
@@ -30,14 +41,20 @@ export interface LakebaseConfig extends LakebasePoolConfig {
   env?: NodeJS.ProcessEnv;
 }
 
-export const USER_POOL_DEFAULTS: Readonly<UserPoolSettings> = Object.freeze({
-  max: 3,
-  maxConnections: 50,
-  maxPools: 1000,
-  idleTimeoutMillis: 30_000,
-});
+export const USER_POOL_DEFAULTS: Readonly<UserPoolSettings & { mode: UserPoolsMode }> =
+  Object.freeze({
+    max: 3,
+    maxConnections: 50,
+    maxPools: 1000,
+    idleTimeoutMillis: 30_000,
+    mode: 'login' as UserPoolsMode,
+  });
 
-function positiveInteger(name: keyof UserPoolsConfig, value: number | undefined, fallback: number) {
+function positiveInteger(
+  name: Exclude<keyof UserPoolsConfig, 'mode'>,
+  value: number | undefined,
+  fallback: number,
+) {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1) {
     throw new ValidationError(
@@ -49,7 +66,16 @@ function positiveInteger(name: keyof UserPoolsConfig, value: number | undefined,
 }
 
 /** `userPools` → validated settings with defaults. */
-export function resolveUserPools(options: UserPoolsConfig = {}): UserPoolSettings {
+export function resolveUserPools(
+  options: UserPoolsConfig = {},
+): UserPoolSettings & { mode: UserPoolsMode } {
+  const mode = options.mode ?? USER_POOL_DEFAULTS.mode;
+  if (!MODES.includes(mode)) {
+    throw new ValidationError(
+      `Invalid option "userPools.mode": expected one of ${MODES.join(', ')}, got ${JSON.stringify(mode)}`,
+      { option: 'userPools.mode' },
+    );
+  }
   const idle = options.idleTimeoutMillis ?? USER_POOL_DEFAULTS.idleTimeoutMillis;
   if (typeof idle !== 'number' || !Number.isFinite(idle) || idle < 0) {
     throw new ValidationError(
@@ -73,7 +99,7 @@ export function resolveUserPools(options: UserPoolsConfig = {}): UserPoolSetting
       { option: 'userPools.max' },
     );
   }
-  return Object.freeze(settings);
+  return Object.freeze({ ...settings, mode });
 }
 
 /** Whether requests without a token fall back to the service principal. */

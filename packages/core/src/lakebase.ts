@@ -18,18 +18,27 @@ import {
   developmentFallbackEnabled,
   type LakebaseConfig,
   resolveUserPools,
+  type UserPoolsMode,
 } from './lakebase-config.js';
-import { MissingRoles } from './missing-roles.js';
+import { MissingRoles, missingRoleMessage } from './missing-roles.js';
 import { toOrmConfig } from './orm-config.js';
 import { identityPgConfig } from './pg-config.js';
 import type { LakebasePool } from './pool.js';
 import { ACCESS_TOKEN_HEADER, readRequestIdentity } from './request-identity.js';
-import { FallbackScope, ScopeCache, type ScopeContext, scopeKey, UserScopeImpl } from './scope.js';
+import {
+  FallbackScope,
+  ScopeCache,
+  type ScopeContext,
+  scopeKey,
+  type UserConnections,
+  UserScopeImpl,
+} from './scope.js';
 import {
   ServicePrincipal,
   servicePrincipalPool,
   servicePrincipalTokens,
 } from './service-principal.js';
+import { RoleSession, SessionRoles, SetRoleAccess } from './session-roles.js';
 import { Telemetry } from './telemetry.js';
 import type { TokenCache } from './token-cache.js';
 import type {
@@ -40,7 +49,7 @@ import type {
   RequestLike,
   UserScope,
 } from './types.js';
-import { type UserPoolSettings, UserPools } from './user-pools.js';
+import { type UserPoolSettings, UserPools, type VerifiedUser } from './user-pools.js';
 
 /** Scopes cached at once (an LRU; a forgotten scope still works, it is just not handed out). */
 const MAX_SCOPES = 10_000;
@@ -55,7 +64,7 @@ class LakebaseFacade implements Lakebase {
   readonly #config: ResolvedConfig;
   /** What the SP pool was made with, for `doctor()`'s config checks. */
   readonly #poolOptions: Partial<LakebaseConfig>;
-  readonly #settings: UserPoolSettings;
+  readonly #settings: UserPoolSettings & { mode: UserPoolsMode };
   readonly #developmentFallback: boolean;
   readonly #loggerGiven: boolean;
   readonly #telemetry: Telemetry;
@@ -66,6 +75,8 @@ class LakebaseFacade implements Lakebase {
   readonly #users: UserPools;
   readonly #scopes: ScopeCache;
   readonly #admission = new Admission();
+  readonly #sessions: SessionRoles;
+  readonly #setRoleAccess: SetRoleAccess;
   readonly #scopeContext: ScopeContext;
   #fallback: FallbackScope | undefined;
   #fallbackWarned = false;
@@ -83,10 +94,16 @@ class LakebaseFacade implements Lakebase {
     this.#telemetry = new Telemetry(config.telemetry);
     this.#sp = new ServicePrincipal(config);
     this.#spTokens = servicePrincipalTokens(config, this.#sp, this.#telemetry);
+    this.#sessions = new SessionRoles({
+      endpoint: config.endpoint,
+      missingRoleMessage: (identity) => missingRoleMessage(identity, config.endpoint),
+    });
     this.pool = servicePrincipalPool(config, this.#telemetry, {
       ownsTelemetry: false,
       identity: this.#sp,
       tokens: this.#spTokens,
+      // the SP pool resets what a user left in a session (set-role mode) before anyone reuses it
+      sessions: this.#settings.mode === 'login' ? undefined : this.#sessions,
     });
 
     const sp = this.#sp;
@@ -103,6 +120,9 @@ class LakebaseFacade implements Lakebase {
       timeoutMs: config.credentialTimeoutMs,
     });
     const spPool = this.pool;
+    this.#setRoleAccess = new SetRoleAccess({
+      query: (text, values) => spPool.query(text, values),
+    });
     this.#users = new UserPools({
       config,
       settings: this.#settings,
@@ -128,6 +148,11 @@ class LakebaseFacade implements Lakebase {
       verifier: this.#verifier,
       users: this.#users,
       telemetry: this.#telemetry,
+      route: (user) => this.#route(user),
+      currentPool: (identity) =>
+        this.#settings.mode === 'set-role'
+          ? this.pool
+          : (this.#users.current(identity) ?? this.pool),
     };
   }
 
@@ -217,6 +242,7 @@ class LakebaseFacade implements Lakebase {
       env: this.#config.env,
       workspaceClient: this.#sp.workspaceClient,
       identities: [...seen],
+      mode: options.mode ?? this.#settings.mode,
     });
   }
 
@@ -246,6 +272,20 @@ class LakebaseFacade implements Lakebase {
         scopes: this.#scopes.size,
       },
     };
+  }
+
+  /** Where a verified user's work runs (see `userPools.mode`). */
+  #route(user: VerifiedUser): UserConnections | Promise<UserConnections> {
+    const { mode } = this.#settings;
+    if (mode === 'login') return this.#users.pool(user) as unknown as UserConnections;
+    if (mode === 'set-role') return new RoleSession(this.pool, this.#sessions, user.identity);
+    return this.#setRoleAccess
+      .canSetRole(user.identity)
+      .then((can) =>
+        can
+          ? new RoleSession(this.pool, this.#sessions, user.identity)
+          : (this.#users.pool(user) as unknown as UserConnections),
+      );
   }
 
   #servicePrincipalFallback(): UserScope {

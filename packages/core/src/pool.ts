@@ -83,6 +83,13 @@ export interface LakebasePoolRuntime {
   login?: LoginPolicy;
   /** Work before a connect may start (the SCIM lookup of the role); undefined once done. */
   ready?: () => Promise<void> | undefined;
+  /**
+   * Sets up each client's session for whom it is handed to (set-role mode): undefined when
+   * nothing is to be done; a rejection destroys the client.
+   */
+  sessions?: {
+    prepare(client: pg.PoolClient, role: string | undefined): Promise<void> | undefined;
+  };
 }
 
 type ConnectCallback = (
@@ -142,11 +149,31 @@ export class LakebasePool extends pg.Pool {
     }
     this.#outstanding++;
     if (callback) {
-      this.#checkout(callback);
+      this.#checkout(callback, undefined);
       return undefined;
     }
     return new Promise<pg.PoolClient>((resolve, reject) => {
-      this.#checkout((error, client) => (error ? reject(error) : resolve(client as pg.PoolClient)));
+      this.#checkout(
+        (error, client) => (error ? reject(error) : resolve(client as pg.PoolClient)),
+        undefined,
+      );
+    });
+  }
+
+  /**
+   * A client whose session runs as `role` (`userPools.mode: 'set-role'`): set up before it is
+   * handed out, reset before anyone else gets it. The service principal must hold SET on `role`.
+   */
+  connectAs(role: string): Promise<pg.PoolClient> {
+    if (this.#closing) {
+      return Promise.reject(new ClosedError('Cannot use a pool after calling end on the pool'));
+    }
+    this.#outstanding++;
+    return new Promise<pg.PoolClient>((resolve, reject) => {
+      this.#checkout(
+        (error, client) => (error ? reject(error) : resolve(client as pg.PoolClient)),
+        role,
+      );
     });
   }
 
@@ -193,37 +220,62 @@ export class LakebasePool extends pg.Pool {
    * One accepted connect: pg-pool's own `connect()` (the hot path: no promise, no await), and
    * only on a failure the retry policy.
    */
-  #checkout(callback: ConnectCallback): void {
+  #checkout(callback: ConnectCallback, role: string | undefined): void {
     const rt = this.#rt;
     const ready = rt.ready?.();
     if (ready) {
       ready.then(
-        () => this.#attempt(callback, performance.now(), undefined),
+        () => this.#attempt(callback, role, performance.now(), undefined),
         (error: Error) => this.#answer(callback, error),
       );
       return;
     }
-    this.#attempt(callback, performance.now(), undefined);
+    this.#attempt(callback, role, performance.now(), undefined);
   }
 
-  #attempt(callback: ConnectCallback, started: number, attempt: Attempt | undefined): void {
+  #attempt(
+    callback: ConnectCallback,
+    role: string | undefined,
+    started: number,
+    attempt: Attempt | undefined,
+  ): void {
     super.connect((error, client, done) => {
       if (!error) {
-        this.#rt.telemetry.connectionWait(this.#rt.poolName, (performance.now() - started) / 1000);
-        this.#outstanding--;
-        if (this.#outstanding === 0) this.#drained?.();
-        callback(undefined, client, done);
+        const prepared = client && this.#rt.sessions?.prepare(client, role);
+        if (!prepared) {
+          this.#deliver(callback, started, client, done);
+          return;
+        }
+        prepared.then(
+          () => this.#deliver(callback, started, client, done),
+          (failure: Error) => {
+            done(true); // its session state is unknown: never reuse it
+            this.#answer(callback, failure);
+          },
+        );
         return;
       }
       const state = attempt ?? this.#firstAttempt();
       this.#afterFailure(error, state).then(
         (retry) => {
-          if (retry) this.#attempt(callback, started, state);
+          if (retry) this.#attempt(callback, role, started, state);
           else this.#answer(callback, error);
         },
         (final: Error) => this.#answer(callback, final),
       );
     });
+  }
+
+  #deliver(
+    callback: ConnectCallback,
+    started: number,
+    client: pg.PoolClient | undefined,
+    done: (release?: Error | boolean) => void,
+  ): void {
+    this.#rt.telemetry.connectionWait(this.#rt.poolName, (performance.now() - started) / 1000);
+    this.#outstanding--;
+    if (this.#outstanding === 0) this.#drained?.();
+    callback(undefined, client, done);
   }
 
   #answer(callback: ConnectCallback, error: Error): void {

@@ -29,6 +29,22 @@ export interface ScopeContext {
   verifier: IdentityVerifier;
   users: UserPools;
   telemetry: Telemetry;
+  /**
+   * Where a verified user's work runs: their own pool (login mode), or the service principal's
+   * pool under their role (set-role mode). A promise only while `auto` mode asks Postgres.
+   */
+  route(user: VerifiedUser): UserConnections | Promise<UserConnections>;
+  /** The pool a user's work runs on now, if known (for counters); no I/O. */
+  currentPool(identity: string): pg.Pool | undefined;
+}
+
+/** What a verified user's work runs on (a `LakebasePool`, or a `RoleSession`). */
+export interface UserConnections {
+  query<R extends pg.QueryResultRow>(
+    text: string | pg.QueryConfig,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
+  connect(): Promise<pg.PoolClient>;
 }
 
 type Listener = () => void;
@@ -149,7 +165,7 @@ export class UserScopeImpl extends BaseScope {
     text: string | pg.QueryConfig,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>> {
-    return this.run((pool) => pool.query<R>(text as string, values));
+    return this.run((connections) => connections.query<R>(text, values));
   }
 
   getPgConfig(): pg.PoolConfig {
@@ -175,11 +191,11 @@ export class UserScopeImpl extends BaseScope {
   }
 
   protected currentPool(): pg.Pool | undefined {
-    return this.isVerified ? this.#ctx.users.current(this.identity) : undefined;
+    return this.isVerified ? this.#ctx.currentPool(this.identity) : undefined;
   }
 
   protected checkout(): Promise<pg.PoolClient> {
-    return this.run((pool) => pool.connect());
+    return this.run((connections) => connections.connect());
   }
 
   protected viewOptions(): pg.PoolConfig {
@@ -187,11 +203,11 @@ export class UserScopeImpl extends BaseScope {
   }
 
   /**
-   * Waits until the token is verified, then starts `work` on the identity's pool, all while
-   * admitted: `close()` lets it reach the pool (which then lets it finish).
+   * Waits until the token is verified, then starts `work` where the identity's work runs, all
+   * while admitted: `close()` lets it reach the pool (which then lets it finish).
    */
-  private async run<T>(work: (pool: LakebasePool) => Promise<T>): Promise<T> {
-    const { admission, verifier, users } = this.#ctx;
+  private async run<T>(work: (connections: UserConnections) => Promise<T>): Promise<T> {
+    const { admission, verifier } = this.#ctx;
     const user = this.#user;
     admission.enter();
     let started: Promise<T>;
@@ -199,7 +215,8 @@ export class UserScopeImpl extends BaseScope {
       if (!verifier.isVerified(user.identity, user.fingerprint)) {
         await verifier.verify(user.identity, user.token, user.fingerprint);
       }
-      started = work(users.pool(user));
+      const routed = this.#ctx.route(user);
+      started = work(routed instanceof Promise ? await routed : routed);
     } finally {
       admission.leave();
     }

@@ -9,7 +9,7 @@ import type { LoginUser } from './client.js';
 import { type ResolvedConfig, resolveConfig } from './config.js';
 import { workspaceCredentialSource } from './credentials.js';
 import { ConfigurationError } from './errors.js';
-import { LakebasePool } from './pool.js';
+import { LakebasePool, type LakebasePoolRuntime } from './pool.js';
 import { lakebasePoolConfig, passwordSource } from './pool-config.js';
 import { systemClock } from './schedule.js';
 import { Telemetry } from './telemetry.js';
@@ -156,7 +156,12 @@ export function servicePrincipalTokens(
 export function servicePrincipalPool(
   config: ResolvedConfig,
   telemetry: Telemetry,
-  options: { ownsTelemetry: boolean; identity?: ServicePrincipal; tokens?: TokenCache },
+  options: {
+    ownsTelemetry: boolean;
+    identity?: ServicePrincipal;
+    tokens?: TokenCache;
+    sessions?: LakebasePoolRuntime['sessions'];
+  },
 ): LakebasePool {
   const identity = options.identity ?? new ServicePrincipal(config);
   const tokens = options.tokens ?? servicePrincipalTokens(config, identity, telemetry);
@@ -180,6 +185,7 @@ export function servicePrincipalPool(
     clock: systemClock,
     random: Math.random,
     ready: () => identity.ready(),
+    sessions: options.sessions,
   });
 }
 

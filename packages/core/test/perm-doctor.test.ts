@@ -54,6 +54,7 @@ describe('runDoctor', () => {
       ['rls-public', 'ok'],
       ['obo-bypass-rls', 'ok'],
       ['user-roles', 'ok'],
+      ['set-role', 'ok'],
     ]);
     expect(report).toMatchObject({ ok: true, errors: 0, warnings: 0 });
     expect(check(report, 'login').finding).toBe(

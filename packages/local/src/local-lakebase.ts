@@ -11,7 +11,12 @@ import { assertEmail, userId } from './identities.js';
 import { PostgresServer } from './postgres.js';
 import { WireProxy } from './proxy.js';
 import { RoleCatalog } from './role-catalog.js';
-import { ensureProject, ensureServicePrincipalRole, ensureUserRole } from './roles.js';
+import {
+  ensureProject,
+  ensureServicePrincipalRole,
+  ensureUserRole,
+  grantSetRole,
+} from './roles.js';
 import { RolesApi } from './roles-api.js';
 import { SerialQueue } from './serial-queue.js';
 import { loadOrCreateState, newState } from './state-file.js';
@@ -150,7 +155,10 @@ export async function startLocalLakebase(
     if (!pending) {
       // One role change at a time: concurrent GRANT CONNECTs update the same pg_database row
       // and fail with "tuple concurrently updated".
-      const created = roleChanges.run(() => ensureUserRole(postgres, database, owner, email));
+      const created = roleChanges.run(async () => {
+        await ensureUserRole(postgres, database, owner, email);
+        if (options.grantSetRole) await grantSetRole(postgres, database, sp.clientId, email);
+      });
       pending = created.then(
         () => {
           knownUsers.add(email);
@@ -260,6 +268,8 @@ export async function startLocalLakebase(
       return postgres.port;
     },
     addUser,
+    grantSetRole: (role, grant = true) =>
+      roleChanges.run(() => grantSetRole(postgres, database, sp.clientId, role, grant)),
     addGroup: (name, members) => directory.setGroup(name, members),
     envFor,
     userToken,

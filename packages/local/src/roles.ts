@@ -152,3 +152,22 @@ export async function ensureUserRole(
     createIdentityRoleStatements(database, owner, email, { identityType: 'USER', login: true }),
   );
 }
+
+/**
+ * Lets the service principal `SET ROLE` to `role` without inheriting its privileges (SET, not
+ * INHERIT), as a project owner could grant it on Lakebase: what `userPools.mode: 'set-role'`
+ * needs. With `grant: false`, takes it back.
+ */
+export async function grantSetRole(
+  server: PostgresServer,
+  database: string,
+  clientId: string,
+  role: string,
+  grant = true,
+): Promise<void> {
+  await asSuperuser(server, database, [
+    grant
+      ? `grant ${ident(role)} to ${ident(clientId)} with inherit false, set true`
+      : `revoke ${ident(role)} from ${ident(clientId)}`,
+  ]);
+}

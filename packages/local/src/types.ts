@@ -7,6 +7,12 @@ export interface LocalLakebaseOptions {
   tokenTtlSeconds?: number;
   /** User emails created at start (Postgres role + workspace user). */
   users?: string[];
+  /**
+   * Grant the service principal SET (not INHERIT) on every user role made by `users` /
+   * `addUser()`, as a project owner could on Lakebase: what `userPools.mode: 'set-role'` needs
+   * (default false: as on a fresh Lakebase, it may not). `lb.grantSetRole()` does it per role.
+   */
+  grantSetRole?: boolean;
   /** Database name (default `databricks_postgres`). */
   database?: string;
   /** Endpoint path (default `projects/local/branches/main/endpoints/primary`). */
@@ -153,6 +159,11 @@ export interface LocalLakebase {
   /** Port of the real Postgres (superuser access only; apps go through the proxy). */
   readonly postgresPort: number;
   addUser(email: string): Promise<void>;
+  /**
+   * Grants the service principal SET (not INHERIT) on `role` (with `grant: false`, revokes it),
+   * as a project owner could; for `userPools.mode: 'set-role'`.
+   */
+  grantSetRole(role: string, grant?: boolean): Promise<void>;
   /**
    * Creates or replaces a workspace group. Its members log in to the group's Postgres role
    * (made with `databricks_create_role(name, 'GROUP')` or the roles API) with their own tokens.

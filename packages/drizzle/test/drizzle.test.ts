@@ -138,6 +138,28 @@ describe('lakebaseDrizzle', () => {
     expect(seen).not.toMatch(TOKEN_PATTERN);
   });
 
+  it("in userPools.mode 'set-role' the user's database runs as the user on the SP's pool", async () => {
+    await lb.grantSetRole(ALICE);
+    const shared = lakebaseDrizzle({ schema, userPools: { mode: 'set-role' } });
+    try {
+      const logins = lb.stats().connections[ALICE]?.total ?? 0;
+      const alice = shared.asUser(await lb.userHeaders(ALICE));
+      const [me] = (await alice.execute<{ who: string }>(sql`select current_user as who`)).rows;
+      expect(me?.who).toBe(ALICE);
+      const rows = await alice.select().from(notes);
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((row) => row.owner === ALICE)).toBe(true);
+      await alice.transaction(async (tx) => {
+        await tx.insert(notes).values({ body: 'alice via set-role' });
+      });
+      const [inserted] = await db.select().from(notes).where(eq(notes.body, 'alice via set-role'));
+      expect(inserted?.owner).toBe(ALICE);
+      expect(lb.stats().connections[ALICE]?.total ?? 0).toBe(logins); // no login as alice
+    } finally {
+      await shared.$close();
+    }
+  });
+
   it('never logs a token', () => {
     for (const line of logs) expect(line).not.toMatch(TOKEN_PATTERN);
   });

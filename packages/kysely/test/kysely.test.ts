@@ -202,6 +202,25 @@ describe('lakebaseKysely', () => {
     expect(seen).not.toMatch(TOKEN_PATTERN);
   });
 
+  it("in userPools.mode 'set-role' the user's Kysely runs as the user on the SP's pool", async () => {
+    await lb.grantSetRole(ALICE);
+    const shared = lakebaseKysely<DB>({ userPools: { mode: 'set-role' } });
+    try {
+      const logins = lb.stats().connections[ALICE]?.total ?? 0;
+      const alice = shared.asUser(await lb.userHeaders(ALICE));
+      expect(await currentUser(alice)).toBe(ALICE);
+      await alice.transaction().execute(async (tx) => {
+        await tx.insertInto('app.notes').values({ body: 'alice via set-role' }).execute();
+      });
+      const rows = await alice.selectFrom('app.notes').select(['owner']).execute();
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((row) => row.owner === ALICE)).toBe(true);
+      expect(lb.stats().connections[ALICE]?.total ?? 0).toBe(logins); // no login as alice
+    } finally {
+      await shared.destroy();
+    }
+  });
+
   it('never logs a token', () => {
     for (const line of logs) expect(line).not.toMatch(TOKEN_PATTERN);
   });

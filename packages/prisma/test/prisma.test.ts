@@ -143,6 +143,35 @@ describe('lakebasePrisma', () => {
     expect(committed.owner).toBe(BOB);
   });
 
+  it("in userPools.mode 'set-role' the user's client runs as the user on the SP's pool", async () => {
+    await lb.grantSetRole(ALICE);
+    const shared = createLakebase({
+      env: lb.env,
+      logger: capture,
+      userPools: { mode: 'set-role' },
+    });
+    const setRole = lakebasePrisma({
+      PrismaClient,
+      lakebase: shared,
+      adapterOptions: { schema: SCHEMA },
+    });
+    try {
+      const logins = lb.stats().connections[ALICE]?.total ?? 0;
+      const alice = setRole.asUser(aliceHeaders);
+      expect(await currentUser(alice)).toBe(ALICE);
+      const created = await alice.$transaction(async (tx) =>
+        tx.note.create({ data: { body: 'alice via set-role' } }),
+      );
+      expect(created.owner).toBe(ALICE);
+      const notes = await alice.note.findMany();
+      expect(notes.every((note) => note.owner === ALICE)).toBe(true);
+      expect(lb.stats().connections[ALICE]?.total ?? 0).toBe(logins); // no login as alice
+    } finally {
+      await setRole.$disconnect();
+      await shared.close();
+    }
+  });
+
   it('refuses a request without a user token (401) and never logs a token', async () => {
     expect(() => db.withUser({ headers: {} })).toThrow(AuthenticationError);
     const secrets = [

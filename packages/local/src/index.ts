@@ -1,4 +1,6 @@
 export { startLocalLakebase } from './local-lakebase.js';
+export { CACHE_DIR_ENV } from './postgres-runtime.js';
+export { PostgresStartError, type PostgresStartProblem } from './postgres-start-error.js';
 export {
   applyEnv,
   captureLogger,

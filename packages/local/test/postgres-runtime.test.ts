@@ -207,6 +207,32 @@ describe('a Postgres that cannot start is a PostgresStartError', () => {
     }
   });
 
+  it('a temp dir it cannot enter, where initdb would read its password file (as root)', async () => {
+    const root = await fs.mkdtemp(path.join(scratch, 'data-'));
+    await fs.chmod(root, 0o755);
+    const server = new PostgresServer({
+      root,
+      superuserPassword: 'secret-for-this-test',
+      fast: true,
+      log: () => undefined,
+    });
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = await privateDir('private-tmp');
+    try {
+      const started = server.start();
+      if (!isRoot) {
+        await started;
+        return;
+      }
+      const error = await started.catch((e: unknown) => e);
+      expect(error).toMatchObject({ problem: 'temp-dir-unreachable' });
+      expect((error as PostgresStartError).hint).toContain('TMPDIR');
+    } finally {
+      process.env.TMPDIR = saved;
+      await server.stop();
+    }
+  });
+
   it('a data dir the Postgres OS user cannot enter (as root; it just works otherwise)', async () => {
     const dataDir = path.join(await privateDir('private-data'), 'lakebase');
     const started = startLocalLakebase({ dataDir });

@@ -58,7 +58,7 @@ async function main(): Promise<number> {
     app = await dropHandlersAddedBy(() => startAppkitApp({ source }));
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    process.stderr.write(`Could not start the AppKit app: ${redactSecrets(message)}\n`);
+    process.stderr.write(`Could not start the AppKit app: ${redactSecrets(message, 2000)}\n`);
     return 1;
   }
   const lines = [

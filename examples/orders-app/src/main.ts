@@ -55,7 +55,7 @@ async function main(): Promise<number> {
     });
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    process.stderr.write(`Could not start the orders app: ${redactSecrets(message)}\n`);
+    process.stderr.write(`Could not start the orders app: ${redactSecrets(message, 2000)}\n`);
     return 1;
   }
   process.stdout.write(`${await banner(app)}\n`);

@@ -37,10 +37,9 @@ export class MissingLakebaseError extends Error {
   ) {
     super(
       `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set, and ${why}, so no local ` +
-        'Lakebase is started. Give the app a Lakebase: add a `postgres` resource to it ' +
-        '(databricks.yml) and, in app.yaml, `env: [{ name: LAKEBASE_ENDPOINT, valueFrom: postgres }]` ' +
-        '(Databricks Apps sets PGHOST and the other PG* variables for the resource). ' +
-        'To run on a local Lakebase anyway, pass --local.',
+        'Lakebase is started. Give the app its Lakebase: a `postgres` resource in databricks.yml, ' +
+        "and in app.yaml's env `- name: LAKEBASE_ENDPOINT` with `valueFrom: postgres` (Databricks " +
+        'Apps then sets PGHOST and the other PG* variables). To run on a local Lakebase, pass --local.',
     );
   }
 }

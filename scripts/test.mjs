@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * `pnpm test`: every package's suite through turbo (one package at a time), its output passed
+ * through as it comes, then one closing line for the whole run, summed over the vitest
+ * summaries: `N passed, N failed` (`, N skipped` when some were). Exits with turbo's code.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Sums the `Tests  N failed | N passed | N skipped (T)` lines of vitest runs in `output`. */
+export function summarize(output) {
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
+  const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
+  for (const line of plain.split('\n')) {
+    // `Tests  28 failed | 95 passed (123)`: counts, then the total in parentheses, at the end.
+    const summary = /\bTests\s+(\d+\s+\w+(?:\s*\|\s*\d+\s+\w+)*)\s+\(\d+\)\s*$/.exec(line);
+    if (!summary) continue;
+    for (const [, count, kind] of summary[1].matchAll(/(\d+)\s+(passed|failed|skipped)/g)) {
+      totals[kind] += Number(count);
+    }
+  }
+  return totals;
+}
+
+export function closingLine({ passed, failed, skipped }) {
+  return `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const turbo = path.join(root, 'node_modules', '.bin', 'turbo');
+  const env = process.stdout.isTTY ? { ...process.env, FORCE_COLOR: '1' } : process.env;
+  const child = spawn(turbo, ['run', 'test', '--concurrency=1', ...process.argv.slice(2)], {
+    cwd: root,
+    env,
+    stdio: ['inherit', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+    process.stdout.write(chunk);
+  });
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+    process.stderr.write(chunk);
+  });
+  child.once('close', (code, signal) => {
+    process.stdout.write(`\n${closingLine(summarize(output))}\n`);
+    process.exit(code ?? (signal ? 1 : 0));
+  });
+}

@@ -10,18 +10,37 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Sums the `Tests  N failed | N passed | N skipped (T)` lines of vitest runs in `output`. */
+/**
+ * Sums the `Tests  N failed | N passed | N skipped (T)` lines of vitest runs in `output`. A
+ * test file that failed as a whole (say, in beforeAll) has no failed test, only skipped ones:
+ * each such run counts at least its failed files (`Test Files  N failed | …`) as failed.
+ */
 export function summarize(output) {
   const totals = { passed: 0, failed: 0, skipped: 0 };
   // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
   const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
+  const counts = (text) => {
+    const found = { passed: 0, failed: 0, skipped: 0 };
+    for (const [, n, kind] of text.matchAll(/(\d+)\s+(passed|failed|skipped)/g))
+      found[kind] += Number(n);
+    return found;
+  };
+  let failedFiles = 0;
   for (const line of plain.split('\n')) {
     // `Tests  28 failed | 95 passed (123)`: counts, then the total in parentheses, at the end.
-    const summary = /\bTests\s+(\d+\s+\w+(?:\s*\|\s*\d+\s+\w+)*)\s+\(\d+\)\s*$/.exec(line);
+    const summary = /\b(Test Files|Tests)\s+(\d+\s+\w+(?:\s*\|\s*\d+\s+\w+)*)\s+\(\d+\)\s*$/.exec(
+      line,
+    );
     if (!summary) continue;
-    for (const [, count, kind] of summary[1].matchAll(/(\d+)\s+(passed|failed|skipped)/g)) {
-      totals[kind] += Number(count);
+    const found = counts(summary[2]);
+    if (summary[1] === 'Test Files') {
+      failedFiles = found.failed;
+      continue;
     }
+    totals.passed += found.passed;
+    totals.skipped += found.skipped;
+    totals.failed += Math.max(found.failed, failedFiles);
+    failedFiles = 0;
   }
   return totals;
 }

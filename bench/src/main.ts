@@ -1,17 +1,19 @@
 /**
  * `pnpm bench`: starts a local Lakebase, runs P1–P5 (each workload in a child process, so
  * the local Lakebase's proxy never shares an event loop with the code being measured),
- * prints the table, writes `results/latest.json` + `results/latest.md` and the table in
- * `README.md`. Arguments: scenario names (`p1 p3`) to run a subset, `--quick` for small
- * sizes; either writes `results/partial.json` instead of the committed results.
+ * prints the table and writes `runs/latest.{json,md}` (git-ignored). `--save` (a full run
+ * without failures) writes the committed `results/latest.{json,md}` instead and regenerates
+ * the tables of bench/README.md and README.md from them. Arguments: scenario names (`p1 p3`)
+ * to run a subset, `--quick` for small sizes (neither can be saved).
  * Ctrl-C stops the children and the local Lakebase; nothing is left running.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startLocalLakebase } from '@lakebase-kit/local';
-import { busyWarning, describeMachine, machineLine, markdownTable, textTable } from './report.js';
+import { BENCH_README, publish, ROOT_README, RUNS, SAVED } from './publish.js';
+import { busyWarning, describeMachine, machineLine, textTable } from './report.js';
 import { killChildren } from './runner.js';
 import type { BenchContext, Row } from './scenarios/context.js';
 import { type P1Options, p1Rows, runP1 } from './scenarios/p1-overhead.js';
@@ -47,11 +49,6 @@ const QUICK: Sizes = {
 
 const SCENARIOS = ['p1', 'p2', 'p3', 'p4', 'p5'] as const;
 type Scenario = (typeof SCENARIOS)[number];
-
-const RESULTS = new URL('../results/', import.meta.url);
-const README = new URL('../README.md', import.meta.url);
-const START = '<!-- bench:results:start -->';
-const END = '<!-- bench:results:end -->';
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -116,36 +113,29 @@ async function main(): Promise<void> {
   if (warning) process.stdout.write(`${warning}\n`);
   process.stdout.write(`\nAt a glance:\n${summaryTable(results)}\n`);
 
-  await mkdir(RESULTS, { recursive: true });
   const failed = Object.keys(failures).length > 0;
-  if (!full || failed) {
-    await writeFile(new URL('partial.json', RESULTS), `${JSON.stringify(report, null, 2)}\n`);
-    log('partial run: wrote results/partial.json (latest.* and README untouched)');
-    if (failed) throw new Error(`failed: ${Object.keys(failures).join(', ')}`);
-    return;
+  const save = args.includes('--save') && full && !failed;
+  if (args.includes('--save') && !save) {
+    log('--save takes a full run (all of P1-P5, not --quick) without failures: not saved');
   }
-  const markdown = `At a glance:\n\n${summaryTable(results)}\n\nAll rows:\n\n${markdownTable(rows)}\n\nMachine: ${machineLine(machine)}. Total bench time ${seconds} s.\n${warning ? `\n${warning}\n` : ''}`;
-  await writeFile(new URL('latest.json', RESULTS), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(new URL('latest.md', RESULTS), markdown);
-  const readme = await readFile(README, 'utf8');
-  const at = readme.indexOf(START);
-  const end = readme.indexOf(END);
-  if (at >= 0 && end > at) {
-    const updated = `${readme.slice(0, at + START.length)}\n\n${markdown}\n${readme.slice(end)}`;
-    await writeFile(README, updated);
-    formatWithBiome(fileURLToPath(README));
+  await mkdir(save ? SAVED : RUNS, { recursive: true });
+  const written = await publish(report, save);
+  if (save) {
+    formatWithBiome(fileURLToPath(BENCH_README));
+    formatWithBiome(fileURLToPath(ROOT_README));
   }
-  log('wrote results/latest.json, results/latest.md and the table in bench/README.md');
+  log(`wrote ${written.join(', ')}${save ? '' : ' (pnpm bench -- --save commits a full run)'}`);
+  if (failed) throw new Error(`failed: ${Object.keys(failures).join(', ')}`);
 }
 
-/** The repo lints markdown with Biome (it aligns tables); keep the generated README clean. */
+/** The repo lints markdown with Biome (it aligns tables); keep the generated READMEs clean. */
 function formatWithBiome(path: string): void {
   const run = spawnSync('pnpm', ['exec', 'biome', 'format', '--write', path], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     stdio: 'ignore',
   });
   if (run.status !== 0)
-    log('could not run Biome on README.md: run `pnpm format` before committing');
+    log(`could not run Biome on ${path}: run \`pnpm format\` before committing`);
 }
 
 async function runScenario(

@@ -12,8 +12,12 @@ import { lakebase } from '@lakebase-kit/appkit';
 import {
   closeServer,
   DEMO_USERS,
-  detectMode,
+  type DemoUsers,
+  type LakebaseSource,
+  type OpenedLakebase,
+  openLakebase,
   runMigrations,
+  sourceFromOptions,
 } from '@lakebase-kit/example-orders-app/shared';
 import type { LocalLakebase } from '@lakebase-kit/local';
 import { type AppKitLakebase, orderRoutes, PUBLIC_DIR } from './routes.js';
@@ -25,15 +29,20 @@ export interface AppkitAppOptions {
   host?: string;
   /**
    * `true`: start a local Lakebase (stopped by `close()`); a `LocalLakebase`: use it (left
-   * running); `false`: use `process.env`; default: `detectMode(process.env)`.
+   * running); `false`: use `process.env` as it is. Default: `source`, else
+   * `chooseLakebase({ env: process.env })`.
    */
   local?: boolean | LocalLakebase;
+  /** Where the Lakebase comes from, as `chooseLakebase()` decided (`pnpm start` passes it). */
+  source?: LakebaseSource;
   users?: readonly string[];
 }
 
 export interface AppkitApp {
   url: string;
   port: number;
+  /** The Lakebase it runs on: which kind, its demo users (local ones), the banner lines. */
+  lakebaseSource: Omit<OpenedLakebase, 'close'>;
   local?: LocalLakebase;
   /** Parts of the `AppKit` handle `createApp` returned. */
   appkit: { lakebase: AppKitLakebase; server: { getServer(): Server } };
@@ -44,7 +53,7 @@ export interface AppkitApp {
   close(): Promise<void>;
 }
 
-function boot(port: number, host: string, local: LocalUsers | undefined) {
+function boot(port: number, host: string, demo: DemoUsers | undefined) {
   return createApp({
     plugins: [
       server({ port, host, staticPath: PUBLIC_DIR }),
@@ -53,11 +62,10 @@ function boot(port: number, host: string, local: LocalUsers | undefined) {
     async onPluginsReady(appkit) {
       // As the service principal, so it owns app.orders; idempotent on every start.
       await runMigrations(appkit.lakebase.lakebase);
-      appkit.server.extend(orderRoutes(appkit.lakebase, local));
+      appkit.server.extend(orderRoutes(appkit.lakebase, demo));
     },
   });
 }
-type LocalUsers = Parameters<typeof orderRoutes>[1];
 
 function listening(httpServer: Server): Promise<number> {
   const port = () => (httpServer.address() as AddressInfo).port;
@@ -70,22 +78,19 @@ function listening(httpServer: Server): Promise<number> {
 
 export async function startAppkitApp(options: AppkitAppOptions = {}): Promise<AppkitApp> {
   const env = process.env;
-  const wantLocal = options.local ?? detectMode(env).local;
   const users = options.users ?? DEMO_USERS;
-  let local: LocalLakebase | undefined;
-  if (wantLocal === true) {
-    const { startLocalLakebase } = await import('@lakebase-kit/local');
-    local = await startLocalLakebase({ users: [...users] });
-  } else if (wantLocal) {
-    local = wantLocal;
-  }
-  const stopLocal = wantLocal === true ? () => local!.stop() : async () => {};
+  const opened = await openLakebase(
+    await sourceFromOptions(options.local, options.source, env),
+    users,
+  );
   try {
-    if (local) Object.assign(env, local.env);
+    // AppKit reads its configuration from process.env.
+    if (opened.env !== env) Object.assign(env, opened.env);
     env.DISABLE_APPKIT_INTERNAL_TELEMETRY ??= 'true';
     const port = options.port ?? Number(env.PORT ?? env.DATABRICKS_APP_PORT ?? 8000);
+    const local = opened.demo !== undefined;
     const host = options.host ?? (local ? '127.0.0.1' : (env.HOST ?? '0.0.0.0'));
-    const appkit = await boot(port, host, local && { lb: local, users });
+    const appkit = await boot(port, host, opened.demo);
     const httpServer = appkit.server.getServer();
     const boundPort = await listening(httpServer);
     const kit: AppKitLakebase = appkit.lakebase;
@@ -93,7 +98,8 @@ export async function startAppkitApp(options: AppkitAppOptions = {}): Promise<Ap
     return {
       url: `http://${host === '0.0.0.0' ? 'localhost' : host}:${boundPort}/`,
       port: boundPort,
-      local,
+      lakebaseSource: opened,
+      local: opened.local,
       appkit: { lakebase: kit, server: appkit.server },
       close: () => {
         closing ??= (async () => {
@@ -103,13 +109,13 @@ export async function startAppkitApp(options: AppkitAppOptions = {}): Promise<Ap
           await CacheManager.getInstanceSync()
             .close()
             .catch(() => {});
-          await stopLocal();
+          await opened.close();
         })();
         return closing;
       },
     };
   } catch (error) {
-    await stopLocal().catch(() => {});
+    await opened.close().catch(() => {});
     throw error;
   }
 }

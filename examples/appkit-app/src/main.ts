@@ -1,19 +1,30 @@
 /**
- * `pnpm start` (in examples/appkit-app): the orders app on AppKit, on a local Lakebase unless a
- * real Lakebase's environment is set, until Ctrl+C.
+ * `pnpm start` (in examples/appkit-app): the orders app on AppKit until Ctrl+C, on the Lakebase
+ * `chooseLakebase()` picks (a real one, a running `lakebase-kit dev`, or a local one of its own).
  */
 import { redactSecrets } from '@lakebase-kit/core';
 import {
+  bannerLines,
+  chooseLakebase,
   closeOnStop,
-  curlCommands,
-  DEMO_USERS,
-  detectMode,
   onStopSignal,
+  parseStartArgs,
   runMain,
+  START_OPTIONS_HELP,
 } from '@lakebase-kit/example-orders-app/shared';
 import { type AppkitApp, startAppkitApp } from './app.js';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+const help = `Usage: pnpm --filter @lakebase-kit/example-appkit-app start [-- options]
+
+Starts the orders app on AppKit with the lakebase() plugin of @lakebase-kit/appkit, on the same
+Lakebase as the orders app would pick (see its --help).
+
+Options:
+${START_OPTIONS_HELP}
+Env: PORT (default DATABRICKS_APP_PORT, then 8000), HOST.
+`;
 
 /**
  * AppKit's server registers SIGINT/SIGTERM handlers that end in `process.exit()`, which would
@@ -32,32 +43,28 @@ function dropHandlersAddedBy(start: () => Promise<AppkitApp>): Promise<AppkitApp
 }
 
 async function main(): Promise<number> {
-  const mode = process.argv.includes('--local')
-    ? { local: true, reason: '--local' }
-    : detectMode(process.env);
-  // embedded Postgres installs exit hooks on import; onStopSignal() replaces them.
-  if (mode.local) await import('@lakebase-kit/local');
-  const stop = onStopSignal();
+  const args = parseStartArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(help);
+    return 0;
+  }
   let app: AppkitApp;
+  let stop: Promise<NodeJS.Signals>;
   try {
-    app = await dropHandlersAddedBy(() =>
-      startAppkitApp({ local: mode.local, port: Number(process.env.PORT ?? 8000) }),
-    );
+    const source = await chooseLakebase({ env: process.env, ...args.choose });
+    // embedded Postgres installs exit hooks on import; onStopSignal() replaces them.
+    if (source.kind === 'own') await import('@lakebase-kit/local');
+    stop = onStopSignal();
+    app = await dropHandlersAddedBy(() => startAppkitApp({ source }));
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    process.stderr.write(`Could not start the AppKit app: ${redactSecrets(message)}\n`);
+    process.stderr.write(`Could not start the AppKit app: ${redactSecrets(message, 2000)}\n`);
     return 1;
   }
-  const lines = [`AppKit orders app: ${app.url}`];
-  if (app.local) {
-    lines.push(
-      `Local Lakebase (${mode.reason}): token proxy 127.0.0.1:${app.local.proxyPort}`,
-      '',
-      await curlCommands(app.local, DEMO_USERS, app.url),
-      '',
-      `# every order, as the app's service principal\ncurl ${app.url}api/orders`,
-    );
-  }
+  const lines = [
+    `AppKit orders app: ${app.url}`,
+    ...(await bannerLines(app.lakebaseSource, app.url)),
+  ];
   lines.push('', 'Press Ctrl+C to stop.');
   process.stdout.write(`${lines.join('\n')}\n`);
 

@@ -5,8 +5,8 @@
  */
 import type { LakebaseExports } from '@lakebase-kit/appkit';
 import {
+  type DemoUsers,
   jsonRoute,
-  type LocalUsers,
   mountLocalHeaders,
   type Order,
   orders,
@@ -36,13 +36,13 @@ const toOrder = (row: OrderRow): Order => ({ ...row, createdAt: row.createdAt.to
 
 export { PUBLIC_DIR };
 
-export function orderRoutes(lakebase: AppKitLakebase, local?: LocalUsers) {
+export function orderRoutes(lakebase: AppKitLakebase, demo?: DemoUsers) {
   return (app: Application): void => {
-    const config = pageConfig('appkit-app', 'pg + drizzle via lakebase()', local);
+    const config = pageConfig('appkit-app', 'pg + drizzle via lakebase()', demo);
     app.get('/api/config', (_req, res) => {
       res.json(config);
     });
-    if (local) mountLocalHeaders(app, local);
+    if (demo) mountLocalHeaders(app, demo);
 
     // As the app's service principal: the table owner sees every order.
     app.get(

@@ -4,9 +4,10 @@
  */
 import { createLakebase, type Lakebase, type Logger } from '@lakebase-kit/core';
 import type { LocalLakebase } from '@lakebase-kit/local';
+import { type OpenedLakebase, openLakebase, sourceFromOptions } from './lakebase-source.js';
 import { closeServer, listen } from './listen.js';
 import { DEMO_USERS, runMigrations } from './migrations.js';
-import { detectMode } from './mode.js';
+import type { LakebaseSource } from './mode.js';
 import { createRepo } from './repos/index.js';
 import type { OrmName } from './repos/types.js';
 import { createOrdersServer } from './server.js';
@@ -20,13 +21,15 @@ export interface OrdersAppOptions {
   fallbackToFreePort?: boolean;
   /** Default `127.0.0.1` on a local Lakebase; env `HOST` or `0.0.0.0` on a real one. */
   host?: string;
-  /** The environment of a real Lakebase (default `process.env`). */
+  /** The environment (default `process.env`): a real Lakebase's, or `chooseLakebase()`'s input. */
   env?: NodeJS.ProcessEnv;
   /**
    * `true`: start a local Lakebase (stopped by `close()`); a `LocalLakebase`: use it (left
-   * running); `false`: use `env`; default: `detectMode(env)`.
+   * running); `false`: use `env` as it is. Default: `source`, else `chooseLakebase({ env })`.
    */
   local?: boolean | LocalLakebase;
+  /** Where the Lakebase comes from, as `chooseLakebase()` decided (`pnpm start` passes it). */
+  source?: LakebaseSource;
   /** Demo users (local mode: created at start, offered by the page). Default alice and bob. */
   users?: readonly string[];
   /** Lakebase logger (default: warnings and errors to the console). */
@@ -37,7 +40,9 @@ export interface OrdersApp {
   url: string;
   port: number;
   orm: OrmName;
-  /** The local Lakebase, in local mode. */
+  /** The Lakebase it runs on: which kind, its demo users (local ones), the banner lines. */
+  lakebaseSource: Omit<OpenedLakebase, 'close'>;
+  /** The local Lakebase, when it lives in this process. */
   local?: LocalLakebase;
   /** The port asked for, when it was busy and `fallbackToFreePort` picked another. */
   busyPort?: number;
@@ -55,29 +60,25 @@ function defaultPort(env: NodeJS.ProcessEnv): number {
   return port;
 }
 
-async function startLocal(users: readonly string[]): Promise<LocalLakebase> {
-  const { startLocalLakebase } = await import('@lakebase-kit/local');
-  return startLocalLakebase({ users: [...users] });
-}
-
 export async function startOrdersApp(options: OrdersAppOptions = {}): Promise<OrdersApp> {
   const env = options.env ?? process.env;
   const orm = options.orm ?? 'drizzle';
   const users = options.users ?? DEMO_USERS;
   const port = options.port ?? defaultPort(env);
-  const wantLocal = options.local ?? detectMode(env).local;
-  const ownsLocal = wantLocal === true;
-  const local = ownsLocal ? await startLocal(users) : wantLocal || undefined;
+  const opened = await openLakebase(
+    await sourceFromOptions(options.local, options.source, env),
+    users,
+  );
 
-  const cleanup: (() => Promise<void>)[] = [];
+  const cleanup: (() => Promise<void>)[] = [() => opened.close()];
   const runCleanup = async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
   };
-  if (ownsLocal && local) cleanup.push(() => local.stop());
+  const local = opened.demo !== undefined;
   try {
     const lakebase = createLakebase({
       // Local: exactly the local Lakebase's env; requests without a token get 401, as in prod.
-      ...(local ? { env: { ...local.env }, developmentFallback: false } : { env }),
+      ...(local ? { env: opened.env, developmentFallback: false } : { env: opened.env }),
       logger: options.logger ?? { warn: true, error: true },
     });
     cleanup.push(() => lakebase.close());
@@ -85,7 +86,7 @@ export async function startOrdersApp(options: OrdersAppOptions = {}): Promise<Or
     const repo = await createRepo(orm, lakebase);
     cleanup.push(() => repo.close());
 
-    const app = createOrdersServer({ repo, local: local && { lb: local, users } });
+    const app = createOrdersServer({ repo, demo: opened.demo });
     const host = options.host ?? (local ? '127.0.0.1' : (env.HOST ?? '0.0.0.0'));
     const listening = await listen(app, {
       port,
@@ -99,7 +100,8 @@ export async function startOrdersApp(options: OrdersAppOptions = {}): Promise<Or
       url: `http://${shownHost}:${listening.port}/`,
       port: listening.port,
       orm,
-      local,
+      lakebaseSource: opened,
+      local: opened.local,
       busyPort: listening.busyPort,
       lakebase,
       close: () => {

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import { errorMiddleware, jsonRoute } from './http-errors.js';
-import { type LocalUsers, mountLocalHeaders } from './local-mode.js';
+import { type DemoUsers, mountLocalHeaders } from './local-mode.js';
 import { parseNewOrder } from './orders-input.js';
 import type { OrdersRepo } from './repos/types.js';
 
@@ -21,26 +21,26 @@ export interface PageConfig {
   users: readonly string[];
 }
 
-export function pageConfig(app: string, orm: string, local?: LocalUsers): PageConfig {
-  return { app, orm, local: local !== undefined, users: local?.users ?? [] };
+export function pageConfig(app: string, orm: string, demo?: DemoUsers): PageConfig {
+  return { app, orm, local: demo !== undefined, users: demo?.users ?? [] };
 }
 
 export interface OrdersServerOptions {
   repo: OrdersRepo;
-  /** Only on a local Lakebase: serves GET /local/headers. */
-  local?: LocalUsers;
+  /** Only on a local Lakebase: its demo users; serves GET /local/headers. */
+  demo?: DemoUsers;
 }
 
-export function createOrdersServer({ repo, local }: OrdersServerOptions): Express {
+export function createOrdersServer({ repo, demo }: OrdersServerOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '16kb' }));
 
-  const config = pageConfig('orders-app', repo.orm, local);
+  const config = pageConfig('orders-app', repo.orm, demo);
   app.get('/api/config', (_req, res) => {
     res.json(config);
   });
-  if (local) mountLocalHeaders(app, local);
+  if (demo) mountLocalHeaders(app, demo);
 
   app.get(
     '/api/orders',

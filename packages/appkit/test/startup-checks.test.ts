@@ -22,6 +22,7 @@ beforeAll(async () => {
     database: lb.env.PGDATABASE,
     user: lb.projectOwner,
     password: lb.mintPgToken(lb.projectOwner).token,
+    ssl: { ca: lb.tls!.caPem },
   });
   await owner.connect();
   await owner.query('create schema app; create table app.orders (id int)');
@@ -52,9 +53,9 @@ describe('startup checks', () => {
     expect(
       warnings.some((line) => line.includes('Fix: The deployed app will get "permission denied"')),
     ).toBe(true);
-    expect(warnings.some((line) => line.startsWith('warn doctor tls (warn): TLS is off'))).toBe(
-      true,
-    );
+    // The local Lakebase speaks TLS, as Lakebase does: no TLS warning, the check passes.
+    expect(warnings.some((line) => line.includes('doctor tls'))).toBe(false);
+    expect(lines.some((line) => line.startsWith('debug doctor tls: TLS on'))).toBe(true);
     expect(lines.some((line) => line.startsWith('debug doctor login: logged in as'))).toBe(true);
     expect(lines.join('\n')).not.toMatch(/lbk_/);
   });

@@ -114,8 +114,13 @@ describe('lakebase-kit dev (built bin)', () => {
         'PGHOST',
         'PGPORT',
         'PGSSLMODE',
+        'PGSSLROOTCERT',
         'PGUSER',
+        'LAKEBASE_LOCAL_USER_TOKENS',
       ].sort(),
+    );
+    expect(env.LAKEBASE_LOCAL_USER_TOKENS).toMatch(
+      /^ann@example\.com=lbk_at_\S+,ben@example\.com=lbk_at_\S+$/,
     );
     expect(stdout).toContain(`PGPORT=${env.PGPORT}`);
     expect(stdout).toContain("-H 'x-forwarded-email: ann@example.com'");
@@ -136,6 +141,7 @@ describe('lakebase-kit dev (built bin)', () => {
       database: env.PGDATABASE,
       user: 'ann@example.com',
       password: token,
+      ssl: { ca: readFileSync(env.PGSSLROOTCERT!, 'utf8') },
     });
     await client.connect();
     expect((await client.query('select current_user')).rows[0].current_user).toBe(
@@ -167,5 +173,33 @@ describe('lakebase-kit dev (built bin)', () => {
     expect(alive(postmaster)).toBe(false);
     expect(existsSync(path.join(dataDir, 'pgdata', 'postmaster.pid'))).toBe(false);
     expect(existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
+    expect(existsSync(path.join(cwd, '.env.local'))).toBe(false); // removed on the way out
+  });
+
+  it('--env-file <a file that does not exist yet> through the package manager bin (Node takes no flag)', async () => {
+    // The launcher pnpm links into the repo root's node_modules/.bin, as `pnpm exec` runs it.
+    const shim = fileURLToPath(new URL('../../../node_modules/.bin/lakebase-kit', import.meta.url));
+    const envFile = path.join(cwd, 'not-yet', 'new.env');
+    await fs.mkdir(path.dirname(envFile));
+    const proc = spawn(shim, ['dev', '--env-file', envFile, '--users', 'ann@example.com'], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    let output = '';
+    proc.stdout!.on('data', (chunk) => (output += chunk));
+    proc.stderr!.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', () => output.includes('Press Ctrl+C to stop.') && resolve());
+      exited.then((code) => reject(new Error(`dev exited early (${code}): ${output}`)));
+    });
+    expect(output).toContain(`written to ${envFile}`);
+    expect(parseEnv(readFileSync(envFile, 'utf8')).LAKEBASE_LOCAL_USER_TOKENS).toMatch(
+      /^ann@example\.com=lbk_at_/,
+    );
+    proc.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(existsSync(envFile)).toBe(false);
   });
 });

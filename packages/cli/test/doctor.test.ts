@@ -13,6 +13,7 @@ async function as(user: string, sql: string): Promise<void> {
     database: world.lb.env.PGDATABASE,
     user,
     password: world.lb.mintPgToken(user).token,
+    ssl: { ca: world.lb.tls!.caPem },
   });
   await client.connect();
   try {
@@ -39,7 +40,7 @@ beforeAll(async () => {
 });
 
 describe('lakebase-kit doctor', () => {
-  it('passes on the clean app (TLS off on loopback is a warning): exit 0', async () => {
+  it('passes on the clean app (TLS verified, as on Lakebase): exit 0', async () => {
     const { code, stdout, stderr } = await cli(
       ['doctor', '--identity', 'alice@example.com'],
       world.lb.env,
@@ -47,11 +48,9 @@ describe('lakebase-kit doctor', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^ok {3}\s+config\s+endpoint projects\/local/m);
-    expect(stdout).toMatch(
-      /^WARN\s+tls\s+TLS is off \(sslmode=disable\) for loopback host 127\.0\.0\.1$/m,
-    );
+    expect(stdout).toMatch(/^ok\s+tls\s+TLS on \(sslmode=require, server certificate verified\)$/m);
     expect(stdout).toMatch(/^ok {3}\s+ownership\s+/m);
-    expect(stdout).toContain('0 errors, 1 warning (9 checks)');
+    expect(stdout).toContain('0 errors, 0 warnings (9 checks)');
     expect(stdout).not.toMatch(/lbk_/);
   });
 

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ALICE, bin, currentUser, runCli, startProcess, useCliWorld } from './harness.js';
+import {
+  ALICE,
+  bin,
+  currentUser,
+  devEnv,
+  loginConfig,
+  runCli,
+  startProcess,
+  useCliWorld,
+} from './harness.js';
 
 const KEYS = [
   'PGHOST',
@@ -8,8 +17,10 @@ const KEYS = [
   'PGUSER',
   'PGPASSWORD',
   'PGSSLMODE',
+  'PGSSLROOTCERT',
   'DATABASE_URL',
 ];
+const BOB = 'bob@example.com';
 const world = useCliWorld();
 const cli = (args: string[], env: Record<string, string>) => runCli(world, args, env);
 
@@ -28,27 +39,22 @@ describe('lakebase-kit env', () => {
     expect(vars.PGPORT).toBe(world.lb.env.PGPORT);
     expect(vars.PGDATABASE).toBe(world.lb.env.PGDATABASE);
     expect(vars.PGUSER).toBe(world.lb.env.PGUSER);
-    expect(vars.PGSSLMODE).toBe('disable');
+    expect(vars.PGSSLMODE).toBe('require');
+    expect(vars.PGSSLROOTCERT).toBe(world.lb.tls!.caFile);
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(/secret/);
     expect(stderr).not.toContain(vars.PGPASSWORD);
 
     const sp = world.lb.env.PGUSER;
-    expect(
-      await currentUser({
-        host: vars.PGHOST,
-        port: Number(vars.PGPORT),
-        database: vars.PGDATABASE,
-        user: vars.PGUSER,
-        password: vars.PGPASSWORD,
-      }),
-    ).toBe(sp);
+    expect(await currentUser(loginConfig(world, vars.PGUSER!, vars.PGPASSWORD!))).toBe(sp);
+    // The URL carries the CA (sslrootcert): node-postgres verifies the local Lakebase with it.
+    expect(vars.DATABASE_URL).toContain(`&sslrootcert=${encodeURIComponent(world.lb.tls!.caFile)}`);
     expect(await currentUser({ connectionString: vars.DATABASE_URL })).toBe(sp);
   });
 
   it('works with eval in a real shell', async () => {
     const probe =
-      "const pg=require('pg');const c=new pg.Client();c.connect()" +
+      "const pg=require('pg');const c=new pg.Client(process.env.DATABASE_URL);c.connect()" +
       ".then(()=>c.query('select current_user as u')).then(r=>{console.log(r.rows[0].u);return c.end()})";
     const script = `eval "$("${process.execPath}" "${bin}" env 2>/dev/null)" && "${process.execPath}" -e "${probe}"`;
     const { code, stdout } = await startProcess(world, '/bin/sh', ['-c', script], world.lb.env)
@@ -65,7 +71,7 @@ describe('lakebase-kit env', () => {
       PGHOST: world.lb.env.PGHOST,
       PGPORT: world.lb.env.PGPORT,
       PGDATABASE: world.lb.env.PGDATABASE,
-      PGSSLMODE: 'disable',
+      PGSSLROOTCERT: world.lb.env.PGSSLROOTCERT!,
     };
     const { code, stdout } = await cli(['env', '--format', 'json'], env);
     expect(code).toBe(0);
@@ -87,15 +93,48 @@ describe('lakebase-kit env', () => {
 
   it('flags override the environment', async () => {
     const { code, stdout } = await cli(
-      ['env', '--format', 'json', '--user', ALICE, '--sslmode', 'require', '--port', '6543'],
+      ['env', '--format', 'json', '--sslmode', 'verify-full', '--port', '6543'],
       world.lb.env,
     );
     expect(code).toBe(0);
     const vars = JSON.parse(stdout) as Record<string, string>;
-    expect(vars.PGUSER).toBe(ALICE);
-    expect(vars.PGSSLMODE).toBe('require');
+    expect(vars.PGSSLMODE).toBe('verify-full');
     expect(vars.PGPORT).toBe('6543');
-    expect(vars.DATABASE_URL).toMatch(/@127\.0\.0\.1:6543\/databricks_postgres\?sslmode=require$/);
+    expect(vars.DATABASE_URL).toMatch(
+      /@127\.0\.0\.1:6543\/databricks_postgres\?sslmode=verify-full&sslrootcert=/,
+    );
+    const plain = JSON.parse(
+      (await cli(['env', '--format', 'json', '--sslmode', 'disable'], world.lb.env)).stdout,
+    );
+    expect(plain.PGSSLROOTCERT).toBeUndefined();
+    expect(plain.DATABASE_URL).toMatch(/\?sslmode=disable$/);
+  });
+
+  it('--user acts as a user of lakebase-kit dev: PGUSER is the user, not the SP of the env file', async () => {
+    await world.lb.addUser(BOB);
+    const { code, stdout, stderr } = await cli(
+      ['env', '--format', 'json', '--user', BOB],
+      devEnv(world, [ALICE, BOB]),
+    );
+    expect(stderr).not.toMatch(/oauth and pat/);
+    expect(code).toBe(0);
+    const vars = JSON.parse(stdout) as Record<string, string>;
+    expect(vars.PGUSER).toBe(BOB);
+    expect(await currentUser({ connectionString: vars.DATABASE_URL })).toBe(BOB);
+
+    const stranger = await cli(['env', '--user', 'carol@example.com'], devEnv(world, [ALICE]));
+    expect(stranger.code).toBe(2);
+    expect(stranger.stdout).toBe('');
+    expect(stranger.stderr).toContain('has tokens for alice@example.com');
+  });
+
+  it('a DATABRICKS_TOKEN on top of the SP env: the token owner, and PGUSER (the SP) no longer applies', async () => {
+    const env = { ...world.lb.env, DATABRICKS_TOKEN: world.lb.userToken(ALICE) };
+    const { code, stdout } = await cli(['env', '--format', 'json'], env);
+    expect(code).toBe(0);
+    const vars = JSON.parse(stdout) as Record<string, string>;
+    expect(vars.PGUSER).toBe(ALICE);
+    expect(await currentUser({ connectionString: vars.DATABASE_URL })).toBe(ALICE);
   });
 
   it('fails with one line and exit 2 on bad config; usage errors show the help', async () => {

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALICE, runCli, startCli, useCliWorld } from './harness.js';
+import { ALICE, devEnv, runCli, startCli, useCliWorld } from './harness.js';
 
 const WHOAMI =
   "const pg=require('pg');const c=new pg.Client();c.connect()" +
@@ -43,9 +43,19 @@ describe('lakebase-kit exec', () => {
       PGHOST: world.lb.env.PGHOST,
       PGPORT: world.lb.env.PGPORT,
       PGDATABASE: world.lb.env.PGDATABASE,
-      PGSSLMODE: 'disable',
+      PGSSLROOTCERT: world.lb.env.PGSSLROOTCERT!,
     };
     const { code, stdout } = await cli(['exec', 'node', '-e', WHOAMI], env);
+    expect(code).toBe(0);
+    expect(stdout).toBe(`${ALICE}\n`);
+  });
+
+  it('--user acts as a user of lakebase-kit dev, with its env file loaded', async () => {
+    const { code, stdout, stderr } = await cli(
+      ['exec', '--user', ALICE, '--', 'node', '-e', WHOAMI],
+      devEnv(world, [ALICE]),
+    );
+    expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toBe(`${ALICE}\n`);
   });

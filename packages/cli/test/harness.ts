@@ -68,6 +68,24 @@ export const startCli = (world: CliWorld, args: string[], env: Record<string, st
 export const runCli = (world: CliWorld, args: string[], env: Record<string, string>) =>
   startCli(world, args, env).done;
 
+/** A login on the world's local Lakebase (TLS, verified against its CA). */
+export function loginConfig(world: CliWorld, user: string, password: string): pg.ClientConfig {
+  return {
+    host: world.lb.env.PGHOST,
+    port: Number(world.lb.env.PGPORT),
+    database: world.lb.env.PGDATABASE,
+    user,
+    password,
+    ssl: { ca: world.lb.tls!.caPem },
+  };
+}
+
+/** The world's env with `lakebase-kit dev`'s user tokens, as its env file has them. */
+export function devEnv(world: CliWorld, users: string[]): Record<string, string> {
+  const tokens = users.map((email) => `${email}=${world.lb.userToken(email)}`).join(',');
+  return { ...world.lb.env, LAKEBASE_LOCAL_USER_TOKENS: tokens };
+}
+
 /** `current_user` of a login with `config`. */
 export async function currentUser(config: pg.ClientConfig): Promise<string> {
   const client = new pg.Client(config);

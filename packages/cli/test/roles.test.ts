@@ -1,7 +1,7 @@
 /** `lakebase-kit roles` run as the real CLI against the local Lakebase. */
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { currentUser, runCli, useCliWorld } from './harness.js';
+import { currentUser, loginConfig, runCli, useCliWorld } from './harness.js';
 
 const world = useCliWorld();
 const cli = (args: string[], env: Record<string, string>) => runCli(world, args, env);
@@ -16,6 +16,7 @@ async function connect(user: string): Promise<pg.Client> {
     database: world.lb.env.PGDATABASE,
     user,
     password: world.lb.mintPgToken(user).token,
+    ssl: { ca: world.lb.tls!.caPem },
   });
   await client.connect();
   return client;
@@ -37,13 +38,9 @@ describe('lakebase-kit roles add', () => {
       'Created the Postgres role "bob@example.com" (through the roles API).\n',
     );
     expect(
-      await currentUser({
-        host: world.lb.env.PGHOST,
-        port: Number(world.lb.env.PGPORT),
-        database: world.lb.env.PGDATABASE,
-        user: 'bob@example.com',
-        password: world.lb.mintPgToken('bob@example.com').token,
-      }),
+      await currentUser(
+        loginConfig(world, 'bob@example.com', world.lb.mintPgToken('bob@example.com').token),
+      ),
     ).toBe('bob@example.com');
     const again = await cli(['roles', 'add', 'bob@example.com'], asOwner());
     expect(again.stdout).toContain('already has a Postgres role; nothing to do');
@@ -60,6 +57,7 @@ describe('lakebase-kit roles add', () => {
       database: world.lb.env.PGDATABASE,
       user: 'data-team',
       password: world.lb.mintPgToken('alice@example.com').token,
+      ssl: { ca: world.lb.tls!.caPem },
     });
     await alice.connect();
     await alice.end();

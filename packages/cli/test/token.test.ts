@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ALICE, currentUser, runCli, useCliWorld } from './harness.js';
+import { ALICE, currentUser, devEnv, loginConfig, runCli, useCliWorld } from './harness.js';
 
 const world = useCliWorld();
 const cli = (args: string[], env: Record<string, string>) => runCli(world, args, env);
-const loginAs = (user: string, password: string) =>
-  currentUser({
-    host: world.lb.env.PGHOST,
-    port: Number(world.lb.env.PGPORT),
-    database: world.lb.env.PGDATABASE,
-    user,
-    password,
-  });
+const loginAs = (user: string, password: string) => currentUser(loginConfig(world, user, password));
 
 describe('lakebase-kit token', () => {
   it('prints a fresh token of the service principal, and nothing else, on stdout', async () => {
@@ -38,6 +31,31 @@ describe('lakebase-kit token', () => {
     await expect(loginAs(world.lb.env.PGUSER, stdout.trim())).rejects.toMatchObject({
       code: '28P01',
     });
+  });
+
+  it('--user acts as a user of lakebase-kit dev (its env file has the token), SP env or not', async () => {
+    // The shell has dev's env file loaded: the SP's client id/secret and PGUSER, plus user tokens.
+    const { code, stdout, stderr } = await cli(['token', '--user', ALICE], devEnv(world, [ALICE]));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(await loginAs(ALICE, stdout.trim())).toBe(ALICE);
+  });
+
+  it('a DATABRICKS_TOKEN next to the SP client id/secret wins (no "oauth and pat" refusal)', async () => {
+    const env = { ...world.lb.env, DATABRICKS_TOKEN: world.lb.userToken(ALICE) };
+    const { code, stdout, stderr } = await cli(['token'], env);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(await loginAs(ALICE, stdout.trim())).toBe(ALICE);
+  });
+
+  it('--user that the identity cannot log in as: exit 2 naming both, before any token is printed', async () => {
+    const { code, stdout, stderr } = await cli(['token', '--user', ALICE], world.lb.env);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(`--user ${ALICE}: the Databricks identity is ${world.lb.env.PGUSER}`);
+    expect(stderr).not.toMatch(/lbk_(pg|at)_/);
   });
 
   it('--json prints {token, expire_time}', async () => {

@@ -1,4 +1,16 @@
+export {
+  DEV_ENV_FILE,
+  type DevEnv,
+  devEnvFileText,
+  devLakebaseAnswers,
+  forwardedUserHeaders,
+  parseUserTokens,
+  readDevEnvFile,
+  USER_TOKENS_ENV,
+} from './dev-env.js';
 export { startLocalLakebase } from './local-lakebase.js';
+export { CACHE_DIR_ENV } from './postgres-runtime.js';
+export { PostgresStartError, type PostgresStartProblem } from './postgres-start-error.js';
 export {
   applyEnv,
   captureLogger,

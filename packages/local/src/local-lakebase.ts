@@ -5,9 +5,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { createLocalCertificates } from './certificates.js';
 import { installExtensionFiles } from './databricks-auth.js';
+import { forwardedUserHeaders } from './dev-env.js';
 import { Directory } from './directory.js';
 import { FaultState } from './faults.js';
-import { assertEmail, userId } from './identities.js';
+import { assertEmail } from './identities.js';
 import { PostgresServer } from './postgres.js';
 import { WireProxy } from './proxy.js';
 import { RoleCatalog } from './role-catalog.js';
@@ -88,7 +89,7 @@ export async function startLocalLakebase(
   };
 
   try {
-    if (options.tls) certificates = await createLocalCertificates(root);
+    if (options.tls !== false) certificates = await createLocalCertificates(root);
     await postgres.start();
     await ensureProject(postgres, database, owner);
     await ensureServicePrincipalRole(postgres, database, owner, sp.clientId);
@@ -275,12 +276,7 @@ export async function startLocalLakebase(
     userToken,
     userHeaders: async (email) => {
       await addUser(email);
-      return {
-        'x-forwarded-access-token': userToken(email),
-        'x-forwarded-email': email,
-        'x-forwarded-user': userId(email),
-        'x-forwarded-preferred-username': email,
-      };
+      return forwardedUserHeaders(email, userToken(email));
     },
     mintPgToken,
     sql: async (text, values) => (await livePool.query(text, values)).rows,

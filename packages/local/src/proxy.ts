@@ -50,9 +50,12 @@ interface Session {
 export class WireProxy {
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
+  /** Built once: a TLSSocket given key and cert would parse them again on every connection. */
+  private readonly secureContext: tls.SecureContext | undefined;
   port = 0;
 
   constructor(private readonly deps: ProxyDeps) {
+    this.secureContext = deps.tls && tls.createSecureContext(deps.tls);
     this.server = net.createServer((client) => this.accept(client));
     this.server.on('error', (error) => deps.log(`proxy: server error ${error.message}`));
   }
@@ -125,8 +128,8 @@ export class WireProxy {
     let code = packet.readInt32BE(4);
     let encrypted = false;
     while (code === SSL_REQUEST || code === GSSENC_REQUEST) {
-      const serverTls = this.deps.tls;
-      if (code === SSL_REQUEST && serverTls && !encrypted) {
+      const secureContext = this.secureContext;
+      if (code === SSL_REQUEST && secureContext && !encrypted) {
         if (reader.detach().length > 0) {
           // Bytes sent before our answer would be read as if they had come over TLS.
           endWith(
@@ -136,7 +139,7 @@ export class WireProxy {
           return;
         }
         session.client.write('S');
-        const secure = new tls.TLSSocket(session.client, { isServer: true, ...serverTls });
+        const secure = new tls.TLSSocket(session.client, { isServer: true, secureContext });
         session.client = secure;
         this.watchClose(session, secure);
         reader = new SocketReader(secure);

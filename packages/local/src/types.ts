@@ -24,8 +24,9 @@ export interface LocalLakebaseOptions {
   /** Optional debug sink. Never receives token values. */
   log?: (line: string) => void;
   /**
-   * Serve TLS on the proxy, as Lakebase does (default false): a local CA and a server
+   * Serve TLS on the proxy, as Lakebase does (default true): a local CA and a server
    * certificate for 127.0.0.1/localhost are made at start; plaintext startups get FATAL 28000.
+   * `false`: plaintext only (SSLRequest gets `N`; `env.PGSSLMODE` is `disable`).
    */
   tls?: boolean;
   /**
@@ -52,11 +53,11 @@ export interface LocalLakebaseEnv {
   PGPORT: string;
   PGDATABASE: string;
   PGUSER: string;
-  /** `disable`, or `require` with `tls: true`. */
+  /** `require` (with `PGSSLROOTCERT`, the local CA), or `disable` with `tls: false`. */
   PGSSLMODE: string;
   LAKEBASE_ENDPOINT: string;
   /**
-   * Only with `tls: true`, `PGSSLROOTCERT`: the file holding the local CA certificate (PEM).
+   * Unless `tls: false`, `PGSSLROOTCERT`: the file holding the local CA certificate (PEM).
    * Read it as `env.PGSSLROOTCERT` (`string | undefined`); it is not declared as an optional
    * property so that `env` stays assignable to `Record<string, string>`.
    */
@@ -152,7 +153,7 @@ export interface LocalLakebase {
   readonly host: string;
   /** The directory holding `pgdata/` (a temp dir unless `dataDir` was given). */
   readonly dataDir: string;
-  /** With `tls: true`: the local CA that signed the proxy's certificate. */
+  /** The local CA that signed the proxy's certificate (undefined with `tls: false`). */
   readonly tls?: LocalTls;
   readonly proxyPort: number;
   readonly apiPort: number;

@@ -1,6 +1,11 @@
 import pg from 'pg';
 import type { LocalLakebase } from '../src/index.js';
 
+/** node-postgres `ssl` for the proxy: verify against the local CA (plaintext with `tls: false`). */
+export function clientSsl(lb: LocalLakebase): pg.ClientConfig['ssl'] {
+  return lb.tls ? { ca: lb.tls.caPem, rejectUnauthorized: true } : false;
+}
+
 /** A connected pg.Client through the proxy; errors emitted later are collected in `errors`. */
 export async function connectAs(
   lb: LocalLakebase,
@@ -13,6 +18,7 @@ export async function connectAs(
     user,
     password,
     database: lb.database,
+    ssl: clientSsl(lb),
   }) as pg.Client & { errors: Error[] };
   client.errors = [];
   client.on('error', (error) => client.errors.push(error));
@@ -32,6 +38,7 @@ export async function connectError(
     user,
     password,
     database: lb.database,
+    ssl: clientSsl(lb),
   });
   client.on('error', () => undefined);
   try {

@@ -126,20 +126,4 @@ describe('token-checking proxy', () => {
     await expect(running).rejects.toMatchObject({ code: '57014' });
     await client.end();
   });
-
-  it('answers N to SSLRequest so sslmode=prefer clients fall back to plain', async () => {
-    const socket = net.connect(lb.proxyPort, '127.0.0.1');
-    const answer = await new Promise<string>((resolve, reject) => {
-      socket.once('connect', () => {
-        const packet = Buffer.alloc(8);
-        packet.writeInt32BE(8, 0);
-        packet.writeInt32BE(80877103, 4);
-        socket.write(packet);
-      });
-      socket.once('data', (chunk) => resolve(chunk.toString('latin1')));
-      socket.once('error', reject);
-    });
-    socket.destroy();
-    expect(answer).toBe('N');
-  });
 });

@@ -12,11 +12,17 @@ import { GSSENC_REQUEST, SSL_REQUEST } from '../src/protocol.js';
 const ALICE = 'alice@example.com';
 let lb: LocalLakebase;
 
+let plain: LocalLakebase;
+
 beforeAll(async () => {
-  lb = await startLocalLakebase({ users: [ALICE], tls: true });
+  // TLS is the default, as on Lakebase; `plain` is the opt-out.
+  [lb, plain] = await Promise.all([
+    startLocalLakebase({ users: [ALICE] }),
+    startLocalLakebase({ users: [ALICE], tls: false }),
+  ]);
 });
 afterAll(async () => {
-  await lb?.stop();
+  await Promise.all([lb?.stop(), plain?.stop()]);
 });
 
 type Stream = { encrypted?: boolean; authorized?: boolean };
@@ -29,8 +35,9 @@ function client(
   password: string,
   ssl: pg.ClientConfig['ssl'],
   host = '127.0.0.1',
+  port = lb.proxyPort,
 ): pg.Client {
-  const c = new pg.Client({ host, port: lb.proxyPort, user, password, database: lb.database, ssl });
+  const c = new pg.Client({ host, port, user, password, database: lb.database, ssl });
   c.on('error', () => undefined);
   return c;
 }
@@ -46,7 +53,7 @@ async function connectError(c: pg.Client): Promise<Error & { code?: string }> {
   throw new Error('connecting unexpectedly succeeded');
 }
 
-describe('TLS on the proxy (tls: true)', () => {
+describe('TLS on the proxy (the default)', () => {
   it('exposes the CA and the TLS env', () => {
     expect(lb.tls?.caPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(lb.env.PGSSLMODE).toBe('require');
@@ -136,5 +143,29 @@ describe('TLS on the proxy (tls: true)', () => {
     const text = Buffer.concat(answer).toString('latin1');
     expect(text).toContain('08P01');
     expect(text).toContain('received unencrypted data after SSL request');
+  });
+});
+
+describe('plaintext (tls: false)', () => {
+  it('has no CA, says PGSSLMODE=disable, answers SSLRequest N and serves plaintext', async () => {
+    expect(plain.tls).toBeUndefined();
+    expect(plain.env.PGSSLMODE).toBe('disable');
+    expect(plain.env.PGSSLROOTCERT).toBeUndefined();
+
+    const socket = net.connect(plain.proxyPort, '127.0.0.1');
+    const replies: string[] = [];
+    socket.on('data', (chunk) => replies.push(chunk.toString('latin1')));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const packet = Buffer.alloc(8);
+    packet.writeInt32BE(8, 0);
+    packet.writeInt32BE(SSL_REQUEST, 4);
+    socket.write(packet);
+    await expect.poll(() => replies.join('')).toBe('N');
+    socket.destroy();
+
+    const c = client(ALICE, plain.mintPgToken(ALICE).token, false, '127.0.0.1', plain.proxyPort);
+    await c.connect();
+    expect((await c.query('select current_user')).rows[0].current_user).toBe(ALICE);
+    await c.end();
   });
 });

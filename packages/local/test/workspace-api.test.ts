@@ -2,7 +2,7 @@ import { WorkspaceClient } from '@databricks/sdk-experimental';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLakebase, startLocalLakebase } from '../src/index.js';
-import { connectAs, postCredentials, spAccessToken } from './helpers.js';
+import { clientSsl, connectAs, postCredentials, spAccessToken } from './helpers.js';
 
 const ALICE = 'alice@example.com';
 let lb: LocalLakebase;
@@ -39,7 +39,8 @@ describe('fake workspace API with the real Databricks SDK', () => {
     expect(lb.env.PGUSER).toBe(lb.servicePrincipal.clientId);
     expect(lb.env.PGUSER).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(lb.env.PGPORT).toBe(String(lb.proxyPort));
-    expect(lb.env.PGSSLMODE).toBe('disable');
+    expect(lb.env.PGSSLMODE).toBe('require');
+    expect(lb.env.PGSSLROOTCERT).toBe(lb.tls!.caFile);
     expect(lb.env.PGDATABASE).toBe('databricks_postgres');
     expect(lb.env.LAKEBASE_ENDPOINT).toBe('projects/local/branches/main/endpoints/primary');
     expect(lb.env.DATABRICKS_HOST).toBe(`http://127.0.0.1:${lb.apiPort}`);
@@ -176,6 +177,7 @@ describe('fake workspace API with the real Databricks SDK', () => {
       user: ALICE,
       password: credential.token,
       database: lb.database,
+      ssl: clientSsl(lb),
     });
     await expect(bad.connect()).rejects.toMatchObject({ code: '28P01' });
     expect(logLines.length).toBeGreaterThan(0);

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LocalLakebase } from '@lakebase-kit/local';
+import { devEnvFileText, forwardedUserHeaders } from '@lakebase-kit/local/dev-env';
 import { type Command, type CommandIO, UsageError } from './command.js';
 
 const DEFAULT_USERS = 'alice@example.com,bob@example.com';
@@ -11,10 +12,11 @@ const HEADER_TOKEN_TTL_SECONDS = 12 * 3600;
 
 const help = `Usage: lakebase-kit dev [options]
 
-Starts a local Lakebase: embedded Postgres behind a token-checking proxy, and a fake
-Databricks workspace API (OAuth M2M, SCIM Me, POST /api/2.0/postgres/credentials).
-Writes the environment to .env.local in the current directory, prints it with ready-made
-Databricks Apps user headers, and stays up until Ctrl+C (SIGINT) or SIGTERM.
+Starts a local Lakebase: embedded Postgres behind a token-checking proxy (TLS, as Lakebase),
+and a fake Databricks workspace API (OAuth M2M, SCIM Me, POST /api/2.0/postgres/credentials).
+Writes the environment and the users' access tokens to .env.local in the current directory
+(apps and \`lakebase-kit exec --user <email>\` use it), prints it with ready-made Databricks
+Apps user headers, and stays up until Ctrl+C (SIGINT) or SIGTERM, then removes the file.
 
 Options:
   --port <n>         proxy (Postgres) port; default: a free port
@@ -35,18 +37,20 @@ function port(value: string | undefined, option: string): number | undefined {
   return n;
 }
 
-function envFileText(env: Record<string, string>): string {
-  const lines = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-  return `# Written by \`lakebase-kit dev\`; valid while it runs.\n${lines.join('\n')}\n`;
+/** Each user's Databricks access token (valid 12 hours), for the env file and the headers. */
+async function userTokens(lb: LocalLakebase, users: string[]): Promise<Map<string, string>> {
+  const tokens = new Map<string, string>();
+  for (const email of users) {
+    await lb.addUser(email);
+    tokens.set(email, lb.userToken(email, { ttlSeconds: HEADER_TOKEN_TTL_SECONDS }));
+  }
+  return tokens;
 }
 
-async function headerBlocks(lb: LocalLakebase, users: string[]): Promise<string> {
+function headerBlocks(tokens: Map<string, string>): string {
   const blocks: string[] = [];
-  for (const email of users.slice(0, 2)) {
-    const headers = {
-      ...(await lb.userHeaders(email)),
-      'x-forwarded-access-token': lb.userToken(email, { ttlSeconds: HEADER_TOKEN_TTL_SECONDS }),
-    };
+  for (const [email, token] of [...tokens].slice(0, 2)) {
+    const headers = forwardedUserHeaders(email, token);
     const flags = Object.entries(headers).map(([key, value]) => `  -H '${key}: ${value}'`);
     blocks.push(`# as ${email}\ncurl http://localhost:3000/ \\\n${flags.join(' \\\n')}`);
   }
@@ -62,6 +66,12 @@ function ownerCommand(lb: LocalLakebase): string {
     'roles and grants for your users\n' +
     `env ${assignments.join(' ')} lakebase-kit roles list`
   );
+}
+
+/** Removes the env file on the way out, unless something else has rewritten it meanwhile. */
+async function removeIfUnchanged(file: string, text: string): Promise<void> {
+  const now = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (now === text) await fs.rm(file, { force: true });
 }
 
 /** Resolves on the first SIGINT/SIGTERM; replaces other handlers so we decide the exit. */
@@ -107,13 +117,20 @@ async function run(args: string[], io: CommandIO): Promise<number> {
   const signal = waitForSignal();
   const projectOwner = values.owner ?? DEFAULT_OWNER;
   const lb = await startLocalLakebase({ users, proxyPort, apiPort, dataDir, projectOwner });
+  let written: string | undefined;
   try {
-    await fs.writeFile(envFile, envFileText(lb.env), { mode: 0o600 });
+    const tokens = await userTokens(lb, users);
+    written = devEnvFileText({ env: lb.env, userTokens: tokens });
+    await fs.writeFile(envFile, written, { mode: 0o600 });
     io.stdout(`Local Lakebase is up (database ${lb.database}, endpoint ${lb.endpoint}).\n\n`);
-    io.stdout(`# Environment (written to ${envFile})\n${envFileText(lb.env)}\n`);
+    io.stdout(`# Environment (written to ${envFile}; removed on exit)\n${written}\n`);
     io.stdout(`# Databricks Apps user headers to try against your app\n`);
-    io.stdout(`${await headerBlocks(lb, users)}\n\n`);
+    io.stdout(`${headerBlocks(tokens)}\n\n`);
     io.stdout(`${ownerCommand(lb)}\n\n`);
+    io.stdout(
+      `# Act as a user (psql, scripts): load the env file, then\n` +
+        `#   lakebase-kit exec --user ${users[0] ?? 'alice@example.com'} -- psql\n\n`,
+    );
     io.stdout(
       dataDir
         ? `Data is kept in ${dataDir}.\n`
@@ -123,6 +140,7 @@ async function run(args: string[], io: CommandIO): Promise<number> {
     const received = await signal;
     io.stderr(`\nReceived ${received}, stopping the local Lakebase...\n`);
   } finally {
+    if (written) await removeIfUnchanged(envFile, written);
     await lb.stop();
   }
   io.stderr('Stopped.\n');

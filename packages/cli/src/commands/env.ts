@@ -13,8 +13,8 @@ import {
 } from '@lakebase-kit/core';
 import { resolveConfig } from '@lakebase-kit/core/adapter';
 import { type Command, type CommandIO, UsageError } from './command.js';
+import { actingIdentity, assertSameUser } from './identity.js';
 import {
-  authEnv,
   CONNECTION_FLAGS,
   CONNECTION_HELP,
   type ConnectionFlags,
@@ -29,6 +29,8 @@ export interface ConnectionVars {
   PGUSER: string;
   PGPASSWORD: string;
   PGSSLMODE: string;
+  /** Only when a root certificate is configured (`--sslrootcert` / PGSSLROOTCERT). */
+  PGSSLROOTCERT?: string;
   DATABASE_URL: string;
 }
 
@@ -40,21 +42,22 @@ export const TARGET_FLAGS = {
   host: { type: 'string' },
   port: { type: 'string' },
   database: { type: 'string' },
-  user: { type: 'string' },
   sslmode: { type: 'string' },
+  sslrootcert: { type: 'string' },
 } as const;
 
 export const TARGET_HELP = `${CONNECTION_HELP}
   --host <host>       Postgres host (default: $PGHOST)
   --port <port>       default: $PGPORT or 5432
   --database <name>   default: $PGDATABASE
-  --user <role>       default: $PGUSER, $DATABRICKS_CLIENT_ID, else the workspace identity's userName
-  --sslmode <mode>    default: $PGSSLMODE or require`;
+  --sslmode <mode>    default: $PGSSLMODE or require
+  --sslrootcert <f>   CA certificate file to verify the server with (default: $PGSSLROOTCERT)`;
 
 export const ENV_HELP = `Usage: lakebase-kit env [options]
 
-Prints PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD PGSSLMODE and DATABASE_URL for the current
-Databricks identity, the password being a fresh Lakebase token (valid for about an hour).
+Prints PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD PGSSLMODE (PGSSLROOTCERT) and DATABASE_URL
+for the current Databricks identity, the password being a fresh Lakebase token (valid for
+about an hour).
 They hold a secret: do not commit or log them.
 
 Options:
@@ -64,21 +67,25 @@ ${TARGET_HELP}
 Examples:
   eval "$(lakebase-kit env)" && psql -c 'select current_user'
   lakebase-kit env --format dotenv > .env.lakebase   # keep it out of git
+  eval "$(lakebase-kit env --user bob@example.com)"  # with lakebase-kit dev's .env.local loaded
 `;
 
 export interface TargetFlags extends ConnectionFlags {
   host?: string;
   port?: string;
   database?: string;
-  user?: string;
   sslmode?: string;
+  sslrootcert?: string;
 }
 
-/** `postgresql://user:password@host:port/database?sslmode=...` with every part encoded. */
+/** `postgresql://user:password@host:port/database?sslmode=...[&sslrootcert=...]`, all encoded. */
 export function databaseUrl(vars: Omit<ConnectionVars, 'DATABASE_URL'>): string {
   const host = vars.PGHOST.includes(':') ? `[${vars.PGHOST}]` : vars.PGHOST;
   const auth = `${encodeURIComponent(vars.PGUSER)}:${encodeURIComponent(vars.PGPASSWORD)}`;
-  const query = `sslmode=${encodeURIComponent(vars.PGSSLMODE)}`;
+  const rootCert = vars.PGSSLROOTCERT
+    ? `&sslrootcert=${encodeURIComponent(vars.PGSSLROOTCERT)}`
+    : '';
+  const query = `sslmode=${encodeURIComponent(vars.PGSSLMODE)}${rootCert}`;
   return `postgresql://${auth}@${host}:${vars.PGPORT}/${encodeURIComponent(vars.PGDATABASE)}?${query}`;
 }
 
@@ -88,23 +95,28 @@ export async function connectionVars(
   env: NodeJS.ProcessEnv,
 ): Promise<{ vars: ConnectionVars; expireTime: string }> {
   const endpoint = resolveEndpoint(flags, env);
-  const sdkEnv = authEnv(flags, env);
+  const acting = actingIdentity(flags, env);
+  const sslRootCert = flags.sslrootcert?.trim() || acting.env.PGSSLROOTCERT?.trim() || undefined;
   const config = resolveConfig(
     {
       endpoint,
       host: flags.host,
       port: flags.port === undefined ? undefined : (flags.port as unknown as number),
       database: flags.database,
-      user: flags.user,
+      user: acting.user,
       sslMode: flags.sslmode as SslMode | undefined,
+      sslRootCert,
       telemetry: false,
     },
-    sdkEnv,
+    acting.env,
   );
-  const workspaceClient = createWorkspaceClient(sdkEnv);
+  const workspaceClient = createWorkspaceClient(acting.env);
   // The credential first: when auth is missing or wrong, its error says so plainly.
   const credential = await generateDatabaseCredential(workspaceClient, { endpoint });
-  const user = config.user ?? (await getUsernameWithApiLookup({ workspaceClient }, sdkEnv));
+  if (acting.verifyUser) {
+    assertSameUser(acting, (await workspaceClient.currentUser.me()).userName ?? '');
+  }
+  const user = config.user ?? (await getUsernameWithApiLookup({ workspaceClient }, acting.env));
   if (user === undefined) {
     throw new ConfigurationError(
       'Cannot determine the Postgres user: pass --user, or set PGUSER (or DATABRICKS_CLIENT_ID); ' +
@@ -119,6 +131,7 @@ export async function connectionVars(
     PGUSER: user,
     PGPASSWORD: credential.token,
     PGSSLMODE: config.sslMode,
+    ...(sslRootCert && config.sslMode !== 'disable' ? { PGSSLROOTCERT: sslRootCert } : {}),
   };
   return { vars: { ...base, DATABASE_URL: databaseUrl(base) }, expireTime: credential.expire_time };
 }
@@ -128,7 +141,9 @@ const dotenvQuote = (value: string): string =>
   `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`;
 
 export function formatVars(vars: ConnectionVars, format: EnvFormat): string {
-  const entries = Object.entries(vars);
+  const entries = Object.entries(vars).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined,
+  );
   switch (format) {
     case 'json':
       return `${JSON.stringify(vars, null, 2)}\n`;

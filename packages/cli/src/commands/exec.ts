@@ -12,8 +12,9 @@ import { fail } from './token.js';
 
 export const EXEC_HELP = `Usage: lakebase-kit exec [options] -- <command> [args...]
 
-Runs <command> with PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD PGSSLMODE and DATABASE_URL set
-for the current Databricks identity (a fresh token, valid for about an hour: enough to connect;
+Runs <command> with PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD PGSSLMODE (PGSSLROOTCERT and
+NODE_EXTRA_CA_CERTS when a root certificate is set) and DATABASE_URL set for the current
+Databricks identity (a fresh token, valid for about an hour: enough to connect;
 established connections stay open after it expires). Forwards SIGINT, SIGTERM and SIGHUP to the
 command and exits with its exit code (128 + n if it was killed by signal n; 127 if it cannot be
 started; 2 if no token could be obtained).
@@ -25,6 +26,7 @@ Examples:
   lakebase-kit exec -- psql -c 'select current_user'
   lakebase-kit exec -- npx prisma migrate deploy
   lakebase-kit exec -- npx drizzle-kit migrate
+  lakebase-kit exec --user alice@example.com -- psql   # with lakebase-kit dev's .env.local loaded
 `;
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -90,7 +92,12 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       throw new UsageError('No command given: lakebase-kit exec [options] -- <command> [args...]');
     }
     const { vars } = await connectionVars(values, io.env);
-    return await runWithEnv(command, { ...io.env, ...vars }, io);
+    const env: NodeJS.ProcessEnv = { ...io.env, ...vars };
+    // node-postgres reads PGSSLMODE but not PGSSLROOTCERT: Node commands trust that CA this way.
+    if (vars.PGSSLROOTCERT && !io.env.NODE_EXTRA_CA_CERTS) {
+      env.NODE_EXTRA_CA_CERTS = vars.PGSSLROOTCERT;
+    }
+    return await runWithEnv(command, env, io);
   } catch (error) {
     return fail('exec', error, io, verbose);
   }

@@ -13,7 +13,8 @@ import {
   silentLogger,
 } from '@lakebase-kit/core';
 import type { TargetFlags } from './env.js';
-import { authEnv, resolveEndpoint } from './token.js';
+import { actingIdentity } from './identity.js';
+import { resolveEndpoint } from './token.js';
 
 type WorkspaceClient = ReturnType<typeof createWorkspaceClient>;
 
@@ -34,7 +35,9 @@ export function openSession(
   env: NodeJS.ProcessEnv,
   lenient = false,
 ): LakebaseSession {
-  const sdkEnv = authEnv(flags, env);
+  // --profile / --user / a DATABRICKS_TOKEN beside SP credentials: as `env` and `exec` take them.
+  const acting = actingIdentity(flags, env);
+  const sdkEnv = acting.env;
   const workspaceClient = createWorkspaceClient(sdkEnv);
   let endpoint: string | undefined;
   try {
@@ -47,7 +50,7 @@ export function openSession(
     host: flags.host,
     port: flags.port === undefined ? undefined : (flags.port as unknown as number),
     database: flags.database,
-    user: flags.user,
+    user: acting.user,
     sslMode: flags.sslmode as SslMode | undefined,
     workspaceClient,
     telemetry: false,

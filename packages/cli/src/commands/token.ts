@@ -14,6 +14,7 @@ import {
   validateEndpoint,
 } from '@lakebase-kit/core';
 import { type Command, type CommandIO, UsageError } from './command.js';
+import { actingIdentity, assertSameUser, type IdentityFlags } from './identity.js';
 
 /** Exit code of every failure of ours: bad usage, no endpoint, no auth, API error. */
 export const EXIT_FAILURE = 2;
@@ -22,12 +23,17 @@ export const EXIT_FAILURE = 2;
 export const CONNECTION_FLAGS = {
   endpoint: { type: 'string' },
   profile: { type: 'string' },
+  user: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const CONNECTION_HELP = `  --endpoint <path>   projects/<p>/branches/<b>/endpoints/<e> (default: $LAKEBASE_ENDPOINT)
-  --profile <name>    ~/.databrickscfg profile (default: $DATABRICKS_CONFIG_PROFILE / SDK default auth)
+  --profile <name>    ~/.databrickscfg profile, alone (default: $DATABRICKS_CONFIG_PROFILE / SDK default auth)
+  --user <role>       act as this Postgres role (a user's email, or a service principal's client id):
+                      with lakebase-kit dev's env file loaded, its user's token; otherwise it must be
+                      the identity you authenticate as (default: $PGUSER, $DATABRICKS_CLIENT_ID,
+                      else that identity's userName)
   -v, --verbose       stack traces on errors
   -h, --help          this help`;
 
@@ -43,17 +49,12 @@ ${CONNECTION_HELP}
 
 Examples:
   PGPASSWORD="$(lakebase-kit token)" psql "host=$PGHOST dbname=databricks_postgres user=$PGUSER sslmode=require"
+  lakebase-kit token --user alice@example.com          # with lakebase-kit dev's .env.local loaded
 `;
 
-export interface ConnectionFlags {
+export interface ConnectionFlags extends IdentityFlags {
   endpoint?: string;
-  profile?: string;
   verbose?: boolean;
-}
-
-/** The environment the SDK reads, with `--profile` applied. */
-export function authEnv(flags: ConnectionFlags, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return flags.profile ? { ...env, DATABRICKS_CONFIG_PROFILE: flags.profile } : env;
 }
 
 /** The endpoint from `--endpoint` or LAKEBASE_ENDPOINT, validated. */
@@ -69,13 +70,17 @@ export function resolveEndpoint(flags: ConnectionFlags, env: NodeJS.ProcessEnv):
   return validateEndpoint(endpoint);
 }
 
-/** A fresh credential for the identity of the SDK default auth. */
+/** A fresh credential for the identity that `--profile` / `--user` / the environment select. */
 export async function mintToken(
   flags: ConnectionFlags,
   env: NodeJS.ProcessEnv,
 ): Promise<DatabaseCredential> {
   const endpoint = resolveEndpoint(flags, env);
-  return generateDatabaseCredential(createWorkspaceClient(authEnv(flags, env)), { endpoint });
+  const acting = actingIdentity(flags, env);
+  const client = createWorkspaceClient(acting.env);
+  const credential = await generateDatabaseCredential(client, { endpoint });
+  if (acting.verifyUser) assertSameUser(acting, (await client.currentUser.me()).userName ?? '');
+  return credential;
 }
 
 /**

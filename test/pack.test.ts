@@ -1,0 +1,202 @@
+/**
+ * Usable from any project: every published package, packed with `pnpm pack` and installed
+ * with npm into a fresh project outside the workspace, resolves for `import`, `require` and
+ * TypeScript (`node16` and `bundler`); publint and arethetypeswrong find no problem; the
+ * `lakebase-kit` bin works through npm's launcher, `dev --env-file <new file>` included.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs script of the repository, without types
+import { packAll, repoRoot } from '../scripts/pack.mjs';
+
+const run = promisify(execFile);
+const bin = (name: string) => path.join(repoRoot, 'node_modules', '.bin', name);
+
+interface Packed {
+  name: string;
+  tarball: string;
+  manifest: {
+    dependencies?: Record<string, string>;
+    peerDependencies?: Record<string, string>;
+    exports: Record<string, unknown>;
+    bin?: Record<string, string>;
+  };
+}
+
+/** The peers a consumer installs next to the packages (the versions the workspace uses). */
+const PEERS = [
+  'pg@^8.16.0',
+  '@types/pg@^8.15.0',
+  'drizzle-orm@0.45.4',
+  'kysely@0.28.19',
+  '@prisma/client@7.10.0',
+  '@prisma/adapter-pg@7.10.1',
+  '@databricks/appkit@0.38.1',
+  'typescript@5.9.3',
+  '@types/node@^20.19.0',
+];
+
+let dir: string;
+let project: string;
+let packed: Packed[];
+const children: ChildProcess[] = [];
+
+/** `{ name, tarball }` → with the package.json inside the tarball. */
+async function readPacked({ name, tarball }: { name: string; tarball: string }): Promise<Packed> {
+  const { stdout } = await run('tar', ['-xzOf', tarball, 'package/package.json']);
+  return { name, tarball, manifest: JSON.parse(stdout) };
+}
+
+/** Every entry point of a package: `@scope/name` and `@scope/name/sub` for each export. */
+const entryPoints = (pkg: Packed): string[] =>
+  Object.keys(pkg.manifest.exports)
+    .filter((key) => key !== './package.json')
+    .map((key) => (key === '.' ? pkg.name : `${pkg.name}/${key.slice(2)}`));
+
+const inProject = (command: string, args: string[]) =>
+  run(command, args, { cwd: project, maxBuffer: 20 * 1024 * 1024 });
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'lakebase-kit-pack-'));
+  const tarballs = packAll(path.join(dir, 'tarballs')) as { name: string; tarball: string }[];
+  packed = await Promise.all(tarballs.map(readPacked));
+  project = path.join(dir, 'app');
+  mkdirSync(project);
+  writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2),
+  );
+  await inProject('npm', [
+    'install',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    ...packed.map((p) => p.tarball),
+    ...PEERS,
+  ]);
+});
+
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the packed packages', () => {
+  it('are every published package, with no workspace: range left', () => {
+    expect(packed.map((p) => p.name).sort()).toEqual(
+      [
+        '@lakebase-kit/appkit',
+        '@lakebase-kit/cli',
+        '@lakebase-kit/core',
+        '@lakebase-kit/drizzle',
+        '@lakebase-kit/kysely',
+        '@lakebase-kit/local',
+        '@lakebase-kit/prisma',
+      ].sort(),
+    );
+    for (const { name, manifest } of packed) {
+      const ranges = { ...manifest.dependencies, ...manifest.peerDependencies };
+      for (const [dep, range] of Object.entries(ranges)) {
+        expect(range, `${name} → ${dep}`).not.toMatch(/^workspace:/);
+      }
+    }
+  });
+
+  it('publint finds no error or warning', async () => {
+    for (const { name, tarball } of packed) {
+      const result = await run(bin('publint'), [tarball, '--strict']).catch(
+        (error: { stdout: string; stderr: string }) => ({ ...error, failed: true }),
+      );
+      expect(result, `${name}: ${result.stdout}${result.stderr}`).not.toHaveProperty('failed');
+      expect(result.stdout, name).not.toMatch(/^(Errors|Warnings):/m);
+    }
+  });
+
+  it('arethetypeswrong finds no problem (node16 from CJS and ESM, bundler)', async () => {
+    for (const { name, tarball } of packed) {
+      const { stdout } = await run(
+        bin('attw'),
+        [tarball, '--profile', 'node16', '--format', 'json'],
+        { maxBuffer: 20 * 1024 * 1024 },
+      ).catch((error: { stdout: string }) => error);
+      // The JSON lists every resolution; node10 (no `exports` support) is outside the profile.
+      const { problems } = JSON.parse(stdout) as {
+        problems: Record<string, { resolutionKind?: string }[]>;
+      };
+      const found = Object.values(problems)
+        .flat()
+        .filter((problem) => problem.resolutionKind !== 'node10');
+      expect(found, name).toEqual([]);
+    }
+  });
+});
+
+describe('installed with npm into a project outside the workspace', () => {
+  it('every entry point loads with import (ESM) and require (CJS)', async () => {
+    for (const spec of packed.flatMap(entryPoints)) {
+      const esm = `const m = await import(${JSON.stringify(spec)}); if (!Object.keys(m).length) process.exit(3);`;
+      await expect(
+        inProject(process.execPath, ['--input-type=module', '-e', esm]),
+        `import ${spec}`,
+      ).resolves.toBeDefined();
+      const cjs = `const m = require(${JSON.stringify(spec)}); if (!Object.keys(m).length) process.exit(3);`;
+      await expect(
+        inProject(process.execPath, ['-e', cjs]),
+        `require ${spec}`,
+      ).resolves.toBeDefined();
+    }
+  });
+
+  it('every entry point type-checks with moduleResolution node16 (ESM and CJS files) and bundler', async () => {
+    const specs = packed.flatMap(entryPoints);
+    const imports = specs.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`);
+    const use = `export const modules = [${specs.map((_, i) => `m${i}`).join(', ')}];\n`;
+    writeFileSync(path.join(project, 'esm.mts'), `${imports.join('\n')}\n${use}`);
+    writeFileSync(path.join(project, 'cjs.cts'), `${imports.join('\n')}\n${use}`);
+    const strict = { strict: true, noEmit: true, skipLibCheck: true, types: ['node'] };
+    const configs = {
+      'tsconfig.node16.json': { module: 'node16', moduleResolution: 'node16', ...strict },
+      'tsconfig.bundler.json': { module: 'esnext', moduleResolution: 'bundler', ...strict },
+    };
+    for (const [file, compilerOptions] of Object.entries(configs)) {
+      writeFileSync(
+        path.join(project, file),
+        JSON.stringify({ compilerOptions, files: ['esm.mts', 'cjs.cts'] }),
+      );
+      const tsc = path.join(project, 'node_modules', 'typescript', 'bin', 'tsc');
+      const result = await inProject(process.execPath, [tsc, '-p', file]).catch(
+        (error: { stdout: string }) => ({ failed: true, stdout: error.stdout }),
+      );
+      expect(result, `${file}: ${result.stdout}`).not.toHaveProperty('failed');
+    }
+  });
+
+  it('the lakebase-kit bin runs through npm’s launcher; dev --env-file takes a file that does not exist yet', async () => {
+    const launcher = path.join(project, 'node_modules', '.bin', 'lakebase-kit');
+    const help = await inProject(launcher, ['--help']);
+    expect(help.stdout).toContain('Usage: lakebase-kit <command>');
+
+    const envFile = path.join(project, 'new.env');
+    const dev = spawn(launcher, ['dev', '--env-file', envFile, '--users', 'ann@example.com'], {
+      cwd: project,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(dev);
+    let output = '';
+    dev.stdout!.on('data', (chunk) => (output += chunk));
+    dev.stderr!.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => dev.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      dev.stdout!.on('data', () => output.includes('Press Ctrl+C to stop.') && resolve());
+      exited.then((code) => reject(new Error(`dev exited early (${code}): ${output}`)));
+    });
+    expect(readFileSync(envFile, 'utf8')).toContain('LAKEBASE_LOCAL_USER_TOKENS=ann@example.com=');
+    dev.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(existsSync(envFile)).toBe(false);
+  });
+});

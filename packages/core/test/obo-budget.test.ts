@@ -35,7 +35,7 @@ async function withConcurrency<T>(items: T[], limit: number, task: (item: T) => 
 }
 
 beforeAll(async () => {
-  lb = await startLocalLakebase({ tls: false }); // 1,500 connects in this process: no TLS CPU here
+  lb = await startLocalLakebase();
   await createRoles(lb, USERS);
 }, 60_000);
 

@@ -14,7 +14,7 @@ import {
 } from '@lakebase-kit/local';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLakebasePool, type LakebasePoolConfig } from '../src/index.js';
+import { createLakebasePool, getLakebasePgConfig, type LakebasePoolConfig } from '../src/index.js';
 import { captureLogger, localPoolOptions, renderError } from './sp-support.js';
 
 let lb: LocalLakebase;
@@ -94,6 +94,15 @@ describe('sslmodes against a TLS local Lakebase', () => {
       const result = await probe({ sslMode: 'verify-full', sslRootCert: caFile }, host);
       expect(result).toEqual({ me: clientId, encrypted: true, authorized: true });
     }
+  });
+
+  it('a root certificate is parsed once into the secureContext every connection uses', () => {
+    const { ssl } = getLakebasePgConfig(
+      localPoolOptions(lb, { sslMode: 'verify-full', sslRootCert: caFile, logger: log.logger }),
+    );
+    const options = ssl as tls.ConnectionOptions;
+    expect(options.secureContext).toBeInstanceOf(tls.createSecureContext().constructor);
+    expect(options.ca).toBe(lb.tls!.caPem);
   });
 
   it('verify-ca, and require with a root cert (libpq: behaves as verify-ca), verify the chain', async () => {

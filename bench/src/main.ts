@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: starts a local Lakebase, runs P1–P5 (each workload in a child process, so
+ * `pnpm bench`: starts a local Lakebase, runs P1–P7 (each workload in a child process, so
  * the local Lakebase's proxy never shares an event loop with the code being measured),
  * prints the table and writes `runs/latest.{json,md}` (git-ignored). `--save` (a full run
  * without failures) writes the committed `results/latest.{json,md}` instead and regenerates
@@ -21,6 +21,8 @@ import { type P2Options, p2Rows, runP2 } from './scenarios/p2-storm.js';
 import { type P3Options, p3Rows, runP3 } from './scenarios/p3-rollover.js';
 import { type P4Options, p4Rows, runP4 } from './scenarios/p4-users.js';
 import { type P5Options, p5Rows, runP5 } from './scenarios/p5-http.js';
+import { type P6Options, p6Rows, runP6 } from './scenarios/p6-many-users.js';
+import { type P7Options, p7Rows, runP7 } from './scenarios/p7-one-process.js';
 import { type Results, summaryTable } from './summary.js';
 
 interface Sizes {
@@ -29,6 +31,8 @@ interface Sizes {
   p3: P3Options;
   p4: P4Options;
   p5: P5Options;
+  p6: P6Options;
+  p7: P7Options;
 }
 
 const FULL: Sizes = {
@@ -37,6 +41,14 @@ const FULL: Sizes = {
   p3: { ttlSeconds: 5, latencyMs: 200, durationMs: 15_000, workers: 4 },
   p4: { users: 500, queriesPerUser: 3, concurrency: 500, budget: 50 },
   p5: { seconds: 5, connections: 10, users: 5 },
+  p6: {
+    users: 1000,
+    connections: 16,
+    seconds: 4,
+    modes: ['login', 'set-role', 'auto'],
+    budget: 50,
+  },
+  p7: { blocks: 20, blockSize: 1000, warmup: 1000 },
 };
 
 const QUICK: Sizes = {
@@ -45,9 +57,11 @@ const QUICK: Sizes = {
   p3: { ...FULL.p3, durationMs: 4000 },
   p4: { ...FULL.p4, users: 100, concurrency: 100 },
   p5: { ...FULL.p5, seconds: 2 },
+  p6: { ...FULL.p6, seconds: 2 },
+  p7: { blocks: 6, blockSize: 500, warmup: 300 },
 };
 
-const SCENARIOS = ['p1', 'p2', 'p3', 'p4', 'p5'] as const;
+const SCENARIOS = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -83,7 +97,10 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const failures: Partial<Record<Scenario, string>> = {};
   try {
-    const ctx: BenchContext = { lb, env: { ...lb.env }, log };
+    // The official kit verifies TLS against the system roots only (it ignores PGSSLROOTCERT),
+    // so the children trust the local CA the way an app trusts a private one.
+    const trust = lb.tls ? { NODE_EXTRA_CA_CERTS: lb.tls.caFile } : {};
+    const ctx: BenchContext = { lb, env: { ...lb.env, ...trust }, log };
     for (const scenario of selected) {
       const t = performance.now();
       log(`${scenario.toUpperCase()} …`);
@@ -160,6 +177,12 @@ async function runScenario(
     case 'p5':
       results.p5 = await runP5(ctx, sizes.p5);
       return p5Rows(results.p5);
+    case 'p6':
+      results.p6 = await runP6(ctx, sizes.p6);
+      return p6Rows(results.p6);
+    case 'p7':
+      results.p7 = await runP7(ctx, sizes.p7);
+      return p7Rows(results.p7);
   }
 }
 

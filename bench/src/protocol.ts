@@ -67,9 +67,36 @@ export interface UsersTask {
 
 export interface ServerTask {
   kind: 'server';
+  /** `userPools.mode` of the server's Lakebase (default `login`). */
+  mode?: 'login' | 'set-role' | 'auto';
+  /** `userPools.maxConnections` (default 50). */
+  budget?: number;
 }
 
-export type Task = OverheadTask | StormTask | RolloverTask | UsersTask | ServerTask;
+/** What the server's `GET /stats` answers (P6). */
+export interface ServerStats {
+  /** `/me` answers whose `current_user` was not the requesting user. */
+  mismatches: number;
+  userPools: number;
+  spTotalCount: number;
+}
+
+/**
+ * P7: raw pg, the official pool and ours in one child, interleaved in blocks of sequential
+ * `SELECT 1`. `sdk: false` runs the child with no OTel SDK registered at all.
+ */
+export interface InProcessTask {
+  kind: 'inprocess';
+  /** For the raw `pg.Pool`: a Postgres token minted by the local Lakebase for the SP. */
+  password: string;
+  blocks: number;
+  blockSize: number;
+  /** Queries per contender before the first block. */
+  warmup: number;
+  sdk: boolean;
+}
+
+export type Task = OverheadTask | StormTask | RolloverTask | UsersTask | ServerTask | InProcessTask;
 
 /** The P1 child's final result, after `stop`. */
 export interface OverheadResult {
@@ -97,6 +124,13 @@ export interface UsersResult {
   errorSamples: string[];
   /** Queries whose `current_user` was not the requesting user. */
   wrongIdentity: number;
+}
+
+export interface InProcessResult {
+  /** Wall time (ms) of each contender in each block. */
+  blocks: Array<{ raw: number; official: number; ours: number }>;
+  /** Spans the OTel SDK exported, per instrumentation scope (empty without an SDK). */
+  spans: Record<string, number>;
 }
 
 export interface ServerReady {

@@ -4,6 +4,8 @@ import type { P2Result } from './scenarios/p2-storm.js';
 import type { P3Result } from './scenarios/p3-rollover.js';
 import type { P4Result } from './scenarios/p4-users.js';
 import type { P5Result } from './scenarios/p5-http.js';
+import type { P6Result } from './scenarios/p6-many-users.js';
+import type { P7Result } from './scenarios/p7-one-process.js';
 
 export interface Results {
   p1?: P1Result;
@@ -11,6 +13,8 @@ export interface Results {
   p3?: P3Result;
   p4?: P4Result;
   p5?: P5Result;
+  p6?: P6Result;
+  p7?: P7Result;
 }
 
 const x = (n: number) => `${n.toFixed(2)}×`;
@@ -46,6 +50,20 @@ export function summaryTable(r: Results): string {
   if (r.p5) {
     lines.push(
       `| P5 HTTP req/s, asUser(req) route vs SP route | ${x(r.p5.userVsSp)} (${r.p5.user.rps} vs ${r.p5.sp.rps}) | |`,
+    );
+  }
+  if (r.p6) {
+    for (const m of r.p6.modes) {
+      lines.push(
+        `| P6 ${r.p6.options.users} users over HTTP, mode '${m.mode}': asUser vs SP route | ${x(m.userVsSp)} (${m.userRps} vs ${m.spRps} req/s) | ${m.newConnections} new connections, peak ${m.peakConnections}, ${m.mismatches} identity mismatches |`,
+      );
+    }
+  }
+  if (r.p7) {
+    const { withSdk: s, withoutSdk: n } = r.p7;
+    lines.push(
+      `| P7 one process, OTel SDK registered: ours vs raw pg / vs official | ${x(s.oursVsRaw.median)} / ${x(s.oursVsOfficial.median)} | targets ≤ ${x(r.p7.targets.withSdkVsRaw)} / ≤ ${x(r.p7.targets.withSdkVsOfficial)} |`,
+      `| P7 one process, no OTel SDK: ours vs raw pg | ${x(n.oursVsRaw.median)} | target ≤ ${x(r.p7.targets.withoutSdkVsRaw)} |`,
     );
   }
   return ['| | ours | compared |', '|---|---|---|', ...lines].join('\n');

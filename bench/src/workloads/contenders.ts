@@ -4,6 +4,7 @@
  */
 import { createLakebasePool as createOfficialPool } from '@databricks/lakebase';
 import { createLakebasePool as createOurPool } from '@lakebase-kit/core';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { P1Contender } from '../protocol.js';
 
@@ -24,7 +25,7 @@ export function createPool(contender: P1Contender, options: PoolOptions): pg.Poo
         database: env.PGDATABASE,
         user: env.PGUSER,
         password: options.password,
-        ssl: false,
+        ssl: rawSsl(env),
         max: options.max,
       });
     case 'official':
@@ -35,4 +36,10 @@ export function createPool(contender: P1Contender, options: PoolOptions): pg.Poo
     case 'oursNoTelemetry':
       return createOurPool({ max: options.max, telemetry: false });
   }
+}
+
+/** What an app would hand raw `pg` for the same TLS the other two negotiate (verify-full). */
+function rawSsl(env: NodeJS.ProcessEnv): pg.PoolConfig['ssl'] {
+  if (env.PGSSLMODE === 'disable') return false;
+  return env.PGSSLROOTCERT ? { ca: readFileSync(env.PGSSLROOTCERT, 'utf8') } : true;
 }

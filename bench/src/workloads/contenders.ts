@@ -2,9 +2,10 @@
  * The three ways to get a service-principal `pg.Pool` on Lakebase, all configured from the
  * environment the orchestrator hands the child (the local Lakebase's `env`).
  */
+
+import { readFileSync } from 'node:fs';
 import { createLakebasePool as createOfficialPool } from '@databricks/lakebase';
 import { createLakebasePool as createOurPool } from '@lakebase-kit/core';
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { P1Contender } from '../protocol.js';
 

@@ -4,7 +4,7 @@
  * rotating order, so load from elsewhere lands on all three alike. With or without an OTel SDK
  * registered (the child decides before anything is imported that reads the global providers).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { OtelSdk } from '../otel.js';
 import type { InProcessResult, InProcessTask } from '../protocol.js';
 import { createPool } from './contenders.js';

@@ -34,7 +34,7 @@ export interface LakebaseConfig extends LakebasePoolConfig {
   userPools?: UserPoolsConfig;
   /**
    * A request without `x-forwarded-access-token` runs on the service principal's pool instead
-   * of failing with 401 (one warning per process). Default: `env.NODE_ENV === 'development'`.
+   * of failing with 401 (one warning per `Lakebase`). Default: `env.NODE_ENV === 'development'`.
    */
   developmentFallback?: boolean;
   /** Environment to read (`PGHOST`, `LAKEBASE_ENDPOINT`, `NODE_ENV`, ...). Default `process.env`. */

@@ -2,7 +2,7 @@
  * `lakebasePrisma`: one PrismaClient for the service principal and one per user scope, each on
  * its Lakebase pool. Per-user clients are cached by the scope object (never by the identity
  * string: a scope is only handed out once its token is verified) and `$disconnect`ed when core
- * drops that user's pool (idle timeout, LRU eviction, close).
+ * forgets that scope (unused for the idle timeout, beyond its scope cache, or at close).
  */
 import type { Lakebase, LakebaseConfig, RequestLike, UserScope } from '@lakebase-kit/core';
 import { isUserScope, resolveAdapterLakebase, ScopedClients } from '@lakebase-kit/core/adapter';
@@ -44,7 +44,7 @@ export interface LakebasePrisma<C extends PrismaClientLike> {
   asUser(req: RequestLike | UserScope): C;
   /**
    * The client of the request's user: every query and `$transaction` runs as that user (RLS
-   * applies). The same client for the same scope; `$disconnect`ed when the user's pool is dropped.
+   * applies). The same client for the same scope; `$disconnect`ed when core forgets the scope.
    * Throws core's `AuthenticationError` (401) / `ValidationError` like `lakebase.asUser(req)`.
    */
   withUser(req: RequestLike | UserScope): C;
@@ -87,7 +87,7 @@ export function lakebasePrisma<C extends PrismaClientLike>(
     }
   };
 
-  // One client per scope object; disconnected when core drops the user's pool.
+  // One client per scope object; disconnected when core forgets the scope.
   const userClients = new ScopedClients<C>(
     (scope) => {
       const client = newClient(scope.pool);

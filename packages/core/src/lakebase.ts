@@ -149,6 +149,7 @@ class LakebaseFacade implements Lakebase {
       users: this.#users,
       telemetry: this.#telemetry,
       route: (user) => this.#route(user),
+      loginRoute: (user) => this.#users.pool(user) as unknown as UserConnections,
       currentPool: (identity) =>
         this.#settings.mode === 'set-role'
           ? this.pool

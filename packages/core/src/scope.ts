@@ -34,6 +34,11 @@ export interface ScopeContext {
    * pool under their role (set-role mode). A promise only while `auto` mode asks Postgres.
    */
   route(user: VerifiedUser): UserConnections | Promise<UserConnections>;
+  /**
+   * The identity's own login pool, in every mode: where SQL written by someone else runs
+   * (`readOnlyQuery`), since under `SET ROLE` such SQL could reset the role.
+   */
+  loginRoute(user: VerifiedUser): UserConnections;
   /** The pool a user's work runs on now, if known (for counters); no I/O. */
   currentPool(identity: string): pg.Pool | undefined;
 }
@@ -61,6 +66,8 @@ abstract class BaseScope implements UserScope {
   protected abstract currentPool(): pg.Pool | undefined;
   /** Checks a client out of the pool this scope runs on. */
   protected abstract checkout(): Promise<pg.PoolClient>;
+  /** Checks out a client logged in as this scope's identity (for statements of others). */
+  protected abstract loginCheckout(): Promise<pg.PoolClient>;
   protected abstract viewOptions(): pg.PoolConfig;
   // biome-ignore lint/suspicious/noExplicitAny: the default row type of pg, as in types.ts
   abstract query<R extends pg.QueryResultRow = any>(
@@ -88,7 +95,7 @@ abstract class BaseScope implements UserScope {
     values?: unknown[],
     options: StatementOptions = {},
   ): Promise<StatementResult> {
-    return runStatement(() => this.checkout(), text, values, { ...options, readOnly: true });
+    return runStatement(() => this.loginCheckout(), text, values, { ...options, readOnly: true });
   }
 
   singleStatementQuery(
@@ -96,7 +103,7 @@ abstract class BaseScope implements UserScope {
     values?: unknown[],
     options: StatementOptions = {},
   ): Promise<StatementResult> {
-    return runStatement(() => this.checkout(), text, values, { ...options, readOnly: false });
+    return runStatement(() => this.loginCheckout(), text, values, { ...options, readOnly: false });
   }
 
   onClose(listener: Listener): () => void {
@@ -198,6 +205,10 @@ export class UserScopeImpl extends BaseScope {
     return this.run((connections) => connections.connect());
   }
 
+  protected loginCheckout(): Promise<pg.PoolClient> {
+    return this.run((connections) => connections.connect(), true);
+  }
+
   protected viewOptions(): pg.PoolConfig {
     return { ...this.#ctx.viewOptions, user: this.identity };
   }
@@ -206,7 +217,10 @@ export class UserScopeImpl extends BaseScope {
    * Waits until the token is verified, then starts `work` where the identity's work runs, all
    * while admitted: `close()` lets it reach the pool (which then lets it finish).
    */
-  private async run<T>(work: (connections: UserConnections) => Promise<T>): Promise<T> {
+  private async run<T>(
+    work: (connections: UserConnections) => Promise<T>,
+    login = false,
+  ): Promise<T> {
     const { admission, verifier } = this.#ctx;
     const user = this.#user;
     admission.enter();
@@ -215,7 +229,7 @@ export class UserScopeImpl extends BaseScope {
       if (!verifier.isVerified(user.identity, user.fingerprint)) {
         await verifier.verify(user.identity, user.token, user.fingerprint);
       }
-      const routed = this.#ctx.route(user);
+      const routed = login ? this.#ctx.loginRoute(user) : this.#ctx.route(user);
       started = work(routed instanceof Promise ? await routed : routed);
     } finally {
       admission.leave();
@@ -262,6 +276,11 @@ export class FallbackScope extends BaseScope {
   }
 
   protected checkout(): Promise<pg.PoolClient> {
+    return this.#pool.connect();
+  }
+
+  /** The service principal's own login (the development fallback runs as the SP anyway). */
+  protected loginCheckout(): Promise<pg.PoolClient> {
     return this.#pool.connect();
   }
 

@@ -6,8 +6,13 @@
  * and answering JSON-safe rows. Statements that would change the session itself (`SET ROLE`,
  * `SET SESSION AUTHORIZATION`, transaction control, ...) and functions with side effects that a
  * rollback does not undo (`pg_terminate_backend`, `set_config`, `dblink`, session advisory
- * locks, ...) are refused before anything is sent. A connection whose state is unknown
- * afterwards is destroyed, never reused.
+ * locks, ...) and functions that run SQL given as text (`query_to_xml`, `ts_stat`, ...: the
+ * text could hide anything) are refused before anything is sent. The connection a statement
+ * ran on is closed afterwards, never reused: whatever it might have left in the session (a
+ * setting, a session advisory lock) dies with it. An abort cancels the statement on the server
+ * (`pg_cancel_backend`, from another connection of the same identity) and closes its
+ * connection. The scope runs these statements on a connection logged in as the identity in
+ * every `userPools.mode`: under `SET ROLE`, SQL written by someone else could reset the role.
  */
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
@@ -110,6 +115,17 @@ const SIDE_EFFECT_FUNCTIONS = [
   'pg_stat_reset',
   'pg_sleep_until',
 ];
+/** Functions that run SQL given to them as text: what that text does, no check here can see. */
+const DYNAMIC_SQL_FUNCTIONS = [
+  'query_to_xml',
+  'query_to_xmlschema',
+  'query_to_xml_and_xmlschema',
+  'cursor_to_xml',
+  'cursor_to_xmlschema',
+  'ts_stat',
+  'ts_rewrite',
+];
+const DYNAMIC_SQL = new RegExp(`(?:^|[^\\w$])"?(${DYNAMIC_SQL_FUNCTIONS.join('|')})"?\\s*\\(`, 'i');
 const SIDE_EFFECTS = new RegExp(
   `(?:^|[^\\w$])"?(${SIDE_EFFECT_FUNCTIONS.join('|')})"?\\s*\\(`,
   'i',
@@ -183,6 +199,10 @@ export function refusal(
   if (sideEffect) {
     return refuse(`${sideEffect[1]?.toLowerCase()}() has effects a rollback does not undo`);
   }
+  const dynamic = DYNAMIC_SQL.exec(text);
+  if (dynamic) {
+    return refuse(`${dynamic[1]?.toLowerCase()}() runs SQL given as text, which cannot be checked`);
+  }
   return undefined;
 }
 
@@ -220,9 +240,21 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
+/** Cancels what backend `pid` runs, from another connection of the same identity; best effort. */
+function cancelBackend(checkout: () => Promise<pg.PoolClient>, pid: number): void {
+  checkout().then(
+    (other) =>
+      other.query('select pg_cancel_backend($1)', [pid]).then(
+        () => other.release(),
+        () => other.release(true),
+      ),
+    () => undefined, // no connection to cancel from: statement_timeout still ends it
+  );
+}
+
 /**
- * Runs `text` once on a client of `pool` (checked out by `checkout`), as described in the file
- * header.
+ * Runs `text` once on a client checked out by `checkout` (a connection logged in as the
+ * identity), as described in the file header; the client is closed afterwards.
  * @throws ValidationError (400) when the statement is refused; pg's errors as they are.
  */
 export async function runStatement(
@@ -244,8 +276,11 @@ export async function runStatement(
     throw new ClosedError('The statement was aborted before it started');
   }
   let broken = false;
+  let backendPid: number | undefined;
   const onAbort = () => {
     broken = true;
+    // Postgres would run the statement on (to statement_timeout) after its socket closed
+    if (backendPid !== undefined) cancelBackend(checkout, backendPid);
     // pg ends a connection with an active query by destroying its socket
     client.end().catch(() => {});
   };
@@ -254,7 +289,12 @@ export async function runStatement(
   try {
     await client.query(options.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN');
     inTransaction = true;
-    await client.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
+    // SET LOCAL statement_timeout, and the backend to cancel on an abort, in one round trip
+    const session = await client.query<{ pid: number }>(
+      "select pg_backend_pid() as pid, set_config('statement_timeout', $1, true)",
+      [String(timeoutMs)],
+    );
+    backendPid = session.rows[0]?.pid;
     const cursor = client.query(new Cursor<Record<string, unknown>>(text, values ?? []));
     let read: { rows: Array<Record<string, unknown>>; result: pg.QueryResult | undefined };
     try {
@@ -297,6 +337,7 @@ export async function runStatement(
     throw error;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    client.release(broken ? true : undefined);
+    // never reused: nothing the statement may have left in its session reaches later work
+    client.release(true);
   }
 }

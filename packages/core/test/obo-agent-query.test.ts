@@ -84,6 +84,21 @@ const ESCAPES: Array<[string, string, 'refused' | string]> = [
   ['grant', 'grant all on agent.notes to public', 'refused'],
   ['copy', 'copy agent.notes to stdout', 'refused'],
   ['call', 'call anything()', 'refused'],
+  [
+    'set_config hidden in query_to_xml text',
+    `select query_to_xml('select set' || '_config(''role'', ''none'', true)', true, true, '') as a`,
+    'refused',
+  ],
+  [
+    'schema-qualified query_to_xml',
+    `select pg_catalog.query_to_xml('select 1', true, true, '')`,
+    'refused',
+  ],
+  [
+    'ts_stat runs its text',
+    `select * from ts_stat('select to_tsvector(body) from agent.notes')`,
+    'refused',
+  ],
 ];
 
 describe('readOnlyQuery', () => {
@@ -183,7 +198,7 @@ describe('readOnlyQuery', () => {
     const abort = new AbortController();
     const started = Date.now();
     const pending = scope
-      .readOnlyQuery('select pg_sleep(30) as slept', [], { signal: abort.signal })
+      .readOnlyQuery('select pg_sleep(30) as slept', [], { signal: abort.signal, timeoutMs: 60_000 })
       .catch((e: unknown) => e);
     // abort once the statement is running (alice can see her own sessions)
     await until(async () => {
@@ -196,7 +211,71 @@ describe('readOnlyQuery', () => {
     const error = (await pending) as Error;
     expect(error.name).toBe('ClosedError');
     expect(Date.now() - started).toBeLessThan(20_000);
+    // cancelled on the server too: gone long before its 30 s (or a statement_timeout) end it
+    // (as the superuser: the SP may not see the text of alice's statements)
+    await until(async () => {
+      const rows = await lb.sql<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(30)%'",
+      );
+      return rows[0]?.n === 0;
+    }, 5000);
     expect((await scope.readOnlyQuery('select 1 as one')).rows[0]?.one).toBe(1);
+  });
+
+  it('closes the connection each statement ran on: nothing it left in the session is reused', async () => {
+    const scope = await alice();
+    const read = await scope.readOnlyQuery('select pg_backend_pid() as pid');
+    const write = await scope.singleStatementQuery(
+      `update agent.notes set body = body where false returning 1`,
+    );
+    expect(write.command).toBe('UPDATE');
+    const written = await scope.singleStatementQuery('select pg_backend_pid() as pid');
+    for (const pid of [read.rows[0]?.pid, written.rows[0]?.pid]) {
+      expect(typeof pid).toBe('number');
+      await until(async () => {
+        const { rows } = await lakebase.query(
+          'select count(*)::int as n from pg_stat_activity where pid = $1',
+          [pid],
+        );
+        return rows[0]?.n === 0;
+      });
+    }
+  });
+});
+
+describe("in userPools.mode 'set-role'", () => {
+  it("runs an agent's statement on a connection logged in as the user, so it cannot reset to the SP", async () => {
+    await lb.grantSetRole(ALICE);
+    const shared = createLakebase({ env: lb.env, logger, userPools: { mode: 'set-role' } });
+    try {
+      const scope = shared.asUser(await lb.userHeaders(ALICE));
+      const sp = lb.servicePrincipal.clientId;
+      // the app's own queries run on the SP's login under SET ROLE
+      const own = await scope.query('select session_user as login, current_user as who');
+      expect(own.rows[0]).toEqual({ login: sp, who: ALICE });
+      // an agent's statement: the user's own login
+      const agent = await scope.readOnlyQuery('select session_user as login, current_user as who');
+      expect(agent.rows[0]).toEqual({ login: ALICE, who: ALICE });
+      // a role reset hidden where the text check cannot see it (a Unicode-escaped name) leaves
+      // the user as the user: the session's login is theirs
+      const hidden = await scope.readOnlyQuery(
+        `select U&"\\0071uery_to_xml"('select set' || '_config(''role'', ''none'', true)', true, true, '')::text as a,
+                U&"\\0071uery_to_xml"('select current_user as u, count(*) as n from agent.notes', true, true, '')::text as b`,
+      );
+      const b = String(hidden.rows[0]?.b);
+      expect(b).toContain(`<u>${ALICE}</u>`);
+      expect(b).not.toContain(sp);
+      const bobs = await shared.query(
+        'select count(*)::int as n from agent.notes where owner = $1',
+        [BOB],
+      );
+      expect(bobs.rows[0]?.n).toBeGreaterThan(0); // bob's rows exist, and alice saw none of them
+      const mine = await scope.readOnlyQuery('select count(*)::int as n from agent.notes');
+      expect(b).toContain(`<n>${mine.rows[0]?.n}</n>`);
+    } finally {
+      await shared.close();
+      await lb.grantSetRole(ALICE, false);
+    }
   });
 });
 

@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   try {
     // The official kit verifies TLS against the system roots only (it ignores PGSSLROOTCERT),
     // so the children trust the local CA the way an app trusts a private one.
-    const trust = lb.tls ? { NODE_EXTRA_CA_CERTS: lb.tls.caFile } : {};
+    const trust: Record<string, string> = lb.tls ? { NODE_EXTRA_CA_CERTS: lb.tls.caFile } : {};
     const ctx: BenchContext = { lb, env: { ...lb.env, ...trust }, log };
     for (const scenario of selected) {
       const t = performance.now();

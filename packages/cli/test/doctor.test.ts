@@ -50,7 +50,11 @@ describe('lakebase-kit doctor', () => {
     expect(stdout).toMatch(/^ok {3}\s+config\s+endpoint projects\/local/m);
     expect(stdout).toMatch(/^ok\s+tls\s+TLS on \(sslmode=require, server certificate verified\)$/m);
     expect(stdout).toMatch(/^ok {3}\s+ownership\s+/m);
-    expect(stdout).toContain('0 errors, 0 warnings (9 checks)');
+    // login mode (the default) does not need SET ROLE: reported, not a warning
+    expect(stdout).toMatch(
+      /^ok\s+set-role\s+.*not to alice@example\.com \(login mode does not need it\)$/m,
+    );
+    expect(stdout).toContain('0 errors, 0 warnings (10 checks)');
     expect(stdout).not.toMatch(/lbk_/);
   });
 

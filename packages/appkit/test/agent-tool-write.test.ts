@@ -86,7 +86,7 @@ describe('the query agent tool (readOnly: false)', () => {
     const cases: Array<[string, object]> = [
       // RLS: alice cannot write a row for bob
       [`insert into agent.orders (item, owner) values ('forged', '${BOB}')`, { code: '42501' }],
-      // alice's delete only reaches alice's rows... but two statements never run
+      // one statement only, in write mode too
       ['select 1; delete from agent.orders', { code: '42601' }],
       ['SET ROLE postgres', { name: 'ValidationError' }],
       ['COMMIT', { name: 'ValidationError' }],

@@ -62,6 +62,8 @@ export type Modules = [typeof OfficialDriver, typeof OurCore];
 interface Probe {
   pairs: Map<string, [string[], string[]]>;
   driverExports: [string[], string[]];
+  /** Property names of each object type both driver packages export, by export name. */
+  driverTypeKeys: Map<string, [string[], string[]]>;
   diagnostics: string[];
 }
 
@@ -126,14 +128,28 @@ function loadProbe(): Probe {
     );
     const module = decl && checker.getSymbolAtLocation(decl.moduleSpecifier);
     if (!module) throw new Error(`${specifier} did not resolve`);
-    return checker
-      .getExportsOfModule(module)
-      .map((s) => s.name)
-      .sort();
+    return new Map(checker.getExportsOfModule(module).map((s) => [s.name, s]));
   };
+  const official = moduleExports('@databricks/lakebase');
+  const ours = moduleExports('@lakebase-kit/core');
+  /** The keys of an exported interface or object type alias (undefined for values). */
+  const typeKeys = (exported: ts.Symbol) => {
+    const symbol =
+      exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+    if (!(symbol.flags & (ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias))) return undefined;
+    const keys = names(checker.getDeclaredTypeOfSymbol(symbol));
+    return keys.length > 0 ? keys : undefined;
+  };
+  const driverTypeKeys = new Map<string, [string[], string[]]>();
+  for (const [name, symbol] of official) {
+    const theirs = typeKeys(symbol);
+    const mine = ours.get(name);
+    if (theirs && mine) driverTypeKeys.set(name, [theirs, typeKeys(mine) ?? []]);
+  }
   return {
     pairs,
-    driverExports: [moduleExports('@databricks/lakebase'), moduleExports('@lakebase-kit/core')],
+    driverExports: [[...official.keys()].sort(), [...ours.keys()].sort()],
+    driverTypeKeys,
     diagnostics,
   };
 }
@@ -158,6 +174,15 @@ describe('parity with the official packages', () => {
 
   it('@lakebase-kit/core exports every name of @databricks/lakebase 0.6.0', () => {
     expect(missing(probe.driverExports)).toEqual([]);
+  });
+
+  it('every object type of @databricks/lakebase 0.6.0 has all its keys in core', () => {
+    // LakebasePoolConfig, DatabaseCredential, DriverTelemetry, TokenRefreshDeps, Logger, ...
+    expect(probe.driverTypeKeys.size).toBeGreaterThan(5);
+    const gaps = [...probe.driverTypeKeys]
+      .map(([name, pair]) => [name, missing(pair)] as const)
+      .filter(([, keys]) => keys.length > 0);
+    expect(Object.fromEntries(gaps)).toEqual({});
   });
 
   it.each([

@@ -172,6 +172,27 @@ describe('the query agent tool (read-only)', () => {
     }
   });
 
+  it('refuses malformed options, and set-role user pools, with a ConfigurationError naming the option', () => {
+    const make = (config: object) => () =>
+      new LakebasePlugin({ doctor: false, logger: { warn: false }, ...config });
+    const cases: Array<[object, string]> = [
+      [{ exposeAsAgentTool: { readOnly: 'false' } }, 'exposeAsAgentTool.readOnly'],
+      [{ exposeAsAgentTool: { maxRows: 0 } }, 'exposeAsAgentTool.maxRows'],
+      [{ exposeAsAgentTool: { timeoutMs: 1.5 } }, 'exposeAsAgentTool.timeoutMs'],
+      [{ exposeAsAgentTool: 'yes' }, 'exposeAsAgentTool'],
+      // agent SQL could reset the role to the SP inside its statement: login mode only
+      [{ exposeAsAgentTool: {}, userPools: { mode: 'set-role' } }, 'exposeAsAgentTool'],
+      [{ exposeAsAgentTool: {}, userPools: { mode: 'auto' } }, 'exposeAsAgentTool'],
+    ];
+    for (const [config, option] of cases) {
+      expect(make(config), JSON.stringify(config)).toThrow(
+        expect.objectContaining({ name: 'ConfigurationError', option }),
+      );
+    }
+    expect(make({ exposeAsAgentTool: {}, userPools: { mode: 'login' } })).not.toThrow();
+    expect(make({ userPools: { mode: 'set-role' } })).not.toThrow();
+  });
+
   it('offers no tool without exposeAsAgentTool', () => {
     const plugin = new LakebasePlugin({ doctor: false });
     expect(plugin.getAgentTools()).toEqual([]);

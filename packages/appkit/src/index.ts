@@ -5,4 +5,10 @@
 export type { LakebaseExports } from './exports.js';
 export { manifest } from './manifest.js';
 export type { DrizzleDb, KyselyHandle, PrismaHandle } from './orm.js';
-export { LakebasePlugin, type LakebasePluginConfig, lakebase } from './plugin.js';
+export {
+  LakebasePlugin,
+  type LakebasePluginConfig,
+  type LakebaseUserView,
+  lakebase,
+} from './plugin.js';
+export type { LakebaseExposeAsAgentTool } from './query-tool.js';

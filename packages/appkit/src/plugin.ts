@@ -1,11 +1,18 @@
 /**
  * `lakebase()` for `@databricks/appkit`: a real AppKit plugin (`extends Plugin`, `toPlugin`)
- * built on one `Lakebase` of `@lakebase-kit/core`. Same manifest, config and exports as the
- * official plugin; `asUser(req)` returns pools and ORM clients that really run as the user.
+ * built on one `Lakebase` of `@lakebase-kit/core`. Same manifest, config, exports and agent
+ * tool as the official plugin; `asUser(req)` returns pools, ORM clients and the agent tool,
+ * all of which really run as the user.
  */
 
 import type { BasePluginConfig } from '@databricks/appkit';
 import { Plugin, toPlugin } from '@databricks/appkit';
+import type {
+  AgentToolDefinition,
+  ToolkitEntry,
+  ToolkitOptions,
+  ToolProvider,
+} from '@databricks/appkit/beta';
 import {
   ClosedError,
   createLakebase,
@@ -16,11 +23,15 @@ import {
   type RequestLike,
   resolveLogger,
   type UserPoolsConfig,
+  type UserScope,
 } from '@lakebase-kit/core';
+import type pg from 'pg';
+import { AgentTools, requestlessScope } from './agent-tools.js';
 import { type LakebaseExports, servicePrincipalExports, userExports } from './exports.js';
 import { appkitStyleLogger } from './logger.js';
 import { manifest } from './manifest.js';
 import { loadOrmModules, OrmAccessors } from './orm.js';
+import type { LakebaseExposeAsAgentTool } from './query-tool.js';
 import { logStartupChecks } from './startup-checks.js';
 
 export interface LakebasePluginConfig extends BasePluginConfig {
@@ -36,9 +47,20 @@ export interface LakebasePluginConfig extends BasePluginConfig {
   lakebase?: Lakebase;
   /** Run `lakebase-kit doctor`'s checks at startup and log problems as warnings (default true). */
   doctor?: boolean;
+  /**
+   * Expose a `query` tool to AppKit agents (off by default). It runs as the requesting user;
+   * read-only unless `readOnly: false` (then annotated destructive: agents ask for approval).
+   */
+  exposeAsAgentTool?: LakebaseExposeAsAgentTool;
 }
 
-export class LakebasePlugin extends Plugin<LakebasePluginConfig> {
+/** What `plugin.asUser(req)` returns: the user's exports and the agent tool run as the user. */
+export interface LakebaseUserView extends ToolProvider {
+  exports(): LakebaseExports;
+  toolkit(opts?: ToolkitOptions): Record<string, ToolkitEntry>;
+}
+
+export class LakebasePlugin extends Plugin<LakebasePluginConfig> implements ToolProvider {
   static manifest = manifest;
 
   #lakebase: Lakebase | undefined;
@@ -48,11 +70,13 @@ export class LakebasePlugin extends Plugin<LakebasePluginConfig> {
   #shutDown = false;
   #startupChecks: Promise<unknown> | undefined;
   readonly #logger: Logger;
+  readonly #tools: AgentTools;
 
   constructor(config: LakebasePluginConfig) {
     super(config);
     this.config = config;
     this.#logger = config.logger ? resolveLogger(config.logger) : appkitStyleLogger();
+    this.#tools = new AgentTools(config.exposeAsAgentTool, config.userPools?.mode, this.#logger);
   }
 
   override async setup(): Promise<void> {
@@ -89,17 +113,51 @@ export class LakebasePlugin extends Plugin<LakebasePluginConfig> {
     return servicePrincipalExports(lakebase, orm);
   }
 
+  /** `query` as the service principal (the official plugin's method). */
+  // biome-ignore lint/suspicious/noExplicitAny: the default row type of pg, as in the official plugin
+  query<R extends pg.QueryResultRow = any>(
+    text: string | pg.QueryConfig,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    return this.#ready().lakebase.query<R>(text, values);
+  }
+
+  /** The agent tools: `[query]` with `exposeAsAgentTool`, else none. */
+  getAgentTools(): AgentToolDefinition[] {
+    return this.#tools.definitions();
+  }
+
   /**
-   * The user's view of the exports. AppKit calls `plugin.asUser(req).exports()`; unlike the
-   * base class's context proxy, the pool and clients returned here are bound to the user for
-   * good, including calls made after the request's async context is gone.
+   * Runs an agent tool without a request: refused (`AuthenticationError`) unless development
+   * fallback is on. AppKit's agents call `asUser(req).executeAgentTool(...)` instead.
    */
-  // @ts-expect-error AppKit types asUser as returning the plugin; AppKit only calls exports() on it.
-  override asUser(req: RequestLike): { exports(): LakebaseExports } {
+  executeAgentTool(name: string, args: unknown, signal?: AbortSignal): Promise<unknown> {
+    return this.#tools.execute(() => requestlessScope(this.#ready().lakebase), name, args, signal);
+  }
+
+  /** The agent tools as toolkit entries: `tools(plugins) { return plugins.lakebase.toolkit() }`. */
+  toolkit(opts?: ToolkitOptions): Record<string, ToolkitEntry> {
+    return this.#tools.toolkit(this.name, opts);
+  }
+
+  /**
+   * The user's view of the plugin. AppKit calls `plugin.asUser(req).exports()` and, for agent
+   * tools, `plugin.asUser(req).executeAgentTool(...)`; unlike the base class's context proxy,
+   * the pool, clients and tool calls here are bound to the user for good, including calls made
+   * after the request's async context is gone.
+   */
+  // @ts-expect-error AppKit types asUser as returning the plugin; AppKit calls exports() and executeAgentTool() on it.
+  override asUser(req: RequestLike): LakebaseUserView {
     const { lakebase, orm } = this.#ready();
-    const scope = lakebase.asUser(req);
+    const scope: UserScope = lakebase.asUser(req);
     const view = userExports(lakebase, orm, scope, req);
-    return { exports: () => view };
+    return {
+      exports: () => view,
+      getAgentTools: () => this.getAgentTools(),
+      toolkit: (opts) => this.toolkit(opts),
+      executeAgentTool: (name, args, signal) =>
+        this.#tools.execute(() => scope, name, args, signal),
+    };
   }
 
   /** Closes the ORM clients and (unless shared) every pool; called by AppKit on shutdown. */

@@ -1,0 +1,100 @@
+/**
+ * The plugin's agent tools (an AppKit `ToolProvider`): empty unless `exposeAsAgentTool` is set,
+ * then the one `query` tool. The definitions are fixed at construction (AppKit lists them before
+ * setup); each execution builds the registry for the scope it runs on, so a call runs as the
+ * user whose `asUser(req)` it came through and nothing is kept per call.
+ */
+import {
+  type AgentToolDefinition,
+  executeFromRegistry,
+  type ToolkitEntry,
+  type ToolkitOptions,
+  type ToolRegistry,
+  toolsFromRegistry,
+} from '@databricks/appkit/beta';
+import {
+  AuthenticationError,
+  ConfigurationError,
+  type Lakebase,
+  type Logger,
+  type UserPoolsConfig,
+  type UserScope,
+} from '@lakebase-kit/core';
+import {
+  QUERY_TOOL,
+  type QueryToolOptions,
+  queryTool,
+  queryToolOptions,
+  queryToolWarning,
+} from './query-tool.js';
+import { toolkitEntries } from './toolkit.js';
+
+const listingOnly = (): UserScope => {
+  throw new Error('The listing registry does not run tools');
+};
+
+export class AgentTools {
+  readonly #options: QueryToolOptions | undefined;
+  readonly #listing: ToolRegistry;
+
+  /**
+   * @throws ConfigurationError when `exposeAsAgentTool` is malformed, or set together with a
+   * `userPools.mode` that runs user work under `SET ROLE` on the service principal's pool.
+   */
+  constructor(exposeAsAgentTool: unknown, mode: UserPoolsConfig['mode'], logger: Logger) {
+    this.#options = queryToolOptions(exposeAsAgentTool);
+    if (this.#options && mode !== undefined && mode !== 'login') {
+      // The agent's SQL could reset the role to the SP from inside its one statement (dynamic
+      // SQL such as query_to_xml() running set_config('role', 'none', true)): only a login as
+      // the user keeps "as the user" true for SQL the app did not write.
+      throw new ConfigurationError(
+        `Option "exposeAsAgentTool" needs userPools.mode 'login' (got '${mode}'): under SET ROLE on the service principal's pool, SQL written by an agent can reset the role to the service principal`,
+        { option: 'exposeAsAgentTool' },
+      );
+    }
+    if (this.#options) logger.warn(queryToolWarning(this.#options));
+    this.#listing = this.#registry(listingOnly);
+  }
+
+  definitions(): AgentToolDefinition[] {
+    return toolsFromRegistry(this.#listing);
+  }
+
+  toolkit(pluginName: string, opts?: ToolkitOptions): Record<string, ToolkitEntry> {
+    return toolkitEntries(pluginName, this.#listing, opts);
+  }
+
+  /**
+   * Runs tool `name` on `scope()`. Invalid arguments answer AppKit's LLM-readable message (as
+   * `executeFromRegistry` does); refusals and database errors reject.
+   */
+  execute(
+    scope: () => UserScope,
+    name: string,
+    args: unknown,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    return executeFromRegistry(this.#registry(scope), name, args, signal);
+  }
+
+  #registry(scope: () => UserScope): ToolRegistry {
+    return this.#options ? { [QUERY_TOOL]: queryTool(this.#options, scope) } : {};
+  }
+}
+
+/**
+ * The scope of a tool call that came without a request (`plugin.executeAgentTool(...)`
+ * directly, or AppKit's standalone `runAgent`): the development fallback to the service
+ * principal when it is on, otherwise an `AuthenticationError`, never the SP silently.
+ */
+export function requestlessScope(lakebase: Lakebase): UserScope {
+  try {
+    return lakebase.asUser({ headers: {} });
+  } catch (error) {
+    if (!(error instanceof AuthenticationError)) throw error;
+    throw new AuthenticationError(
+      'The lakebase agent tool runs as the requesting user: call it through asUser(req).executeAgentTool() (AppKit agents do); without a request it runs only with developmentFallback on',
+      { cause: error },
+    );
+  }
+}

@@ -14,10 +14,8 @@ import {
 } from '@databricks/appkit/beta';
 import {
   AuthenticationError,
-  ConfigurationError,
   type Lakebase,
   type Logger,
-  type UserPoolsConfig,
   type UserScope,
 } from '@lakebase-kit/core';
 import {
@@ -38,20 +36,11 @@ export class AgentTools {
   readonly #listing: ToolRegistry;
 
   /**
-   * @throws ConfigurationError when `exposeAsAgentTool` is malformed, or set together with a
-   * `userPools.mode` that runs user work under `SET ROLE` on the service principal's pool.
+   * @throws ConfigurationError when `exposeAsAgentTool` is malformed. (Any `userPools.mode`
+   * works: core runs an agent's statement on a login as the user in every mode.)
    */
-  constructor(exposeAsAgentTool: unknown, mode: UserPoolsConfig['mode'], logger: Logger) {
+  constructor(exposeAsAgentTool: unknown, logger: Logger) {
     this.#options = queryToolOptions(exposeAsAgentTool);
-    if (this.#options && mode !== undefined && mode !== 'login') {
-      // The agent's SQL could reset the role to the SP from inside its one statement (dynamic
-      // SQL such as query_to_xml() running set_config('role', 'none', true)): only a login as
-      // the user keeps "as the user" true for SQL the app did not write.
-      throw new ConfigurationError(
-        `Option "exposeAsAgentTool" needs userPools.mode 'login' (got '${mode}'): under SET ROLE on the service principal's pool, SQL written by an agent can reset the role to the service principal`,
-        { option: 'exposeAsAgentTool' },
-      );
-    }
     if (this.#options) logger.warn(queryToolWarning(this.#options));
     this.#listing = this.#registry(listingOnly);
   }

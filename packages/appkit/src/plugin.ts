@@ -76,7 +76,7 @@ export class LakebasePlugin extends Plugin<LakebasePluginConfig> implements Tool
     super(config);
     this.config = config;
     this.#logger = config.logger ? resolveLogger(config.logger) : appkitStyleLogger();
-    this.#tools = new AgentTools(config.exposeAsAgentTool, config.userPools?.mode, this.#logger);
+    this.#tools = new AgentTools(config.exposeAsAgentTool, this.#logger);
   }
 
   override async setup(): Promise<void> {

@@ -3,7 +3,8 @@
  * `GET /sp` (the service principal) beside it, on the same server, per `userPools.mode`:
  * `login` (a pool per user, budget 50), `set-role` (the SP's pool under `SET ROLE`) and `auto`
  * (set-role where the SP may). autocannon with 16 connections, a warm-up, then 1 s slices
- * alternating the routes. Per mode: req/s of both routes and their ratio, the new Postgres
+ * alternating the routes. Both routes get the same requests (the user's forwarded headers, as
+ * Databricks Apps sends them on every request), so they differ only in how they reach Postgres. Per mode: req/s of both routes and their ratio, the new Postgres
  * connections and the peak connections the proxy saw while `/me` ran, and identity mismatches
  * (the server checks `current_user` against the request's user on every answer).
  */
@@ -75,7 +76,9 @@ async function runMode(
   userRequests: Request[],
 ): Promise<ModeResult> {
   await settleConnections(ctx.lb);
-  const spRequests: Request[] = [{ method: 'GET', path: '/sp' }];
+  // Databricks Apps forwards the user's headers on every request, whichever route it takes:
+  // the SP route gets the same requests, so the two differ only in how they reach Postgres
+  const spRequests: Request[] = userRequests.map((r) => ({ ...r, path: '/sp' }));
   const server = spawnTask({ kind: 'server', mode, budget: options.budget }, ctx.env);
   try {
     const url = `http://127.0.0.1:${await server.ready}`;

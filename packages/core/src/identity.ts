@@ -7,7 +7,7 @@
  * Postgres will compare it, the identity the request claims. It keeps no token: its cache maps
  * fingerprints to owner names, bounded and forgotten after `idleMs` without use.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { PatCredentials, WorkspaceClient } from '@databricks/sdk-experimental';
@@ -19,7 +19,7 @@ import type { Clock } from './types.js';
 
 /** SHA-256 of a token, base64url: what caches key on instead of the token itself. */
 export function tokenFingerprint(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 export interface UserWorkspaceClientsOptions {

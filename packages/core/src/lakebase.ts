@@ -280,6 +280,12 @@ class LakebaseFacade implements Lakebase {
     const { mode } = this.#settings;
     if (mode === 'login') return this.#users.pool(user) as unknown as UserConnections;
     if (mode === 'set-role') return new RoleSession(this.pool, this.#sessions, user.identity);
+    const settled = this.#setRoleAccess.settled(user.identity);
+    if (settled !== undefined) {
+      return settled
+        ? new RoleSession(this.pool, this.#sessions, user.identity)
+        : (this.#users.pool(user) as unknown as UserConnections);
+    }
     return this.#setRoleAccess
       .canSetRole(user.identity)
       .then((can) =>

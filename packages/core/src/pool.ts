@@ -88,8 +88,17 @@ export interface LakebasePoolRuntime {
    * nothing is to be done; a rejection destroys the client.
    */
   sessions?: {
-    prepare(client: pg.PoolClient, role: string | undefined): Promise<void> | undefined;
+    prepare(client: pg.PoolClient, target: SessionTarget | undefined): Promise<void> | undefined;
   };
+}
+
+/**
+ * Whom a checkout is for (set-role mode): `role`, set up before the client is handed out, or
+ * (`inline`) by the caller's own first query (a `RoleQuery`), so no round trip here.
+ */
+export interface SessionTarget {
+  role: string;
+  inline: boolean;
 }
 
 type ConnectCallback = (
@@ -162,17 +171,19 @@ export class LakebasePool extends pg.Pool {
 
   /**
    * A client whose session runs as `role` (`userPools.mode: 'set-role'`): set up before it is
-   * handed out, reset before anyone else gets it. The service principal must hold SET on `role`.
+   * handed out (or, `inline`, by the caller's first query: a `RoleQuery`), reset before anyone
+   * else gets it. The service principal must hold SET on `role`.
    */
-  connectAs(role: string): Promise<pg.PoolClient> {
+  connectAs(role: string, options: { inline?: boolean } = {}): Promise<pg.PoolClient> {
     if (this.#closing) {
       return Promise.reject(new ClosedError('Cannot use a pool after calling end on the pool'));
     }
     this.#outstanding++;
+    const target: SessionTarget = { role, inline: options.inline === true };
     return new Promise<pg.PoolClient>((resolve, reject) => {
       this.#checkout(
         (error, client) => (error ? reject(error) : resolve(client as pg.PoolClient)),
-        role,
+        target,
       );
     });
   }
@@ -220,28 +231,28 @@ export class LakebasePool extends pg.Pool {
    * One accepted connect: pg-pool's own `connect()` (the hot path: no promise, no await), and
    * only on a failure the retry policy.
    */
-  #checkout(callback: ConnectCallback, role: string | undefined): void {
+  #checkout(callback: ConnectCallback, target: SessionTarget | undefined): void {
     const rt = this.#rt;
     const ready = rt.ready?.();
     if (ready) {
       ready.then(
-        () => this.#attempt(callback, role, performance.now(), undefined),
+        () => this.#attempt(callback, target, performance.now(), undefined),
         (error: Error) => this.#answer(callback, error),
       );
       return;
     }
-    this.#attempt(callback, role, performance.now(), undefined);
+    this.#attempt(callback, target, performance.now(), undefined);
   }
 
   #attempt(
     callback: ConnectCallback,
-    role: string | undefined,
+    target: SessionTarget | undefined,
     started: number,
     attempt: Attempt | undefined,
   ): void {
     super.connect((error, client, done) => {
       if (!error) {
-        const prepared = client && this.#rt.sessions?.prepare(client, role);
+        const prepared = client && this.#rt.sessions?.prepare(client, target);
         if (!prepared) {
           this.#deliver(callback, started, client, done);
           return;
@@ -258,7 +269,7 @@ export class LakebasePool extends pg.Pool {
       const state = attempt ?? this.#firstAttempt();
       this.#afterFailure(error, state).then(
         (retry) => {
-          if (retry) this.#attempt(callback, role, started, state);
+          if (retry) this.#attempt(callback, target, started, state);
           else this.#answer(callback, error);
         },
         (final: Error) => this.#answer(callback, final),

@@ -215,11 +215,40 @@ export class UserScopeImpl extends BaseScope {
 
   /**
    * Waits until the token is verified, then starts `work` where the identity's work runs, all
-   * while admitted: `close()` lets it reach the pool (which then lets it finish).
+   * while admitted: `close()` lets it reach the pool (which then lets it finish). A verified
+   * token with a known route starts `work` at once (the hot path: no await).
    */
-  private async run<T>(
+  private run<T>(work: (connections: UserConnections) => Promise<T>, login = false): Promise<T> {
+    const { admission, verifier } = this.#ctx;
+    const user = this.#user;
+    if (verifier.isVerified(user.identity, user.fingerprint)) {
+      let routed: UserConnections | Promise<UserConnections>;
+      try {
+        routed = login ? this.#ctx.loginRoute(user) : this.#ctx.route(user);
+      } catch (error) {
+        return Promise.reject(error); // e.g. a role known to be missing: never a synchronous throw
+      }
+      if (!(routed instanceof Promise)) {
+        try {
+          admission.enter();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        try {
+          return work(routed);
+        } catch (error) {
+          return Promise.reject(error);
+        } finally {
+          admission.leave();
+        }
+      }
+    }
+    return this.#runAfterVerification(work, login);
+  }
+
+  async #runAfterVerification<T>(
     work: (connections: UserConnections) => Promise<T>,
-    login = false,
+    login: boolean,
   ): Promise<T> {
     const { admission, verifier } = this.#ctx;
     const user = this.#user;
@@ -293,6 +322,8 @@ export function scopeKey(identity: string, fingerprint: string): string {
   return `${identity}\u0000${fingerprint}`;
 }
 
+const RECENCY_STEP_MS = 1000;
+
 /** The cached scopes: bounded, least recently used forgotten first, and forgotten when idle. */
 export class ScopeCache {
   readonly #scopes: LruMap<string, { scope: UserScopeImpl; lastUsed: number }>;
@@ -316,13 +347,17 @@ export class ScopeCache {
   }
 
   get(key: string): UserScopeImpl | undefined {
-    const entry = this.#scopes.get(key);
+    const entry = this.#scopes.peek(key);
     if (!entry) return undefined;
     if (entry.scope.isPoolEnded) {
       this.forget(key, entry.scope);
       return undefined;
     }
-    entry.lastUsed = this.#clock.now();
+    const now = this.#clock.now();
+    // recency moves at most once a second per scope: the order is LRU to the second, and a
+    // busy scope costs a lookup per request instead of a Map delete + insert
+    if (now - entry.lastUsed >= RECENCY_STEP_MS) this.#scopes.get(key);
+    entry.lastUsed = now;
     return entry.scope;
   }
 

@@ -10,12 +10,14 @@
  * (`ROLLBACK; RESET ALL; RESET ROLE`). A connection whose state is unknown — a reset or a
  * `SET ROLE` that failed — is destroyed, never reused.
  *
- * `RoleSession` is what one identity's scope runs on: `query()` (one statement over the
- * extended protocol, committed on its own) and `connect()` (a client whose release resets it).
+ * `RoleSession` is what one identity's scope runs on: `query()` (one statement in one round
+ * trip: a `RoleQuery`, `SET LOCAL ROLE` and the statement in one implicit transaction) and
+ * `connect()` (a client whose release resets it).
  */
 import type pg from 'pg';
 import { AuthenticationError, ConfigurationError, ValidationError } from './errors.js';
-import type { LakebasePool } from './pool.js';
+import type { LakebasePool, SessionTarget } from './pool.js';
+import { RoleQuery } from './role-query.js';
 import { firstKeyword } from './statement-runner.js';
 
 interface SessionState {
@@ -63,8 +65,11 @@ export class SessionRoles {
    * Makes `client`'s session run as `role` (undefined: the service principal) before it is
    * handed out. Undefined when nothing is to be done (the hot path: no round trip).
    */
-  prepare(client: pg.PoolClient, role: string | undefined): Promise<void> | undefined {
+  prepare(client: pg.PoolClient, target: SessionTarget | undefined): Promise<void> | undefined {
     const state = this.#states.get(client);
+    // the caller's RoleQuery sets the role (and resets what a user left) in its own round trip
+    if (target?.inline) return undefined;
+    const role = target?.role;
     if (role === undefined) {
       if (!state?.touched) return undefined;
       return client.query('RESET ALL; RESET ROLE').then(() => {
@@ -81,6 +86,22 @@ export class SessionRoles {
         throw this.#setRoleError(role, error);
       },
     );
+  }
+
+  /**
+   * For a `RoleQuery` on `client`: whether it must `RESET ALL` first (a user had the
+   * connection). Afterwards the session is the SP's login again (`SET LOCAL` ended), but the
+   * statement may have changed session settings: it counts as touched, with no role of its own.
+   */
+  inline(client: pg.PoolClient): { reset: boolean } {
+    const state = this.#states.get(client);
+    this.#states.set(client, { role: undefined, touched: true });
+    return { reset: state?.touched === true };
+  }
+
+  /** A `SET ROLE` failure as the typed error it means (missing role, no SET grant). */
+  setRoleError(role: string, error: unknown): Error {
+    return this.#setRoleError(role, error);
   }
 
   /** After a full reset (a released pool client): the session is the service principal's. */
@@ -132,30 +153,39 @@ export class RoleSession {
    * with several statements is refused by Postgres. Session and transaction statements are
    * refused (400): use `connect()` for a transaction.
    */
-  async query<R extends pg.QueryResultRow>(
+  query<R extends pg.QueryResultRow>(
     text: string | pg.QueryConfig,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>> {
-    const config: pg.QueryConfig =
-      typeof text === 'string' ? { text, values } : { ...text, values: values ?? text.values };
-    const keyword = firstKeyword(config.text);
+    const keyword = firstKeyword(typeof text === 'string' ? text : text.text);
     if (SESSION_KEYWORDS.has(keyword)) {
-      throw new ValidationError(
-        `In userPools.mode 'set-role', scope.query() runs one statement on a shared connection; ` +
-          `${keyword} would change the session: use scope.pool.connect() for a transaction`,
-        { option: 'text' },
+      return Promise.reject(
+        new ValidationError(
+          `In userPools.mode 'set-role', scope.query() runs one statement on a shared connection; ` +
+            `${keyword} would change the session: use scope.pool.connect() for a transaction`,
+          { option: 'text' },
+        ),
       );
     }
-    const client = await this.#sp.connectAs(this.#role);
-    try {
-      const result = await client.query<R>({ ...config, queryMode: 'extended' } as pg.QueryConfig);
-      client.release();
-      return result;
-    } catch (error) {
-      // pg-pool destroys a client whose connection broke; a statement error leaves it usable
-      client.release();
-      throw error;
-    }
+    const sessions = this.#sessions;
+    const role = this.#role;
+    return this.#sp.connectAs(role, { inline: true }).then(
+      (client) =>
+        new Promise<pg.QueryResult<R>>((resolve, reject) => {
+          const query = new RoleQuery(text, values, role, sessions.inline(client).reset);
+          query.once('end', (result: pg.QueryResult<R>) => {
+            client.release();
+            resolve(result);
+          });
+          query.once('error', (error: Error) => {
+            // pg-pool destroys a client whose connection broke; a statement error leaves it
+            // usable (the implicit transaction ended at the Sync, and the SET LOCAL ROLE with it)
+            client.release();
+            reject(query.failedInPreamble ? sessions.setRoleError(role, error) : error);
+          });
+          client.query(query);
+        }),
+    );
   }
 
   /** A client whose session runs as the identity until released; release resets it. */
@@ -203,7 +233,10 @@ export class SetRoleAccess {
     text: string,
     values: unknown[],
   ) => Promise<{ rows: Array<Record<string, unknown>> }>;
-  readonly #answers = new Map<string, { can: Promise<boolean>; until: number }>();
+  readonly #answers = new Map<
+    string,
+    { can: Promise<boolean>; until: number; settled?: boolean }
+  >();
   readonly #rememberMs: number;
   readonly #max: number;
 
@@ -228,6 +261,13 @@ export class SetRoleAccess {
     return answer.can;
   }
 
+  /** The remembered answer once it has arrived (no I/O, no promise: the hot path). */
+  settled(identity: string, now = Date.now()): boolean | undefined {
+    const answer = this.#answers.get(identity);
+    if (answer?.settled === undefined || now >= answer.until) return undefined;
+    return answer.settled;
+  }
+
   /** `pg_has_role(session_user, identity, 'SET')`, asked once per identity while remembered. */
   canSetRole(identity: string): Promise<boolean> {
     const known = this.known(identity);
@@ -243,7 +283,14 @@ export class SetRoleAccess {
     );
     if (this.#answers.size >= this.#max)
       this.#answers.delete(this.#answers.keys().next().value as string);
-    this.#answers.set(identity, { can, until: Date.now() + this.#rememberMs });
+    const answer: { can: Promise<boolean>; until: number; settled?: boolean } = {
+      can,
+      until: Date.now() + this.#rememberMs,
+    };
+    this.#answers.set(identity, answer);
+    can.then((value) => {
+      if (this.#answers.get(identity) === answer) answer.settled = value;
+    });
     return can;
   }
 }

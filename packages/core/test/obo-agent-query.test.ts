@@ -198,7 +198,10 @@ describe('readOnlyQuery', () => {
     const abort = new AbortController();
     const started = Date.now();
     const pending = scope
-      .readOnlyQuery('select pg_sleep(30) as slept', [], { signal: abort.signal, timeoutMs: 60_000 })
+      .readOnlyQuery('select pg_sleep(30) as slept', [], {
+        signal: abort.signal,
+        timeoutMs: 60_000,
+      })
       .catch((e: unknown) => e);
     // abort once the statement is running (alice can see her own sessions)
     await until(async () => {

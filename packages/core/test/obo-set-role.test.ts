@@ -132,6 +132,7 @@ describe("userPools.mode 'set-role'", () => {
       [`select set_config('search_path', 'pg_catalog', false)`],
     ],
     ['role through query()', 'query', [`select set_config('role', 'none', false)`]],
+    ['a failing statement through query()', 'query', ['select 1/0']],
   ];
 
   it(`leaves the next user's and the SP's session right after each of ${LEAKS.length} leak attempts`, async () => {

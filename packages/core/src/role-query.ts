@@ -1,0 +1,79 @@
+/**
+ * `RoleQuery`: one statement of a user in `userPools.mode: 'set-role'`, run under the user's
+ * role in ONE round trip. It is a `pg.Query` (pg's public `Submittable`, as pg-cursor is) that
+ * sends a preamble before its own extended-protocol messages, all before the one `Sync`:
+ *
+ *   [RESET ALL]  SET LOCAL ROLE "<user>"  <the statement>  Sync
+ *
+ * Statements before a `Sync` run in one implicit transaction, so `SET LOCAL` ends with it: the
+ * session is the service principal's again once the answer is in. `RESET ALL` (only when a
+ * user had the connection before) drops session settings an earlier statement left. The
+ * preamble's own `CommandComplete`s are not part of the result; a failure in the preamble is
+ * told apart (`failedInPreamble`) so the caller can name it (a missing role, no SET grant).
+ */
+import type { EventEmitter } from 'node:events';
+import pg from 'pg';
+
+/** The part of pg's `Query` that pg's `Client` drives (the Submittable protocol). */
+interface QueryProtocol {
+  submit(connection: pg.Connection): Error | null;
+  handleCommandComplete(message: unknown, connection: pg.Connection): void;
+  handleError(error: Error, connection: pg.Connection): void;
+}
+type QueryClass = new (
+  config: string | pg.QueryConfig,
+  values?: unknown[],
+) => QueryProtocol & EventEmitter & { queryMode?: string };
+const Query = pg.Query as unknown as QueryClass;
+
+const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+export class RoleQuery extends Query {
+  readonly #preamble: string[];
+  /** Preamble statements whose CommandComplete has not arrived yet. */
+  #pending: number;
+  /** True when the error came from the preamble (the statement itself never ran). */
+  failedInPreamble = false;
+
+  /** `text` and `values`, or a whole `QueryConfig` (`rowMode`, `types`, ...). */
+  constructor(
+    query: string | pg.QueryConfig,
+    values: unknown[] | undefined,
+    role: string,
+    reset: boolean,
+  ) {
+    // (a text is not copied by pg, a config is: the text is the common case)
+    super(query, values);
+    this.queryMode = 'extended'; // the extended protocol: one statement only
+    this.#preamble = [...(reset ? ['RESET ALL'] : []), `SET LOCAL ROLE ${quoteIdent(role)}`];
+    this.#pending = this.#preamble.length;
+  }
+
+  override submit(connection: pg.Connection): Error | null {
+    // one write for the preamble and the statement (pg's Query corks its own part too)
+    connection.stream.cork?.();
+    try {
+      for (const text of this.#preamble) {
+        connection.parse({ name: '', text, types: [] }, true);
+        connection.bind({ portal: '', statement: '', values: [] }, true);
+        connection.execute({ portal: '' }, true);
+      }
+      return super.submit(connection);
+    } finally {
+      connection.stream.uncork?.();
+    }
+  }
+
+  override handleCommandComplete(message: unknown, connection: pg.Connection): void {
+    if (this.#pending > 0) {
+      this.#pending--; // the preamble's, not the statement's
+      return;
+    }
+    super.handleCommandComplete(message, connection);
+  }
+
+  override handleError(error: Error, connection: pg.Connection): void {
+    if (this.#pending > 0) this.failedInPreamble = true;
+    super.handleError(error, connection);
+  }
+}

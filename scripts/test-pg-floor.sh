@@ -39,6 +39,8 @@ echo "== pg floor: pg ${version}, pg-pool ${pool}"
 
 pnpm exec turbo run build --filter='./packages/*' --output-logs=errors-only
 (cd packages/prisma && node test/generate-client.mjs >/dev/null) # the Prisma suite's client
+# (the two-minute heap test stays on the newest pg only: what it bounds is ours, not pg's, and
+# CI's suites must stay within 15 minutes)
 pnpm exec turbo run test --concurrency=1 --output-logs=full \
   --filter=@lakebase-kit/core --filter=@lakebase-kit/drizzle --filter=@lakebase-kit/kysely \
-  --filter=@lakebase-kit/prisma --filter=@lakebase-kit/appkit
+  --filter=@lakebase-kit/prisma --filter=@lakebase-kit/appkit -- --exclude test/obo-memory.test.ts

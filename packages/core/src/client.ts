@@ -79,6 +79,8 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
   class LakebaseClient extends Base {
     private readonly lbDeadline: number;
     private lbToken: string | undefined;
+    /** The password asked for while this connect waited for a budget slot (used once). */
+    private lbEarlyPassword: Promise<string> | undefined;
 
     constructor(config?: string | pg.ClientConfig) {
       const options: pg.ClientConfig =
@@ -95,7 +97,9 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
       if (user !== undefined) options.user = user;
       const holder: { client?: LakebaseClient } = {};
       options.password = async () => {
-        const password = await passwords.password(deadline);
+        const early = holder.client?.lbEarlyPassword;
+        if (holder.client) holder.client.lbEarlyPassword = undefined;
+        const password = await (early ?? passwords.password(deadline));
         if (holder.client && passwords.isToken) holder.client.lbToken = password;
         return password;
       };
@@ -126,6 +130,14 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
 
     private async lbConnect(): Promise<this> {
       const started = performance.now();
+      if (rt.slots && passwords.isToken) {
+        // The token is asked for while this connect waits for a budget slot, so a slot is held
+        // for the login only, never for a credential call. The login uses this very answer (a
+        // failure surfaces there, as it would have).
+        const early = passwords.password(this.lbDeadline);
+        early.catch(() => {});
+        this.lbEarlyPassword = early;
+      }
       const release = rt.slots ? await rt.slots.acquire(this.lbDeadline) : undefined;
       // The slot comes back when this connection has ended (after a failed connect too), so
       // the server never sees more connections than the budget.

@@ -107,6 +107,25 @@ describe('the global user-connection budget', () => {
     expect(lakebase.stats().users.peakConnections).toBe(2);
   });
 
+  it('a connect waiting for a slot has its token minted meanwhile: the slot is held for the login only', async () => {
+    const { lakebase } = make({ max: 1, maxConnections: 1 }, { connectionTimeoutMillis: 10_000 });
+    const [a, b] = USERS.slice(60);
+    const held = await lakebase.asUser(headersFor(lb, a!)).pool.connect();
+    const callsOf = (user: string) => lb.stats().credentialCalls[user] ?? 0;
+    const before = callsOf(b!);
+    const waiting = lakebase.asUser(headersFor(lb, b!)).query('select current_user as who');
+    try {
+      // b's token arrives while a still holds the only slot (no wall-clock wait: a signal)
+      await until(() => callsOf(b!) === before + 1, 5000);
+      expect(lakebase.stats().users.peakConnections).toBe(1);
+    } finally {
+      held.release();
+    }
+    const { rows } = await waiting;
+    expect(rows[0].who).toBe(b);
+    expect(callsOf(b!)).toBe(before + 1); // the login used that very token
+  });
+
   it('a user without a Postgres role: a typed 403 naming the fix, its slot back, no retry storm', async () => {
     const { lakebase, logger } = make(
       { max: 1, maxConnections: 1 },

@@ -20,10 +20,12 @@ interface QueryProtocol {
   handleCommandComplete(message: unknown, connection: pg.Connection): void;
   handleError(error: Error, connection: pg.Connection): void;
 }
+/** pg's `QueryConfig` with `queryMode` (documented by pg, missing from @types/pg). */
+type ExtendedQueryConfig = pg.QueryConfig & { queryMode?: 'extended' };
 type QueryClass = new (
-  config: string | pg.QueryConfig,
+  config: string | ExtendedQueryConfig,
   values?: unknown[],
-) => QueryProtocol & EventEmitter & { queryMode?: string };
+) => QueryProtocol & EventEmitter;
 const Query = pg.Query as unknown as QueryClass;
 
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -42,9 +44,12 @@ export class RoleQuery extends Query {
     role: string,
     reset: boolean,
   ) {
-    // (a text is not copied by pg, a config is: the text is the common case)
-    super(query, values);
-    this.queryMode = 'extended'; // the extended protocol: one statement only
+    // the extended protocol (pg's public `queryMode` option): one statement only
+    super(
+      typeof query === 'string'
+        ? { text: query, values, queryMode: 'extended' }
+        : { ...query, values: values ?? query.values, queryMode: 'extended' },
+    );
     this.#preamble = [...(reset ? ['RESET ALL'] : []), `SET LOCAL ROLE ${quoteIdent(role)}`];
     this.#pending = this.#preamble.length;
   }

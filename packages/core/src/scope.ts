@@ -326,7 +326,7 @@ const RECENCY_STEP_MS = 1000;
 
 /** The cached scopes: bounded, least recently used forgotten first, and forgotten when idle. */
 export class ScopeCache {
-  readonly #scopes: LruMap<string, { scope: UserScopeImpl; lastUsed: number }>;
+  readonly #scopes: LruMap<string, { scope: UserScopeImpl; lastUsed: number; movedAt: number }>;
   readonly #idleMs: number;
   readonly #clock: Clock;
   #sweepTimer: unknown;
@@ -356,13 +356,17 @@ export class ScopeCache {
     const now = this.#clock.now();
     // recency moves at most once a second per scope: the order is LRU to the second, and a
     // busy scope costs a lookup per request instead of a Map delete + insert
-    if (now - entry.lastUsed >= RECENCY_STEP_MS) this.#scopes.get(key);
+    if (now - entry.movedAt >= RECENCY_STEP_MS) {
+      this.#scopes.get(key); // to the most recent end
+      entry.movedAt = now;
+    }
     entry.lastUsed = now;
     return entry.scope;
   }
 
   add(key: string, scope: UserScopeImpl): void {
-    this.#scopes.set(key, { scope, lastUsed: this.#clock.now() });
+    const now = this.#clock.now();
+    this.#scopes.set(key, { scope, lastUsed: now, movedAt: now });
     this.#startSweeping();
   }
 

@@ -20,6 +20,7 @@
  */
 import { isIP } from 'node:net';
 import type { WorkspaceClient } from '@databricks/sdk-experimental';
+import pg from 'pg';
 import { type ResolvedConfig, resolveConfig } from './config.js';
 import { generateDatabaseCredential } from './credentials.js';
 import { CredentialError, LakebaseError, redactSecrets } from './errors.js';
@@ -78,8 +79,6 @@ const message = (error: unknown) =>
   error instanceof LakebaseError
     ? error.message
     : redactSecrets(error instanceof Error ? error.message : String(error), 400);
-
-const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 function summarize(items: string[], max = 5): string {
   return items.length <= max
@@ -295,7 +294,7 @@ async function ownershipCheck(
         and not exists (select 1 from pg_catalog.pg_depend d
                         where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
      order by 4, 1 desc, 2`,
-    [schemas, quoted(appRole)],
+    [schemas, pg.escapeIdentifier(appRole)],
   );
   if (rows.length === 0) {
     return {
@@ -323,7 +322,7 @@ async function ownershipCheck(
       `(pg_dump --schema=${foreignSchemas[0]}, or copy it to a temporary schema), ` +
       `DROP SCHEMA ${foreignSchemas.join(', ')} CASCADE, and redeploy: the service principal ` +
       'recreates them on startup. Ownership cannot be reassigned by regular users (a role that is ' +
-      `a member of both, such as the project owner, may ALTER ... OWNER TO ${quoted(appRole)}).`,
+      `a member of both, such as the project owner, may ALTER ... OWNER TO ${pg.escapeIdentifier(appRole)}).`,
     subjects,
   };
 }
@@ -503,7 +502,7 @@ async function setRoleCheck(
   const cannot = rows.filter((row) => row.can !== true).map((row) => String(row.role));
   const can = rows.length - cannot.length;
   const grant = (role: string) =>
-    `GRANT ${quoted(role)} TO ${quoted(appRole)} WITH INHERIT FALSE, SET TRUE`;
+    `GRANT ${pg.escapeIdentifier(role)} TO ${pg.escapeIdentifier(appRole)} WITH INHERIT FALSE, SET TRUE`;
   if (cannot.length === 0) {
     return {
       id: 'set-role',

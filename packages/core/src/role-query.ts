@@ -28,8 +28,6 @@ type QueryClass = new (
 ) => QueryProtocol & EventEmitter;
 const Query = pg.Query as unknown as QueryClass;
 
-const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 export class RoleQuery extends Query {
   readonly #preamble: string[];
   /** Preamble statements whose CommandComplete has not arrived yet. */
@@ -50,7 +48,10 @@ export class RoleQuery extends Query {
         ? { text: query, values, queryMode: 'extended' }
         : { ...query, values: values ?? query.values, queryMode: 'extended' },
     );
-    this.#preamble = [...(reset ? ['RESET ALL'] : []), `SET LOCAL ROLE ${quoteIdent(role)}`];
+    this.#preamble = [
+      ...(reset ? ['RESET ALL'] : []),
+      `SET LOCAL ROLE ${pg.escapeIdentifier(role)}`,
+    ];
     this.#pending = this.#preamble.length;
   }
 

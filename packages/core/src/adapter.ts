@@ -5,4 +5,4 @@
  */
 export { isUserScope, resolveAdapterLakebase, ScopedClients } from './adapter-support.js';
 // Tools that need the resolved settings themselves (the CLI's `env`): options + env → config.
-export { type ResolvedConfig, resolveConfig } from './config.js';
+export { type ResolvedConfig, resolveConfig } from './config/resolve-config.js';

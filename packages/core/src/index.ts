@@ -5,8 +5,8 @@
  */
 
 // The service principal's pool (same names as the official `@databricks/lakebase`)
-export { DEFAULTS, validateEndpoint } from './config.js';
-export { generateDatabaseCredential } from './credentials.js';
+export { DEFAULTS, validateEndpoint } from './config/resolve-config.js';
+export { generateDatabaseCredential } from './pool/credentials.js';
 // permissions: roles, grants and doctor (issue 14)
 export {
   type DoctorCheck,
@@ -14,7 +14,7 @@ export {
   type DoctorReport,
   type DoctorStatus,
   runDoctor,
-} from './doctor.js';
+} from './admin/doctor.js';
 // Errors and logging
 export {
   AuthenticationError,
@@ -25,24 +25,24 @@ export {
   PoolBudgetError,
   redactSecrets,
   ValidationError,
-} from './errors.js';
+} from './base/errors.js';
 // On-behalf-of users
 export { createLakebase } from './lakebase.js';
 export {
   type LakebaseConfig,
   USER_POOL_DEFAULTS,
   type UserPoolsConfig,
-} from './lakebase-config.js';
+} from './config/lakebase-options.js';
 export {
   consoleLogger,
   type Logger,
   type LoggerConfig,
   resolveLogger,
   silentLogger,
-} from './logger.js';
-export { PermissionDeniedError, RolesApiError } from './permission-errors.js';
-export { getLakebaseOrmConfig, getLakebasePgConfig } from './pg-config.js';
-export { LakebasePool } from './pool.js';
+} from './base/logger.js';
+export { PermissionDeniedError, RolesApiError } from './admin/permission-errors.js';
+export { getLakebaseOrmConfig, getLakebasePgConfig } from './pool/pg-config.js';
+export { LakebasePool } from './pool/lakebase-pool.js';
 export {
   type AddRoleResult,
   addRole,
@@ -53,21 +53,21 @@ export {
   type ProvisioningPath,
   type ProvisioningTarget,
   type RoleSummary,
-} from './provisioning.js';
+} from './admin/provisioning.js';
 export {
   ACCESS_TOKEN_HEADER,
   EMAIL_HEADER,
   type RequestIdentity,
   readRequestIdentity,
   USER_HEADER,
-} from './request-identity.js';
+} from './obo/identity/request-identity.js';
 export {
   createRoleCommands,
   inferIdentityType,
   missingRoles,
   type Queryable,
   roleExists,
-} from './role-lookup.js';
+} from './admin/role-lookup.js';
 export {
   branchOf,
   type IdentityType,
@@ -76,25 +76,25 @@ export {
   LakebaseRolesApi,
   type RoleAuthMethod,
   type RolesApiOptions,
-} from './roles-api.js';
+} from './admin/roles-api.js';
 export {
   createLakebasePool,
   createWorkspaceClient,
   getUsernameWithApiLookup,
   getWorkspaceClient,
-} from './service-principal.js';
+} from './pool/service-principal.js';
 // One agent-authored statement, safely (asUser(req).readOnlyQuery / singleStatementQuery)
 export {
   type JsonValue,
   STATEMENT_DEFAULTS,
   type StatementOptions,
   type StatementResult,
-} from './statement-runner.js';
+} from './agent/statement-runner.js';
 export {
   createTokenRefreshCallback,
   type DriverTelemetry,
   type TokenRefreshDeps,
-} from './token-refresh-callback.js';
+} from './pool/token-refresh-callback.js';
 export {
   type DatabaseCredential,
   type GenerateDatabaseCredentialRequest,
@@ -112,4 +112,4 @@ export {
   type TokenCacheStats,
   type UserPoolStats,
   type UserScope,
-} from './types.js';
+} from './base/types.js';

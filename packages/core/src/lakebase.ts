@@ -9,22 +9,22 @@
  *   query / pool ─────────────────────────────────────────────────▶ LakebasePool (SP)
  */
 import type pg from 'pg';
-import { type ResolvedConfig, resolveConfig } from './config.js';
-import { type DoctorReport, runDoctor } from './doctor.js';
-import { AuthenticationError, ClosedError, ConfigurationError } from './errors.js';
-import { IdentityVerifier, tokenFingerprint, UserWorkspaceClients } from './identity.js';
-import { Admission } from './in-flight.js';
+import { type ResolvedConfig, resolveConfig } from './config/resolve-config.js';
+import { type DoctorReport, runDoctor } from './admin/doctor.js';
+import { AuthenticationError, ClosedError, ConfigurationError } from './base/errors.js';
+import { IdentityVerifier, tokenFingerprint, UserWorkspaceClients } from './obo/identity/token-owner.js';
+import { Admission } from './obo/admission.js';
 import {
   developmentFallbackEnabled,
   type LakebaseConfig,
   resolveUserPools,
   type UserPoolsMode,
-} from './lakebase-config.js';
-import { MissingRoles, missingRoleMessage } from './missing-roles.js';
-import { toOrmConfig } from './orm-config.js';
-import { identityPgConfig } from './pg-config.js';
-import type { LakebasePool } from './pool.js';
-import { ACCESS_TOKEN_HEADER, readRequestIdentity } from './request-identity.js';
+} from './config/lakebase-options.js';
+import { MissingRoles, missingRoleMessage } from './obo/missing-roles.js';
+import { toOrmConfig } from './pool/orm-config.js';
+import { identityPgConfig } from './pool/pg-config.js';
+import type { LakebasePool } from './pool/lakebase-pool.js';
+import { ACCESS_TOKEN_HEADER, readRequestIdentity } from './obo/identity/request-identity.js';
 import {
   FallbackScope,
   ScopeCache,
@@ -32,15 +32,15 @@ import {
   scopeKey,
   type UserConnections,
   UserScopeImpl,
-} from './scope.js';
+} from './obo/scope.js';
 import {
   ServicePrincipal,
   servicePrincipalPool,
   servicePrincipalTokens,
-} from './service-principal.js';
-import { RoleSession, SessionRoles, SetRoleAccess } from './session-roles.js';
-import { Telemetry } from './telemetry.js';
-import type { TokenCache } from './token-cache.js';
+} from './pool/service-principal.js';
+import { RoleSession, SessionRoles, SetRoleAccess } from './obo/set-role/session-roles.js';
+import { Telemetry } from './telemetry/telemetry.js';
+import type { TokenCache } from './pool/token-cache.js';
 import type {
   Lakebase,
   LakebaseDoctorOptions,
@@ -48,8 +48,8 @@ import type {
   OrmConfig,
   RequestLike,
   UserScope,
-} from './types.js';
-import { type UserPoolSettings, UserPools, type VerifiedUser } from './user-pools.js';
+} from './base/types.js';
+import { type UserPoolSettings, UserPools, type VerifiedUser } from './obo/user-pools.js';
 
 /** Scopes cached at once (an LRU; a forgotten scope still works, it is just not handed out). */
 const MAX_SCOPES = 10_000;

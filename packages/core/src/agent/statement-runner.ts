@@ -1,0 +1,351 @@
+/**
+ * Runs one statement that someone else wrote (an LLM agent's SQL) as the scope's identity, with
+ * Postgres enforcing what text matching cannot: exactly one statement (the extended query
+ * protocol refuses several), inside a transaction (READ ONLY and always rolled back, in
+ * read-only mode) with a `statement_timeout`, reading at most `maxRows` rows through a cursor,
+ * and answering JSON-safe rows. Statements that would change the session itself (`SET ROLE`,
+ * `SET SESSION AUTHORIZATION`, transaction control, ...) and functions with side effects that a
+ * rollback does not undo (`pg_terminate_backend`, `set_config`, `dblink`, session advisory
+ * locks, ...) and functions that run SQL given as text (`query_to_xml`, `ts_stat`, ...: the
+ * text could hide anything) are refused before anything is sent. The connection a statement
+ * ran on is closed afterwards, never reused: whatever it might have left in the session (a
+ * setting, a session advisory lock) dies with it. An abort cancels the statement on the server
+ * (`pg_cancel_backend`, from another connection of the same identity) and closes its
+ * connection. The scope runs these statements on a connection logged in as the identity in
+ * every `userPools.mode`: under `SET ROLE`, SQL written by someone else could reset the role.
+ */
+import type pg from 'pg';
+import Cursor from 'pg-cursor';
+import { ClosedError, ValidationError } from '../base/errors.js';
+
+export interface StatementOptions {
+  /** `statement_timeout` of the statement, in ms (default 10000). */
+  timeoutMs?: number;
+  /** Rows returned at most (default 1000); `truncated` says when there were more. */
+  maxRows?: number;
+  /** Aborts the statement (its connection is closed). */
+  signal?: AbortSignal;
+}
+
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+export interface StatementResult {
+  /** The rows, JSON-safe: bigints, dates and bytes as strings. */
+  rows: Array<Record<string, JsonValue>>;
+  fields: Array<{ name: string; dataTypeID: number }>;
+  /** The command tag's row count (rows affected, or rows read before the cut). */
+  rowCount: number | null;
+  /** `SELECT`, `INSERT`, ... */
+  command: string;
+  /** True when the statement produced more than `maxRows` rows (only `maxRows` are returned). */
+  truncated: boolean;
+}
+
+export const STATEMENT_DEFAULTS = Object.freeze({ timeoutMs: 10_000, maxRows: 1000 });
+
+const MAX_TEXT_LENGTH = 100_000;
+
+/** The first keywords a read-only statement may start with. */
+const READ_KEYWORDS = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE', 'SHOW', 'EXPLAIN']);
+
+/**
+ * Statements that change the session or the transaction rather than the data. Set-role
+ * `query()` refuses them (they would change a shared connection: use `scope.pool.connect()` for
+ * a transaction).
+ */
+export const SESSION_KEYWORDS: ReadonlySet<string> = new Set([
+  'BEGIN',
+  'START',
+  'COMMIT',
+  'END',
+  'ROLLBACK',
+  'ABORT',
+  'SAVEPOINT',
+  'RELEASE',
+  'PREPARE',
+  'SET',
+  'RESET',
+  'DISCARD',
+  'LISTEN',
+  'UNLISTEN',
+  'LOAD',
+]);
+
+/**
+ * What an agent's statement may never start with, in either mode: the session and transaction
+ * statements (they would outlive the statement, or leave the connection in a state the pool
+ * cannot trust), and those that run code or files or can't run in a transaction.
+ */
+const AGENT_REFUSED_KEYWORDS = new Set([
+  ...SESSION_KEYWORDS,
+  'DO',
+  'CALL',
+  'COPY',
+  'CHECKPOINT',
+  'VACUUM',
+]);
+/**
+ * Functions whose effect outlives a rolled-back transaction, or reaches outside the
+ * database: refused wherever they appear in the text (as a word, quoted or not).
+ */
+const SIDE_EFFECT_FUNCTIONS = [
+  'set_config',
+  'pg_terminate_backend',
+  'pg_cancel_backend',
+  'pg_reload_conf',
+  'pg_rotate_logfile',
+  'pg_promote',
+  'pg_advisory_lock',
+  'pg_advisory_lock_shared',
+  'pg_try_advisory_lock',
+  'pg_try_advisory_lock_shared',
+  'pg_advisory_unlock',
+  'pg_advisory_unlock_all',
+  'pg_advisory_unlock_shared',
+  'pg_notify',
+  'dblink',
+  'dblink_exec',
+  'dblink_connect',
+  'dblink_send_query',
+  'lo_import',
+  'lo_export',
+  'lo_unlink',
+  'pg_read_file',
+  'pg_read_binary_file',
+  'pg_ls_dir',
+  'pg_file_write',
+  'pg_stat_reset',
+  'pg_sleep_until',
+];
+/** Functions that run SQL given to them as text: what that text does, no check here can see. */
+const DYNAMIC_SQL_FUNCTIONS = [
+  'query_to_xml',
+  'query_to_xmlschema',
+  'query_to_xml_and_xmlschema',
+  'cursor_to_xml',
+  'cursor_to_xmlschema',
+  'ts_stat',
+  'ts_rewrite',
+];
+const DYNAMIC_SQL = new RegExp(`(?:^|[^\\w$])"?(${DYNAMIC_SQL_FUNCTIONS.join('|')})"?\\s*\\(`, 'i');
+const SIDE_EFFECTS = new RegExp(
+  `(?:^|[^\\w$])"?(${SIDE_EFFECT_FUNCTIONS.join('|')})"?\\s*\\(`,
+  'i',
+);
+
+/** Leading whitespace and comments (`--`, `/* *\/`, nested) removed. */
+function stripLeading(text: string): string {
+  let rest = text;
+  for (;;) {
+    const trimmed = rest.replace(/^\s+/, '');
+    if (trimmed.startsWith('--')) {
+      const end = trimmed.indexOf('\n');
+      rest = end < 0 ? '' : trimmed.slice(end + 1);
+    } else if (trimmed.startsWith('/*')) {
+      let depth = 0;
+      let i = 0;
+      for (; i < trimmed.length; i++) {
+        if (trimmed.startsWith('/*', i)) {
+          depth++;
+          i++;
+        } else if (trimmed.startsWith('*/', i)) {
+          depth--;
+          i++;
+          if (depth === 0) break;
+        }
+      }
+      rest = trimmed.slice(i + 1);
+    } else {
+      return trimmed;
+    }
+  }
+}
+
+/** The statement's first keyword, upper-cased ('' when there is none). */
+export function firstKeyword(text: string): string {
+  return /^[A-Za-z]+/.exec(stripLeading(text))?.[0]?.toUpperCase() ?? '';
+}
+
+function refuse(reason: string): ValidationError {
+  return new ValidationError(`The statement was refused: ${reason}`, { option: 'text' });
+}
+
+/**
+ * Why the statement is refused before anything is sent, or undefined. Postgres enforces the
+ * rest (one statement, read-only transaction); this only refuses what a rollback cannot undo.
+ */
+export function refusal(
+  text: unknown,
+  values: unknown,
+  readOnly: boolean,
+): ValidationError | undefined {
+  if (typeof text !== 'string' || text.trim() === '')
+    return refuse('"text" must be a non-empty SQL string');
+  if (text.length > MAX_TEXT_LENGTH) {
+    return refuse(`it is longer than ${MAX_TEXT_LENGTH} characters`);
+  }
+  if (values !== undefined && values !== null && !Array.isArray(values)) {
+    return refuse('"values" must be an array of parameter values');
+  }
+  const keyword = firstKeyword(text);
+  if (keyword === '') return refuse('it does not start with an SQL keyword');
+  if (AGENT_REFUSED_KEYWORDS.has(keyword)) {
+    return refuse(`${keyword} changes the session or the transaction, not data`);
+  }
+  if (readOnly && !READ_KEYWORDS.has(keyword)) {
+    return refuse(
+      `only ${[...READ_KEYWORDS].join(', ')} statements run in read-only mode, not ${keyword}`,
+    );
+  }
+  const sideEffect = SIDE_EFFECTS.exec(text);
+  if (sideEffect) {
+    return refuse(`${sideEffect[1]?.toLowerCase()}() has effects a rollback does not undo`);
+  }
+  const dynamic = DYNAMIC_SQL.exec(text);
+  if (dynamic) {
+    return refuse(`${dynamic[1]?.toLowerCase()}() runs SQL given as text, which cannot be checked`);
+  }
+  return undefined;
+}
+
+/** A value the JSON of a tool answer can carry as is. */
+export function jsonSafe(value: unknown): JsonValue {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : String(value);
+    case 'bigint':
+      return value.toString();
+    case 'object': {
+      if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+      if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
+      if (Array.isArray(value)) return value.map(jsonSafe);
+      const out: Record<string, JsonValue> = {};
+      for (const [key, item] of Object.entries(value)) out[key] = jsonSafe(item);
+      return out;
+    }
+    default:
+      return String(value);
+  }
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ValidationError(`Invalid option "${name}": expected a positive integer`, {
+      option: name,
+    });
+  }
+  return value;
+}
+
+/** Cancels what backend `pid` runs, from another connection of the same identity; best effort. */
+function cancelBackend(checkout: () => Promise<pg.PoolClient>, pid: number): void {
+  checkout().then(
+    (other) =>
+      other.query('select pg_cancel_backend($1)', [pid]).then(
+        () => other.release(),
+        () => other.release(true),
+      ),
+    () => undefined, // no connection to cancel from: statement_timeout still ends it
+  );
+}
+
+/**
+ * Runs `text` once on a client checked out by `checkout` (a connection logged in as the
+ * identity), as described in the file header; the client is closed afterwards.
+ * @throws ValidationError (400) when the statement is refused; pg's errors as they are.
+ */
+export async function runStatement(
+  checkout: () => Promise<pg.PoolClient>,
+  text: string,
+  values: unknown[] | undefined,
+  options: StatementOptions & { readOnly: boolean },
+): Promise<StatementResult> {
+  const refused = refusal(text, values, options.readOnly);
+  if (refused) throw refused;
+  const timeoutMs = positiveInteger('timeoutMs', options.timeoutMs, STATEMENT_DEFAULTS.timeoutMs);
+  const maxRows = positiveInteger('maxRows', options.maxRows, STATEMENT_DEFAULTS.maxRows);
+  const { signal } = options;
+  if (signal?.aborted) throw new ClosedError('The statement was aborted before it started');
+
+  const client = await checkout();
+  if (signal?.aborted) {
+    client.release();
+    throw new ClosedError('The statement was aborted before it started');
+  }
+  let broken = false;
+  let backendPid: number | undefined;
+  const onAbort = () => {
+    broken = true;
+    // Postgres would run the statement on (to statement_timeout) after its socket closed
+    if (backendPid !== undefined) cancelBackend(checkout, backendPid);
+    // pg ends a connection with an active query by destroying its socket
+    client.end().catch(() => {});
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let inTransaction = false;
+  try {
+    await client.query(options.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN');
+    inTransaction = true;
+    // SET LOCAL statement_timeout, and the backend to cancel on an abort, in one round trip
+    const session = await client.query<{ pid: number }>(
+      "select pg_backend_pid() as pid, set_config('statement_timeout', $1, true)",
+      [String(timeoutMs)],
+    );
+    backendPid = session.rows[0]?.pid;
+    const cursor = client.query(new Cursor<Record<string, unknown>>(text, values ?? []));
+    let read: { rows: Array<Record<string, unknown>>; result: pg.QueryResult | undefined };
+    try {
+      // the callback form of read() also hands over the result (fields, command, rowCount)
+      read = await new Promise((resolve, reject) => {
+        cursor.read(maxRows + 1, (error, rows, result) =>
+          error ? reject(error) : resolve({ rows, result: result as pg.QueryResult | undefined }),
+        );
+      });
+    } finally {
+      // (a cursor on a connection we are destroying never answers its close)
+      if (!broken) {
+        await cursor.close().catch(() => {
+          broken = true;
+        });
+      }
+    }
+    const { result } = read;
+    let { rows } = read;
+    const truncated = rows.length > maxRows;
+    if (truncated) rows = rows.slice(0, maxRows);
+    if (options.readOnly) await client.query('ROLLBACK');
+    else await client.query('COMMIT');
+    inTransaction = false;
+    if (signal?.aborted) throw new ClosedError('The statement was aborted');
+    return {
+      rows: rows.map((row) => jsonSafe(row) as Record<string, JsonValue>),
+      fields: (result?.fields ?? []).map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+      rowCount: truncated ? null : (result?.rowCount ?? rows.length),
+      command: result?.command ?? firstKeyword(text),
+      truncated,
+    };
+  } catch (error) {
+    if (inTransaction && !broken) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+    }
+    if (signal?.aborted) throw new ClosedError('The statement was aborted');
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    // never reused: nothing the statement may have left in its session reaches later work
+    client.release(true);
+  }
+}

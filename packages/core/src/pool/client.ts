@@ -1,0 +1,217 @@
+/**
+ * `LakebaseClient`: the `pg.Client` subclass our pools hand to pg through its public `Client`
+ * option. It owns what belongs to one connection: the password (a token with a deadline, or the
+ * native password), an optional slot of a connection budget, closing its own socket after a
+ * failed connect, an `error` listener so a dying connection never crashes the process, and the
+ * query spans. It never touches pg's private fields; the retries live in the pool (pool.ts).
+ */
+import pg from 'pg';
+import { redactSecrets } from '../base/errors.js';
+import type { Logger } from '../base/logger.js';
+import type { QueryTracer, Telemetry } from '../telemetry/telemetry.js';
+import { errorType } from '../telemetry/attributes.js';
+import type { Clock } from '../base/types.js';
+
+/** Gives a budget slot back; calling it more than once is a no-op. */
+export type ReleaseSlot = () => void;
+
+/** A source of connection slots (the user-connection budget). */
+export interface ConnectionSlots {
+  /** A slot, or a typed error once `deadline` (epoch ms) passes. */
+  acquire(deadline: number): Promise<ReleaseSlot>;
+}
+
+/** Where a connection's password comes from. */
+export interface PasswordSource {
+  /** The password for a login that must be ready by `deadline` (epoch ms). */
+  password(deadline: number): Promise<string>;
+  /** True for OAuth tokens (a rejected one is worth one retry with a fresh token). */
+  readonly isToken: boolean;
+}
+
+/** The Postgres role a connection logs in as, once known (see service-principal.ts). */
+export interface LoginUser {
+  current(): string | undefined;
+}
+
+export interface ClientRuntime {
+  passwords: PasswordSource;
+  /** Overrides the configured `user` once it is known (a role looked up with SCIM). */
+  user?: LoginUser;
+  /** Remembers which token a failed login used, so the pool invalidates exactly that one. */
+  rejectedTokens: WeakMap<object, string>;
+  slots?: ConnectionSlots;
+  clock: Clock;
+  poolName: string;
+  logger: Logger;
+  telemetry: Telemetry;
+  tracer: QueryTracer;
+}
+
+/** Leave this much of the connect timeout to pg, so that our typed error arrives first. */
+function deadlineMargin(timeoutMs: number): number {
+  return Math.min(1000, timeoutMs / 10);
+}
+
+/** A submittable (`pg.Query`, pg-cursor, pg-query-stream): an EventEmitter with `submit`. */
+interface Submittable {
+  text?: string;
+  values?: unknown[];
+  submit?: unknown;
+  once?: (event: string, listener: (...args: unknown[]) => void) => unknown;
+}
+
+/** Ends `recorder` on the submittable's first `end`, `error` or `close` event (its public ones). */
+function endOnCompletion(submittable: Submittable, recorder: { end(error?: unknown): void }) {
+  if (typeof submittable.once !== 'function') {
+    recorder.end();
+    return;
+  }
+  submittable.once('end', () => recorder.end());
+  submittable.once('close', () => recorder.end());
+  submittable.once('error', (error) => recorder.end(error));
+}
+
+/** `class extends Base` with the per-connection behaviour described in the file header. */
+export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): typeof pg.Client {
+  const { passwords, clock, telemetry, tracer } = rt;
+
+  class LakebaseClient extends Base {
+    private readonly lbDeadline: number;
+    private lbToken: string | undefined;
+    /** The password asked for while this connect waited for a budget slot (used once). */
+    private lbEarlyPassword: Promise<string> | undefined;
+
+    constructor(config?: string | pg.ClientConfig) {
+      const options: pg.ClientConfig =
+        typeof config === 'string'
+          ? { connectionString: config }
+          : typeof config === 'object' && config !== null
+            ? { ...config }
+            : {};
+      const timeout = options.connectionTimeoutMillis || 0;
+      const createdAt = clock.now();
+      const deadline =
+        timeout > 0 ? createdAt + timeout - deadlineMargin(timeout) : Number.POSITIVE_INFINITY;
+      const user = rt.user?.current();
+      if (user !== undefined) options.user = user;
+      const holder: { client?: LakebaseClient } = {};
+      options.password = async () => {
+        const early = holder.client?.lbEarlyPassword;
+        if (holder.client) holder.client.lbEarlyPassword = undefined;
+        const password = await (early ?? passwords.password(deadline));
+        if (holder.client && passwords.isToken) holder.client.lbToken = password;
+        return password;
+      };
+      super(options);
+      holder.client = this;
+      this.lbDeadline = deadline;
+      // A checked-out client has no pool listener: without this, a lost connection would be
+      // an unhandled 'error' event and crash the process.
+      this.on('error', (error: Error) => {
+        rt.logger.warn(
+          `${rt.poolName} connection lost (${errorType(error)}): ${redactSecrets(error.message)}`,
+        );
+      });
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded connect(callback?)
+    override connect(callback?: any): any {
+      const result = this.lbConnect();
+      if (typeof callback === 'function') {
+        result.then(
+          () => callback(null, this),
+          (error: unknown) => callback(error),
+        );
+        return undefined;
+      }
+      return result;
+    }
+
+    private async lbConnect(): Promise<this> {
+      const started = performance.now();
+      if (rt.slots && passwords.isToken) {
+        // The token is asked for while this connect waits for a budget slot, so a slot is held
+        // for the login only, never for a credential call. The login uses this very answer (a
+        // failure surfaces there, as it would have).
+        const early = passwords.password(this.lbDeadline);
+        early.catch(() => {});
+        this.lbEarlyPassword = early;
+      }
+      const release = rt.slots ? await rt.slots.acquire(this.lbDeadline) : undefined;
+      // The slot comes back when this connection has ended (after a failed connect too), so
+      // the server never sees more connections than the budget.
+      if (release) this.once('end', release);
+      try {
+        // the callback form: it is what every pg.Client (and subclass of one) implements
+        await new Promise<void>((resolve, reject) => {
+          (super.connect as (cb: (error?: Error | null) => void) => void).call(this, (error) =>
+            error ? reject(error) : resolve(),
+          );
+        });
+      } catch (error) {
+        if (this.lbToken !== undefined && error && typeof error === 'object') {
+          rt.rejectedTokens.set(error, this.lbToken);
+        }
+        // pg keeps the socket open after a password failure; close it through the public API.
+        this.end().catch(() => {});
+        throw error;
+      }
+      telemetry.connectionCreated(rt.poolName, (performance.now() - started) / 1000);
+      return this;
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query(config, values?, callback?)
+    override query(config: any, values?: any, callback?: any): any {
+      if (!telemetry.recordsQueries(Base)) return super.query(config, values, callback);
+      const text: string | undefined = typeof config === 'string' ? config : config?.text;
+      const params = Array.isArray(values) ? values : config?.values;
+      const recorder = tracer.start(text, Array.isArray(params) && params.length > 0);
+      if (typeof config?.submit === 'function') {
+        // A submittable: one span for its whole life, ended by its own events.
+        endOnCompletion(config as Submittable, recorder);
+        return super.query(config, values, callback);
+      }
+      const done =
+        typeof callback === 'function'
+          ? callback
+          : typeof values === 'function'
+            ? values
+            : undefined;
+      if (done) {
+        const traced = (error: unknown, result: unknown) => {
+          recorder.end(error ? error : undefined);
+          done(error, result);
+        };
+        return done === callback
+          ? super.query(config, values, traced)
+          : super.query(config, traced);
+      }
+      let result: Promise<unknown> | undefined;
+      try {
+        result = super.query(config, values) as unknown as Promise<unknown> | undefined;
+      } catch (error) {
+        recorder.end(error);
+        throw error;
+      }
+      if (result && typeof result.then === 'function') {
+        return result.then(
+          (value) => {
+            recorder.end();
+            return value;
+          },
+          (error: unknown) => {
+            recorder.end(error);
+            throw error;
+          },
+        );
+      }
+      recorder.end();
+      return result;
+    }
+  }
+  return LakebaseClient as unknown as typeof pg.Client;
+}
+
+/** The default Base: pg's own `Client`. */
+export const defaultClientBase: typeof pg.Client = pg.Client;

@@ -1,3 +1,3 @@
 import { packageBuild } from '../../tsup.base.js';
 
-export default packageBuild(['src/index.ts', 'src/adapter.ts']);
+export default packageBuild(['src/index.ts', 'src/admin.ts', 'src/adapter.ts']);

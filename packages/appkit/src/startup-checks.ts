@@ -3,13 +3,8 @@
  * `Lakebase` (as `lakebase-kit doctor` runs them), each problem logged as a warning with its
  * fix. They never fail the app's start.
  */
-import {
-  type DoctorReport,
-  type Lakebase,
-  type LakebasePoolConfig,
-  type Logger,
-  runDoctor,
-} from '@lakebase-kit/core';
+import type { Lakebase, LakebasePoolConfig, Logger } from '@lakebase-kit/core';
+import { type DoctorReport, runDoctor } from '@lakebase-kit/core/admin';
 
 export async function logStartupChecks(
   lakebase: Lakebase,

@@ -1,20 +1,18 @@
 /**
  * @lakebase-kit/core — Lakebase Autoscaling for Node: a `pg.Pool` whose password is a
  * refreshed OAuth token, and on-behalf-of users that really run as the user. The documented
- * API only; the building blocks of the ORM adapters are in `@lakebase-kit/core/adapter`.
+ * runtime API: pools (the official `@databricks/lakebase` names included), on-behalf-of users,
+ * ORM configs, errors and logging. Administration (doctor, roles, grants) is
+ * `@lakebase-kit/core/admin`; the ORM adapters' building blocks are `@lakebase-kit/core/adapter`.
  */
 
-// The service principal's pool (same names as the official `@databricks/lakebase`)
-export { DEFAULTS, validateEndpoint } from './config/resolve-config.js';
-export { generateDatabaseCredential } from './pool/credentials.js';
-// permissions: roles, grants and doctor (issue 14)
+// One agent-authored statement, safely (asUser(req).readOnlyQuery / singleStatementQuery)
 export {
-  type DoctorCheck,
-  type DoctorOptions,
-  type DoctorReport,
-  type DoctorStatus,
-  runDoctor,
-} from './admin/doctor.js';
+  type JsonValue,
+  STATEMENT_DEFAULTS,
+  type StatementOptions,
+  type StatementResult,
+} from './agent/statement-runner.js';
 // Errors and logging
 export {
   AuthenticationError,
@@ -26,13 +24,6 @@ export {
   redactSecrets,
   ValidationError,
 } from './base/errors.js';
-// On-behalf-of users
-export { createLakebase } from './lakebase.js';
-export {
-  type LakebaseConfig,
-  USER_POOL_DEFAULTS,
-  type UserPoolsConfig,
-} from './config/lakebase-options.js';
 export {
   consoleLogger,
   type Logger,
@@ -40,68 +31,11 @@ export {
   resolveLogger,
   silentLogger,
 } from './base/logger.js';
-export { PermissionDeniedError, RolesApiError } from './admin/permission-errors.js';
-export { getLakebaseOrmConfig, getLakebasePgConfig } from './pool/pg-config.js';
-export { LakebasePool } from './pool/lakebase-pool.js';
-export {
-  type AddRoleResult,
-  addRole,
-  type GrantSchemaOptions,
-  type GrantSchemaResult,
-  grantSchemaAccess,
-  listRoles,
-  type ProvisioningPath,
-  type ProvisioningTarget,
-  type RoleSummary,
-} from './admin/provisioning.js';
-export {
-  ACCESS_TOKEN_HEADER,
-  EMAIL_HEADER,
-  type RequestIdentity,
-  readRequestIdentity,
-  USER_HEADER,
-} from './obo/identity/request-identity.js';
-export {
-  createRoleCommands,
-  inferIdentityType,
-  missingRoles,
-  type Queryable,
-  roleExists,
-} from './admin/role-lookup.js';
-export {
-  branchOf,
-  type IdentityType,
-  type LakebaseRole,
-  type LakebaseRoleSpec,
-  LakebaseRolesApi,
-  type RoleAuthMethod,
-  type RolesApiOptions,
-} from './admin/roles-api.js';
-export {
-  createLakebasePool,
-  createWorkspaceClient,
-  getUsernameWithApiLookup,
-  getWorkspaceClient,
-} from './pool/service-principal.js';
-// One agent-authored statement, safely (asUser(req).readOnlyQuery / singleStatementQuery)
-export {
-  type JsonValue,
-  STATEMENT_DEFAULTS,
-  type StatementOptions,
-  type StatementResult,
-} from './agent/statement-runner.js';
-export {
-  createTokenRefreshCallback,
-  type DriverTelemetry,
-  type TokenRefreshDeps,
-} from './pool/token-refresh-callback.js';
+// The service principal's pool (same names as the official `@databricks/lakebase`)
 export {
   type DatabaseCredential,
   type GenerateDatabaseCredentialRequest,
-  type Lakebase,
-  type LakebaseDoctorOptions,
   type LakebasePoolConfig,
-  type LakebaseStats,
   type OrmConfig,
   type RequestedClaims,
   RequestedClaimsPermissionSet,
@@ -110,6 +44,39 @@ export {
   type SslMode,
   type TelemetryOptions,
   type TokenCacheStats,
-  type UserPoolStats,
-  type UserScope,
 } from './base/types.js';
+export {
+  type LakebaseConfig,
+  USER_POOL_DEFAULTS,
+  type UserPoolsConfig,
+} from './config/lakebase-options.js';
+export { DEFAULTS, validateEndpoint } from './config/resolve-config.js';
+// On-behalf-of users
+export { createLakebase } from './lakebase.js';
+export type {
+  DoctorReport,
+  Lakebase,
+  LakebaseDoctorOptions,
+  LakebaseStats,
+} from './lakebase-types.js';
+export {
+  ACCESS_TOKEN_HEADER,
+  EMAIL_HEADER,
+  type RequestIdentity,
+  readRequestIdentity,
+  USER_HEADER,
+} from './obo/identity/request-identity.js';
+export type { UserPoolStats, UserScope } from './obo/types.js';
+export { generateDatabaseCredential } from './pool/credentials.js';
+export { LakebasePool } from './pool/lakebase-pool.js';
+export { getLakebaseOrmConfig, getLakebasePgConfig } from './pool/pg-config.js';
+export {
+  createLakebasePool,
+  getUsernameWithApiLookup,
+  getWorkspaceClient,
+} from './pool/service-principal.js';
+export {
+  createTokenRefreshCallback,
+  type DriverTelemetry,
+  type TokenRefreshDeps,
+} from './pool/token-refresh-callback.js';

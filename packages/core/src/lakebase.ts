@@ -9,22 +9,26 @@
  *   query / pool ─────────────────────────────────────────────────▶ LakebasePool (SP)
  */
 import type pg from 'pg';
-import { type ResolvedConfig, resolveConfig } from './config/resolve-config.js';
 import { type DoctorReport, runDoctor } from './admin/doctor.js';
 import { AuthenticationError, ClosedError, ConfigurationError } from './base/errors.js';
-import { IdentityVerifier, tokenFingerprint, UserWorkspaceClients } from './obo/identity/token-owner.js';
-import { Admission } from './obo/admission.js';
+import type { OrmConfig, RequestLike } from './base/types.js';
 import {
   developmentFallbackEnabled,
   type LakebaseConfig,
   resolveUserPools,
+  type UserPoolSettings,
   type UserPoolsMode,
 } from './config/lakebase-options.js';
-import { MissingRoles, missingRoleMessage } from './obo/missing-roles.js';
-import { toOrmConfig } from './pool/orm-config.js';
-import { identityPgConfig } from './pool/pg-config.js';
-import type { LakebasePool } from './pool/lakebase-pool.js';
+import { type ResolvedConfig, resolveConfig } from './config/resolve-config.js';
+import type { Lakebase, LakebaseDoctorOptions, LakebaseStats } from './lakebase-types.js';
+import { Admission } from './obo/admission.js';
 import { ACCESS_TOKEN_HEADER, readRequestIdentity } from './obo/identity/request-identity.js';
+import {
+  IdentityVerifier,
+  tokenFingerprint,
+  UserWorkspaceClients,
+} from './obo/identity/token-owner.js';
+import { MissingRoles, missingRoleMessage } from './obo/missing-roles.js';
 import {
   FallbackScope,
   ScopeCache,
@@ -33,23 +37,19 @@ import {
   type UserConnections,
   UserScopeImpl,
 } from './obo/scope.js';
+import { RoleSession, SessionRoles, SetRoleAccess } from './obo/set-role/session-roles.js';
+import type { UserScope } from './obo/types.js';
+import { UserPools, type VerifiedUser } from './obo/user-pools.js';
+import type { LakebasePool } from './pool/lakebase-pool.js';
+import { toOrmConfig } from './pool/orm-config.js';
+import { identityPgConfig } from './pool/pg-config.js';
 import {
   ServicePrincipal,
   servicePrincipalPool,
   servicePrincipalTokens,
 } from './pool/service-principal.js';
-import { RoleSession, SessionRoles, SetRoleAccess } from './obo/set-role/session-roles.js';
-import { Telemetry } from './telemetry/telemetry.js';
 import type { TokenCache } from './pool/token-cache.js';
-import type {
-  Lakebase,
-  LakebaseDoctorOptions,
-  LakebaseStats,
-  OrmConfig,
-  RequestLike,
-  UserScope,
-} from './base/types.js';
-import { type UserPoolSettings, UserPools, type VerifiedUser } from './obo/user-pools.js';
+import { Telemetry } from './telemetry/telemetry.js';
 
 /** Scopes cached at once (an LRU; a forgotten scope still works, it is just not handed out). */
 const MAX_SCOPES = 10_000;
@@ -129,7 +129,7 @@ class LakebaseFacade implements Lakebase {
       telemetry: this.#telemetry,
       clients: this.#clients,
       missingRoles: new MissingRoles({
-        query: (text, values) => spPool.query(text, values),
+        sp: spPool,
         endpoint: config.endpoint,
       }),
     });

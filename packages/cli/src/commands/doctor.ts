@@ -4,7 +4,7 @@
  * when any check is an error, 0 otherwise (warnings included), 2 on bad usage.
  */
 import { parseArgs } from 'node:util';
-import { type DoctorCheck, type DoctorReport, runDoctor } from '@lakebase-kit/core';
+import { type DoctorCheck, type DoctorReport, runDoctor } from '@lakebase-kit/core/admin';
 import type { Command, CommandIO } from './command.js';
 import { TARGET_FLAGS, TARGET_HELP } from './env.js';
 import { openSession } from './lakebase-session.js';

@@ -6,12 +6,11 @@
 import { parseArgs } from 'node:util';
 import {
   ConfigurationError,
-  createWorkspaceClient,
   generateDatabaseCredential,
   getUsernameWithApiLookup,
   type SslMode,
 } from '@lakebase-kit/core';
-import { resolveConfig } from '@lakebase-kit/core/adapter';
+import { createWorkspaceClient, resolveConfig } from '@lakebase-kit/core/admin';
 import { type Command, type CommandIO, UsageError } from './command.js';
 import { actingIdentity, assertSameUser } from './identity.js';
 import {

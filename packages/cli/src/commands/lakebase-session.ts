@@ -5,13 +5,15 @@
  */
 import {
   createLakebase,
-  createWorkspaceClient,
   type LakebasePoolConfig,
-  type ProvisioningTarget,
-  type Queryable,
   type SslMode,
   silentLogger,
 } from '@lakebase-kit/core';
+import {
+  createWorkspaceClient,
+  type ProvisioningTarget,
+  type Queryable,
+} from '@lakebase-kit/core/admin';
 import type { TargetFlags } from './env.js';
 import { actingIdentity } from './identity.js';
 import { resolveEndpoint } from './token.js';

@@ -11,7 +11,7 @@ import {
   type IdentityType,
   listRoles,
   type RoleSummary,
-} from '@lakebase-kit/core';
+} from '@lakebase-kit/core/admin';
 import { type Command, type CommandIO, UsageError } from './command.js';
 import { TARGET_FLAGS, TARGET_HELP } from './env.js';
 import { openSession } from './lakebase-session.js';

@@ -6,13 +6,13 @@
 import { parseArgs } from 'node:util';
 import {
   ConfigurationError,
-  createWorkspaceClient,
   type DatabaseCredential,
   generateDatabaseCredential,
   LakebaseError,
   redactSecrets,
   validateEndpoint,
 } from '@lakebase-kit/core';
+import { createWorkspaceClient } from '@lakebase-kit/core/admin';
 import { type Command, type CommandIO, UsageError } from './command.js';
 import { actingIdentity, assertSameUser, type IdentityFlags } from './identity.js';
 

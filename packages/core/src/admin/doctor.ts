@@ -21,14 +21,15 @@
 import { isIP } from 'node:net';
 import type { WorkspaceClient } from '@databricks/sdk-experimental';
 import pg from 'pg';
-import { type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
-import { generateDatabaseCredential } from '../pool/credentials.js';
+import { branchOf } from '../base/endpoint-path.js';
 import { CredentialError, LakebaseError, redactSecrets } from '../base/errors.js';
-import { createRoleCommands, missingRoles, type Queryable } from './role-lookup.js';
-import { branchOf } from './roles-api.js';
-import { createWorkspaceClient } from '../pool/service-principal.js';
+import { createRoleCommands } from '../base/role-name.js';
+import type { LakebasePoolConfig, Queryable } from '../base/types.js';
+import { type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
 import { sslOptions } from '../config/tls.js';
-import type { LakebasePoolConfig } from '../base/types.js';
+import { generateDatabaseCredential } from '../pool/credentials.js';
+import { createWorkspaceClient } from '../pool/service-principal.js';
+import { missingRoles } from './role-lookup.js';
 
 export type DoctorStatus = 'ok' | 'warn' | 'error';
 

@@ -8,9 +8,17 @@
 import type { WorkspaceClient } from '@databricks/sdk-experimental';
 import pg from 'pg';
 import { ValidationError } from '../base/errors.js';
+import {
+  EMAIL_PATTERN,
+  type IdentityType,
+  inferIdentityType,
+  roleNameProblem,
+  UUID_PATTERN,
+} from '../base/role-name.js';
+import type { Queryable } from '../base/types.js';
 import { PermissionDeniedError, RolesApiError } from './permission-errors.js';
-import { inferIdentityType, type Queryable, roleExists } from './role-lookup.js';
-import { type IdentityType, type LakebaseRole, LakebaseRolesApi } from './roles-api.js';
+import { roleExists } from './role-lookup.js';
+import { type LakebaseRole, LakebaseRolesApi } from './roles-api.js';
 
 export interface ProvisioningTarget {
   /** A connection as the caller (used for SQL, and as the fallback of the roles API). */
@@ -47,14 +55,18 @@ export interface AddRoleResult {
 }
 
 const DATABRICKS_SUPERUSER = 'databricks_superuser';
-const ident = (name: string) => pg.Client.prototype.escapeIdentifier(name);
-const EMAIL = /^[^\s@"]+@[^\s@"]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ident = (name: string) => pg.escapeIdentifier(name);
 const TYPES: readonly IdentityType[] = ['USER', 'SERVICE_PRINCIPAL', 'GROUP'];
 
 function identityTypeOf(identity: string, given: IdentityType | undefined): IdentityType {
-  if (typeof identity !== 'string' || identity.trim() === '' || Buffer.byteLength(identity) > 63) {
-    throw new ValidationError(`Invalid identity ${JSON.stringify(identity)}: 1-63 bytes`, {
+  const problem =
+    typeof identity !== 'string'
+      ? 'it is not a string'
+      : identity.trim() === ''
+        ? 'it is empty'
+        : roleNameProblem(identity);
+  if (problem) {
+    throw new ValidationError(`Invalid identity ${JSON.stringify(identity)}: ${problem}`, {
       option: 'identity',
     });
   }
@@ -72,12 +84,12 @@ function identityTypeOf(identity: string, given: IdentityType | undefined): Iden
       { option: 'type' },
     );
   }
-  if (type === 'USER' && !EMAIL.test(identity)) {
+  if (type === 'USER' && !EMAIL_PATTERN.test(identity)) {
     throw new ValidationError(`A USER identity is the user's email, got "${identity}"`, {
       option: 'identity',
     });
   }
-  if (type === 'SERVICE_PRINCIPAL' && !UUID.test(identity)) {
+  if (type === 'SERVICE_PRINCIPAL' && !UUID_PATTERN.test(identity)) {
     throw new ValidationError(
       `A SERVICE_PRINCIPAL identity is its application id (a UUID), got "${identity}"`,
       { option: 'identity' },

@@ -1,25 +1,6 @@
-/**
- * Which Postgres roles exist (any role can read `pg_roles`), and the commands that create a
- * missing one. (The message of a login rejected for a missing role is `missing-roles.ts`'.)
- */
-import { ROLE_EXISTS_SQL } from '../obo/missing-roles.js';
-import type { IdentityType } from './roles-api.js';
-
-/** What provisioning and doctor need of a connection: a `Lakebase`, a `pg.Pool` or a client. */
-export interface Queryable {
-  // biome-ignore lint/suspicious/noExplicitAny: rows are whatever the query returns
-  query(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
-}
-
-const EMAIL = /^[^\s@"]+@[^\s@"]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** USER for an email, SERVICE_PRINCIPAL for an application id (UUID), else undefined. */
-export function inferIdentityType(identity: string): IdentityType | undefined {
-  if (EMAIL.test(identity)) return 'USER';
-  if (UUID.test(identity)) return 'SERVICE_PRINCIPAL';
-  return undefined;
-}
+/** Which Postgres roles exist (any role can read `pg_roles`). */
+import { ROLE_EXISTS_SQL } from '../base/role-name.js';
+import type { Queryable } from '../base/types.js';
 
 /** True when `pg_roles` has `role`. */
 export async function roleExists(db: Queryable, role: string): Promise<boolean> {
@@ -40,24 +21,4 @@ export async function missingRoles(
   );
   const present = new Set(rows.map((row: { rolname: string }) => row.rolname));
   return unique.filter((identity) => !present.has(identity));
-}
-
-/** `text` as one shell word: as is when plain, else single-quoted. */
-function shellWord(text: string): string {
-  return /^[\w@.+:/=-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
-}
-
-/** The commands that create the role of `identity` (the kit's, and the Databricks CLI's). */
-export function createRoleCommands(
-  identity: string,
-  options: { branch?: string; identityType?: IdentityType } = {},
-): { kit: string; databricks: string } {
-  const inferred = inferIdentityType(identity);
-  const type = options.identityType ?? inferred ?? 'GROUP';
-  const typeFlag = type === inferred ? '' : ` --type ${type}`;
-  const spec = JSON.stringify({ spec: { identity_type: type, postgres_role: identity } });
-  return {
-    kit: `lakebase-kit roles add ${shellWord(identity)}${typeFlag}`,
-    databricks: `databricks postgres create-role ${options.branch ?? 'projects/<project>/branches/<branch>'} --json ${shellWord(spec)}`,
-  };
 }

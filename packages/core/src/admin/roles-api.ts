@@ -7,11 +7,12 @@
  * `apiClient.request` drops the body of PATCH requests.
  */
 import type { WorkspaceClient } from '@databricks/sdk-experimental';
-import { validateEndpoint } from '../config/resolve-config.js';
+import { branchOf } from '../base/endpoint-path.js';
 import { redactSecrets, ValidationError } from '../base/errors.js';
+import type { IdentityType } from '../base/role-name.js';
 import { PermissionDeniedError, RolesApiError } from './permission-errors.js';
 
-export type IdentityType = 'USER' | 'SERVICE_PRINCIPAL' | 'GROUP';
+export type { IdentityType };
 export type RoleAuthMethod = 'LAKEBASE_OAUTH_V1' | 'PG_PASSWORD_SCRAM_SHA_256' | 'NO_LOGIN';
 
 /** A role's configuration, as the API names it (`spec` and `status` of a Role). */
@@ -47,14 +48,6 @@ export interface RolesApiOptions {
   operationTimeoutMs?: number;
   /** Timeout of one HTTP call (default 30000). */
   requestTimeoutMs?: number;
-}
-
-const BRANCH = /^projects\/[^/\s]+\/branches\/[^/\s]+$/;
-
-/** `projects/<p>/branches/<b>` of an endpoint path (or a branch path, checked). */
-export function branchOf(endpointOrBranch: string): string {
-  if (BRANCH.test(endpointOrBranch)) return endpointOrBranch;
-  return validateEndpoint(endpointOrBranch).split('/endpoints/')[0]!;
 }
 
 export class LakebaseRolesApi {

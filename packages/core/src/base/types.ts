@@ -4,9 +4,16 @@
  */
 import type { WorkspaceClient } from '@databricks/sdk-experimental';
 import type pg from 'pg';
-import type { DoctorOptions, DoctorReport } from '../admin/doctor.js';
 import type { Logger, LoggerConfig } from './logger.js';
-import type { StatementOptions, StatementResult } from '../agent/statement-runner.js';
+
+/**
+ * Anything with `query()`: a `Lakebase`, a `pg.Pool`, a `pg.Client` or a pool client. What the
+ * doctor, provisioning and the SP-side lookups need of a connection.
+ */
+export interface Queryable {
+  // biome-ignore lint/suspicious/noExplicitAny: rows are whatever the query returns
+  query(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
+}
 
 /** A Postgres credential for one identity. */
 export interface Credential {
@@ -19,13 +26,6 @@ export interface Credential {
 /** Anything that can mint a credential for one identity (the Databricks API, or a test double). */
 export interface CredentialSource {
   fetch(signal?: AbortSignal): Promise<Credential>;
-}
-
-/** Injectable time, for tests. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): { unref?: () => unknown } | unknown;
-  clearTimeout(handle: unknown): void;
 }
 
 export interface TokenCacheStats {
@@ -52,118 +52,6 @@ export type RequestLike =
   | { headers: Record<string, string | string[] | undefined> }
   | { headers: { get(name: string): string | null } }
   | Record<string, string | string[] | undefined>;
-
-/**
- * One request's view of a user. `pool` is a real `pg.Pool` whose every path (`query`,
- * `connect()`, later calls) runs as `identity`, never as the service principal.
- */
-export interface UserScope {
-  /** The Postgres role (the user's email, or the SP's id on the development fallback). */
-  readonly identity: string;
-  /** True when this scope is the development fallback to the service principal. */
-  readonly isServicePrincipalFallback: boolean;
-  readonly pool: pg.Pool;
-  query<R extends pg.QueryResultRow = any>(
-    text: string | pg.QueryConfig,
-    values?: unknown[],
-  ): Promise<pg.QueryResult<R>>;
-  getPgConfig(): pg.PoolConfig;
-  getOrmConfig(): OrmConfig;
-  /**
-   * Runs one statement someone else wrote (an LLM agent's SQL) as this identity, read-only as
-   * Postgres enforces it: one statement (extended protocol), in a READ ONLY transaction that is
-   * always rolled back, with a `statement_timeout` and a row cap; JSON-safe rows. Session and
-   * transaction statements and functions with lasting side effects are refused (400).
-   */
-  readOnlyQuery(
-    text: string,
-    values?: unknown[],
-    options?: StatementOptions,
-  ): Promise<StatementResult>;
-  /**
-   * The same for a statement that may write: one statement, committed, with the timeout and row
-   * cap; session and transaction statements are refused. Gate it behind human approval.
-   */
-  singleStatementQuery(
-    text: string,
-    values?: unknown[],
-    options?: StatementOptions,
-  ): Promise<StatementResult>;
-  /**
-   * Called once when the `Lakebase` forgets this scope (unused for `idleTimeoutMillis`, the
-   * scope cache's cap, or `close()`). Adapters use it to drop their per-scope clients. Returns
-   * an unsubscribe function.
-   */
-  onClose(listener: () => void): () => void;
-}
-
-export interface UserPoolStats {
-  pools: number;
-  connections: number;
-  idleConnections: number;
-  peakConnections: number;
-  maxConnections: number;
-  /** Pools dropped by the `maxPools` cap. */
-  evictions: number;
-  /** Pools dropped after being empty for `idleTimeoutMillis`. */
-  idleDrops: number;
-  /** Idle connections closed to make room for another user's connection. */
-  reclaims: number;
-  waits: number;
-  budgetTimeouts: number;
-  verifications: number;
-  verificationFailures: number;
-  /** SCIM `Me` calls made to verify forwarded tokens. */
-  identityLookups: number;
-  /** Token owners remembered now (fingerprints, no tokens). */
-  verifiedTokens: number;
-  /** Databricks SDK clients built for user tokens (per token, never per request). */
-  sdkClients: number;
-  /** Cached `UserScope` objects. */
-  scopes: number;
-}
-
-export interface LakebaseStats {
-  sp: {
-    totalCount: number;
-    idleCount: number;
-    waitingCount: number;
-    token: TokenCacheStats;
-  };
-  users: UserPoolStats;
-}
-
-/** The facade returned by `createLakebase()`: one SP pool and the on-behalf-of user pools. */
-export interface Lakebase {
-  /** The service principal's pool: a real `pg.Pool`. */
-  readonly pool: pg.Pool;
-  query<R extends pg.QueryResultRow = any>(
-    text: string | pg.QueryConfig,
-    values?: unknown[],
-  ): Promise<pg.QueryResult<R>>;
-  getPgConfig(): pg.PoolConfig;
-  getOrmConfig(): OrmConfig;
-  /** Synchronous and I/O-free for a warm user; see `UserScope`. */
-  asUser(req: RequestLike): UserScope;
-  /**
-   * Closes the SP pool and every user pool; idempotent. Accepted work finishes first, work
-   * that arrives later gets a `ClosedError`, and nothing of ours keeps the process alive.
-   */
-  close(): Promise<void>;
-  readonly closed: boolean;
-  stats(): LakebaseStats;
-  /**
-   * `runDoctor`'s checks as this app, with the identities `asUser(req)` has seen (plus
-   * `options.identities`); a report, never a throw.
-   */
-  doctor(options?: LakebaseDoctorOptions): Promise<DoctorReport>;
-}
-
-/** Options of `lakebase.doctor()`. */
-export type LakebaseDoctorOptions = Omit<
-  DoctorOptions,
-  'db' | 'config' | 'env' | 'workspaceClient'
->;
 
 // ---------------------------------------------------------------------------
 // Service-principal pool: configuration and credential API shapes (issue 3).

@@ -4,7 +4,17 @@
  */
 import { ValidationError } from '../base/errors.js';
 import type { LakebasePoolConfig } from '../base/types.js';
-import type { UserPoolSettings } from '../obo/user-pools.js';
+
+export interface UserPoolSettings {
+  /** Connections per user pool. */
+  max: number;
+  /** Open user connections across all user pools. */
+  maxConnections: number;
+  /** User pools kept at once. */
+  maxPools: number;
+  /** An idle connection closes after this long; a pool without any is dropped after this long. */
+  idleTimeoutMillis: number;
+}
 
 /** Limits of the on-behalf-of user pools. */
 export interface UserPoolsConfig {

@@ -5,9 +5,12 @@
  */
 import type { WorkspaceClient } from '@databricks/sdk-experimental';
 import type pg from 'pg';
+import { validateEndpoint } from '../base/endpoint-path.js';
 import { ConfigurationError, ValidationError } from '../base/errors.js';
 import { type Logger, resolveLogger } from '../base/logger.js';
 import type { LakebasePoolConfig, RequestedClaims, SslMode } from '../base/types.js';
+
+export { validateEndpoint };
 
 export const DEFAULTS = Object.freeze({
   port: 5432,
@@ -31,8 +34,6 @@ const SSL_MODES: readonly SslMode[] = [
   'verify-ca',
   'verify-full',
 ];
-
-const ENDPOINT_PATTERN = /^projects\/[^/\s]+\/branches\/[^/\s]+\/endpoints\/[^/\s]+$/;
 
 /** pg options that pass through unchanged to `pg.Pool` (everything we do not own). */
 export type PassThroughPoolOptions = Omit<
@@ -114,17 +115,6 @@ function nonEmpty(value: string | undefined | null): string | undefined {
   if (value === undefined || value === null) return undefined;
   const trimmed = String(value).trim();
   return trimmed === '' ? undefined : trimmed;
-}
-
-export function validateEndpoint(endpoint: string): string {
-  if (typeof endpoint !== 'string' || !ENDPOINT_PATTERN.test(endpoint)) {
-    throw new ValidationError(
-      `Invalid Lakebase endpoint "${String(endpoint)}" (option "endpoint" / env LAKEBASE_ENDPOINT): ` +
-        'expected projects/<project>/branches/<branch>/endpoints/<endpoint>',
-      { option: 'endpoint', envVar: 'LAKEBASE_ENDPOINT' },
-    );
-  }
-  return endpoint;
 }
 
 function resolvePort(option: number | string | undefined, env: string | undefined): number {

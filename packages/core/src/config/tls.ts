@@ -12,9 +12,9 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { type ConnectionOptions, createSecureContext } from 'node:tls';
 import type pg from 'pg';
-import type { ResolvedConfig } from './resolve-config.js';
 import { ConfigurationError } from '../base/errors.js';
 import type { SslMode } from '../base/types.js';
+import type { ResolvedConfig } from './resolve-config.js';
 
 function readRootCert(path: string | undefined): string | undefined {
   if (path === undefined || path === 'system') return undefined;

@@ -4,19 +4,17 @@
  * remembered for a while, so that requests of a user without a role fail at once with a
  * helpful `AuthenticationError` (403) instead of each starting a login.
  */
+import { type Clock, systemClock } from '../base/clock.js';
+import { branchOrPlaceholder } from '../base/endpoint-path.js';
 import { AuthenticationError } from '../base/errors.js';
 import { LruMap } from '../base/lru-map.js';
-import { systemClock } from '../pool/schedule.js';
-import type { Clock } from '../base/types.js';
-
-/** Runs one query as the service principal. */
-export type ServicePrincipalQuery = (
-  text: string,
-  values: unknown[],
-) => Promise<{ rows: Array<Record<string, unknown>> }>;
+import { createRoleCommands, ROLE_EXISTS_SQL } from '../base/role-name.js';
+import { shellWord } from '../base/shell-word.js';
+import type { Queryable } from '../base/types.js';
 
 export interface MissingRolesOptions {
-  query: ServicePrincipalQuery;
+  /** The service principal's pool (`pg_roles` is readable by every role). */
+  sp: Queryable;
   /** `projects/<p>/branches/<b>/endpoints/<e>`, to name the branch in the fix. */
   endpoint: string | undefined;
   /** How long a missing role is remembered (default 30000). */
@@ -26,31 +24,26 @@ export interface MissingRolesOptions {
   clock?: Clock;
 }
 
-/** The SQL that tells whether a role exists (readable by any role, including the SP). */
-export const ROLE_EXISTS_SQL = 'select 1 from pg_catalog.pg_roles where rolname = $1';
-
 /** The message of a missing role: the identity and the commands that create its role. */
 export function missingRoleMessage(identity: string, endpoint: string | undefined): string {
-  const branch =
-    endpoint?.split('/').slice(0, 4).join('/') ?? 'projects/<project>/branches/<branch>';
-  const spec = JSON.stringify({ spec: { identity_type: 'USER', postgres_role: identity } });
+  const branch = branchOrPlaceholder(endpoint);
+  const create = createRoleCommands(identity, { branch, identityType: 'USER' });
   return (
     `"${identity}" has no Postgres role on this Lakebase branch, so their login is rejected. ` +
-    `Create it with \`databricks postgres create-role ${branch} --json '${spec}'\` ` +
-    `(or \`lakebase-kit roles add ${identity}\`), then grant it what the app needs ` +
-    `(\`lakebase-kit roles grant ${identity} --schema <schema>\`).`
+    `Create it with \`${create.databricks}\` (or \`${create.kit}\`), then grant it what the ` +
+    `app needs (\`lakebase-kit roles grant ${shellWord(identity)} --schema <schema>\`).`
   );
 }
 
 export class MissingRoles {
-  private readonly query: ServicePrincipalQuery;
+  private readonly sp: Queryable;
   private readonly endpoint: string | undefined;
   private readonly rememberMs: number;
   private readonly clock: Clock;
   private readonly missing: LruMap<string, number>;
 
   constructor(options: MissingRolesOptions) {
-    this.query = options.query;
+    this.sp = options.sp;
     this.endpoint = options.endpoint;
     this.rememberMs = options.rememberMs ?? 30_000;
     this.clock = options.clock ?? systemClock;
@@ -76,7 +69,7 @@ export class MissingRoles {
   async check(identity: string): Promise<AuthenticationError | undefined> {
     let exists: boolean;
     try {
-      exists = (await this.query(ROLE_EXISTS_SQL, [identity])).rows.length > 0;
+      exists = (await this.sp.query(ROLE_EXISTS_SQL, [identity])).rows.length > 0;
     } catch {
       return undefined;
     }

@@ -6,18 +6,24 @@
  * The cache is bounded, and forgets a scope unused for `idleMs` (firing its `onClose`).
  */
 import type pg from 'pg';
-import type { ResolvedConfig } from '../config/resolve-config.js';
-import type { IdentityVerifier } from './identity/token-owner.js';
-import type { Admission } from './admission.js';
+import {
+  runStatement,
+  type StatementOptions,
+  type StatementResult,
+} from '../agent/statement-runner.js';
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
 import { LruMap } from '../base/lru-map.js';
-import { toOrmConfig } from '../pool/orm-config.js';
+import type { OrmConfig } from '../base/types.js';
+import type { ResolvedConfig } from '../config/resolve-config.js';
 import type { LakebasePool } from '../pool/lakebase-pool.js';
+import { toOrmConfig } from '../pool/orm-config.js';
 import { lakebasePoolConfig } from '../pool/pool-config.js';
-import { systemClock } from '../pool/schedule.js';
-import { ScopePool } from './scope-pool.js';
-import { runStatement, type StatementOptions, type StatementResult } from '../agent/statement-runner.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import type { Clock, OrmConfig, UserScope } from '../base/types.js';
+import type { Admission } from './admission.js';
+import type { IdentityVerifier } from './identity/token-owner.js';
+import { ScopePool } from './scope-pool.js';
+import type { UserScope } from './types.js';
 import type { UserPools, VerifiedUser } from './user-pools.js';
 
 /** What a scope needs from the `Lakebase` that made it (all of it passed down, nothing up). */

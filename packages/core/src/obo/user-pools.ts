@@ -9,30 +9,21 @@
  * client) is kept beyond that.
  */
 import type { WorkspaceClient } from '@databricks/sdk-experimental';
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
+import { AuthenticationError, ClosedError, CredentialError } from '../base/errors.js';
+import { LruMap } from '../base/lru-map.js';
+import type { Credential } from '../base/types.js';
+import type { UserPoolSettings } from '../config/lakebase-options.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { ConnectionBudget } from '../pool/connection-budget.js';
 import { generateDatabaseCredential } from '../pool/credentials.js';
-import { AuthenticationError, ClosedError, CredentialError } from '../base/errors.js';
-import type { UserWorkspaceClients } from './identity/token-owner.js';
-import { LruMap } from '../base/lru-map.js';
-import type { MissingRoles } from './missing-roles.js';
 import { LakebasePool } from '../pool/lakebase-pool.js';
 import { lakebasePoolConfig } from '../pool/pool-config.js';
-import { systemClock } from '../pool/schedule.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
 import { TokenCache } from '../pool/token-cache.js';
-import type { Clock, Credential } from '../base/types.js';
-
-export interface UserPoolSettings {
-  /** Connections per user pool. */
-  max: number;
-  /** Open user connections across all user pools. */
-  maxConnections: number;
-  /** User pools kept at once. */
-  maxPools: number;
-  /** An idle connection closes after this long; a pool without any is dropped after this long. */
-  idleTimeoutMillis: number;
-}
+import type { Telemetry } from '../telemetry/telemetry.js';
+import type { UserWorkspaceClients } from './identity/token-owner.js';
+import type { MissingRoles } from './missing-roles.js';
 
 /** A forwarded token known to belong to `identity`. */
 export interface VerifiedUser {

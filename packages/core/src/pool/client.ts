@@ -6,11 +6,11 @@
  * query spans. It never touches pg's private fields; the retries live in the pool (pool.ts).
  */
 import pg from 'pg';
+import type { Clock } from '../base/clock.js';
 import { redactSecrets } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
-import type { QueryTracer, Telemetry } from '../telemetry/telemetry.js';
 import { errorType } from '../telemetry/attributes.js';
-import type { Clock } from '../base/types.js';
+import type { QueryTracer, Telemetry } from '../telemetry/telemetry.js';
 
 /** Gives a budget slot back; calling it more than once is a no-op. */
 export type ReleaseSlot = () => void;

@@ -5,10 +5,11 @@
  * least recently used pool it tracks (through pg's public `connect()` + `release(true)`) and
  * waits; a waiter gives up with `PoolBudgetError` at its deadline.
  */
-import type { ConnectionSlots, ReleaseSlot } from './client.js';
+
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
 import { ClosedError, PoolBudgetError } from '../base/errors.js';
-import { systemClock } from './schedule.js';
-import type { Clock } from '../base/types.js';
+import type { ConnectionSlots, ReleaseSlot } from './client.js';
 
 /** What the budget needs of a pool to reclaim one of its idle connections. */
 export interface ReclaimablePool {

@@ -5,7 +5,7 @@
  * no message ever contains a token.
  */
 import type { WorkspaceClient } from '@databricks/sdk-experimental';
-import { validateEndpoint } from '../config/resolve-config.js';
+import { validateEndpoint } from '../base/endpoint-path.js';
 import { CredentialError, redactSecrets } from '../base/errors.js';
 import { abortable, cancellableContext } from '../base/sdk-context.js';
 import type {

@@ -8,14 +8,14 @@
  * credential call in flight aborted. Work that arrives after `end()` gets a `ClosedError`.
  */
 import pg from 'pg';
-import type { ClientRuntime } from './client.js';
+import type { Clock } from '../base/clock.js';
 import { ClosedError, redactSecrets } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
-import { backoffDelay, fitsBefore, WAKE_BACKOFF } from './schedule.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
 import { errorType } from '../telemetry/attributes.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import type { ClientRuntime } from './client.js';
+import { backoffDelay, fitsBefore, WAKE_BACKOFF } from './schedule.js';
 import type { TokenCache } from './token-cache.js';
-import type { Clock } from '../base/types.js';
 
 const AUTH_CODES = new Set(['28P01', '28000']);
 const WAKE_CODES = new Set([

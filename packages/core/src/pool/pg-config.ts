@@ -8,15 +8,15 @@
  * timer outlives a pool that nobody here can see end.
  */
 import type pg from 'pg';
-import { type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
+import { systemClock } from '../base/clock.js';
 import { ConfigurationError } from '../base/errors.js';
+import type { LakebasePoolConfig, OrmConfig } from '../base/types.js';
+import { type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { toOrmConfig } from './orm-config.js';
 import { lakebasePoolConfig, passwordSource } from './pool-config.js';
-import { systemClock } from './schedule.js';
 import { ServicePrincipal, servicePrincipalTokens } from './service-principal.js';
-import { Telemetry } from '../telemetry/telemetry.js';
 import type { TokenCache } from './token-cache.js';
-import type { LakebasePoolConfig, OrmConfig } from '../base/types.js';
 
 /** The pg config of a config's own identity, on a given (or a new, lazy) token cache. */
 export function identityPgConfig(

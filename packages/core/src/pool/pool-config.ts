@@ -4,6 +4,11 @@
  * pg builds every connection with. Used by our pools and by `getPgConfig()`.
  */
 import type pg from 'pg';
+import type { Clock } from '../base/clock.js';
+import type { Logger } from '../base/logger.js';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+import { sslOptions } from '../config/tls.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import {
   type ConnectionSlots,
   defaultClientBase,
@@ -11,12 +16,7 @@ import {
   lakebaseClientClass,
   type PasswordSource,
 } from './client.js';
-import type { ResolvedConfig } from '../config/resolve-config.js';
-import type { Logger } from '../base/logger.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
-import { sslOptions } from '../config/tls.js';
 import type { TokenCache } from './token-cache.js';
-import type { Clock } from '../base/types.js';
 
 export interface PoolConfigParts {
   config: ResolvedConfig;

@@ -1,16 +1,8 @@
 /**
  * The schedule maths, as pure functions of an injected clock reading and random source: when a
  * token is refreshed, whether it may still be handed out, and how long to back off after a
- * failure. No state, no timers; `systemClock` is the real clock the stateful parts default to.
+ * failure. No state, no timers.
  */
-import type { Clock } from '../base/types.js';
-
-/** The real clock (timers are unref'd by their users). */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /** When a token was fetched and when it stops being accepted (epoch ms). */
 export interface TokenTimes {

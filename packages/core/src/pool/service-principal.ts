@@ -5,16 +5,16 @@
  * (`createLakebasePool`, `getWorkspaceClient`, `getUsernameWithApiLookup`).
  */
 import { WorkspaceClient } from '@databricks/sdk-experimental';
-import type { LoginUser } from './client.js';
-import { type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
-import { workspaceCredentialSource } from './credentials.js';
+import { systemClock } from '../base/clock.js';
 import { ConfigurationError } from '../base/errors.js';
+import type { LakebasePoolConfig } from '../base/types.js';
+import { type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
+import { Telemetry } from '../telemetry/telemetry.js';
+import type { LoginUser } from './client.js';
+import { workspaceCredentialSource } from './credentials.js';
 import { LakebasePool, type LakebasePoolRuntime } from './lakebase-pool.js';
 import { lakebasePoolConfig, passwordSource } from './pool-config.js';
-import { systemClock } from './schedule.js';
-import { Telemetry } from '../telemetry/telemetry.js';
 import { TokenCache } from './token-cache.js';
-import type { LakebasePoolConfig } from '../base/types.js';
 
 /**
  * A workspace client from the SDK default auth chain (M2M OAuth, PAT, CLI profile...), reading

@@ -4,6 +4,8 @@
  * the caller's deadline, `invalidate()`, and a `close()` that aborts the fetch in flight and
  * waits for nothing. The timing decisions are the pure functions of schedule.ts.
  */
+
+import { type Clock, systemClock } from '../base/clock.js';
 import {
   AuthenticationError,
   ClosedError,
@@ -12,6 +14,8 @@ import {
   redactSecrets,
 } from '../base/errors.js';
 import { type Logger, silentLogger } from '../base/logger.js';
+import type { Credential, CredentialSource, TokenCacheStats } from '../base/types.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import {
   type BackoffPolicy,
   backoffDelay,
@@ -20,11 +24,8 @@ import {
   isUsable,
   refreshAt,
   refreshDelay,
-  systemClock,
   type TokenTimes,
 } from './schedule.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
-import type { Clock, Credential, CredentialSource, TokenCacheStats } from '../base/types.js';
 
 export interface TokenCacheOptions {
   source: CredentialSource;

@@ -12,12 +12,12 @@ import {
   SpanStatusCode,
   type Tracer,
 } from '@opentelemetry/api';
+import type { Logger } from '../base/logger.js';
+import type { Credential, CredentialSource, LakebasePoolConfig } from '../base/types.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { workspaceCredentialSource } from './credentials.js';
-import type { Logger } from '../base/logger.js';
 import { createWorkspaceClient } from './service-principal.js';
 import { TokenCache } from './token-cache.js';
-import type { Credential, CredentialSource, LakebasePoolConfig } from '../base/types.js';
 
 /** The official package's telemetry instruments (its `DriverTelemetry`). */
 export interface DriverTelemetry {

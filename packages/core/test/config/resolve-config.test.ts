@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve-config.js';
+import { sslOptions } from '../../src/config/tls.js';
 import { ConfigurationError, DEFAULTS, silentLogger, ValidationError } from '../../src/index.js';
 import { ServicePrincipal } from '../../src/pool/service-principal.js';
 import { isPgInstrumented, Telemetry } from '../../src/telemetry/telemetry.js';
-import { sslOptions } from '../../src/config/tls.js';
 
 const ENDPOINT = 'projects/p1/branches/main/endpoints/primary';
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({

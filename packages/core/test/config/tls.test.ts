@@ -14,7 +14,11 @@ import {
 } from '@lakebase-kit/local';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLakebasePool, getLakebasePgConfig, type LakebasePoolConfig } from '../../src/index.js';
+import {
+  createLakebasePool,
+  getLakebasePgConfig,
+  type LakebasePoolConfig,
+} from '../../src/index.js';
 import { captureLogger, localPoolOptions, renderError } from '../support/sp-support.js';
 
 let lb: LocalLakebase;

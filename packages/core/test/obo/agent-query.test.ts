@@ -7,10 +7,10 @@
  */
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refusal } from '../../src/agent/statement-runner.js';
 import { ValidationError } from '../../src/base/errors.js';
 import type { Lakebase } from '../../src/index.js';
 import { createLakebase } from '../../src/lakebase.js';
-import { refusal } from '../../src/agent/statement-runner.js';
 import { ALICE, BOB, capturingLogger } from '../support/obo-helpers.js';
 
 /** Polls an async condition (a signal from the database) until it holds. */

@@ -1,9 +1,9 @@
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, PoolBudgetError } from '../../src/base/errors.js';
+import type { LakebaseConfig } from '../../src/config/lakebase-options.js';
 import type { Lakebase as LakebaseInstance } from '../../src/index.js';
 import { createLakebase } from '../../src/lakebase.js';
-import type { LakebaseConfig } from '../../src/config/lakebase-options.js';
 import { capturingLogger, createRoles, headersFor } from '../support/obo-helpers.js';
 import { until } from '../support/sp-support.js';
 

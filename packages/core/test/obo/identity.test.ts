@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, CredentialError } from '../../src/base/errors.js';
 import type { Lakebase as LakebaseInstance } from '../../src/index.js';
 import { createLakebase } from '../../src/lakebase.js';
-import { ALICE, BOB, capturingLogger, createNotesTable, headersFor } from '../support/obo-helpers.js';
+import {
+  ALICE,
+  BOB,
+  capturingLogger,
+  createNotesTable,
+  headersFor,
+} from '../support/obo-helpers.js';
 
 let lb: LocalLakebase;
 let lakebase: LakebaseInstance;

@@ -8,7 +8,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakebase } from '../../src/lakebase.js';
-import { type LocalLakebaseProcess, startLocalLakebaseProcess } from '../support/local-lakebase-process.js';
+import {
+  type LocalLakebaseProcess,
+  startLocalLakebaseProcess,
+} from '../support/local-lakebase-process.js';
 import { until } from '../support/sp-support.js';
 
 setFlagsFromString('--expose_gc');

@@ -4,8 +4,8 @@
  * steady use must still count as recent however often it is asked for.
  */
 import { describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/base/clock.js';
 import { ScopeCache, type UserScopeImpl } from '../../src/obo/scope.js';
-import type { Clock } from '../../src/base/types.js';
 
 function manualClock(): Clock & { advance(ms: number): void } {
   let now = 0;

@@ -4,13 +4,13 @@
  */
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/config/resolve-config.js';
 import { AuthenticationError } from '../../src/base/errors.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
 import { tokenFingerprint, UserWorkspaceClients } from '../../src/obo/identity/token-owner.js';
 import { MissingRoles } from '../../src/obo/missing-roles.js';
+import { UserPools, type VerifiedUser } from '../../src/obo/user-pools.js';
 import { servicePrincipalPool } from '../../src/pool/service-principal.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
-import { UserPools, type VerifiedUser } from '../../src/obo/user-pools.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ALICE, BOB, capturingLogger } from '../support/obo-helpers.js';
 
@@ -46,7 +46,7 @@ function world() {
     settings: { max: 2, maxConnections: 10, maxPools: 10, idleTimeoutMillis: 10 * HOUR },
     telemetry,
     clients,
-    missingRoles: new MissingRoles({ query: (t, v) => sp.query(t, v), endpoint: config.endpoint }),
+    missingRoles: new MissingRoles({ sp, endpoint: config.endpoint }),
     clock,
   });
   const close = async () => {

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/base/clock.js';
+import { ClosedError, PoolBudgetError } from '../../src/base/errors.js';
 import type { ReleaseSlot } from '../../src/pool/client.js';
 import { ConnectionBudget } from '../../src/pool/connection-budget.js';
-import { ClosedError, PoolBudgetError } from '../../src/base/errors.js';
-import type { Clock } from '../../src/base/types.js';
 
 /** A manual clock: timers fire only when the test advances time. */
 function fakeClock() {

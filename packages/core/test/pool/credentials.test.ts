@@ -1,12 +1,12 @@
 import { ApiError, type WorkspaceClient } from '@databricks/sdk-experimental';
 import { describe, expect, it } from 'vitest';
-import { workspaceCredentialSource } from '../../src/pool/credentials.js';
 import {
   CredentialError,
   generateDatabaseCredential,
   RequestedClaimsPermissionSet,
   ValidationError,
 } from '../../src/index.js';
+import { workspaceCredentialSource } from '../../src/pool/credentials.js';
 
 const ENDPOINT = 'projects/p1/branches/main/endpoints/primary';
 const SECRET = 'lbk_ZXhhbXBsZS1zZWNyZXQtdG9rZW4tdmFsdWUtMTIzNDU2Nzg5MA';

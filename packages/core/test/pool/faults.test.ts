@@ -6,8 +6,8 @@
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialError } from '../../src/index.js';
 import type { LakebasePoolConfig } from '../../src/base/types.js';
+import { CredentialError } from '../../src/index.js';
 import { captureLogger, recordedSpPool, renderError, sleep, until } from '../support/sp-support.js';
 
 let lb: LocalLakebase;

@@ -20,7 +20,12 @@ import {
   servicePrincipalTokens,
 } from '../../src/pool/service-principal.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
-import { captureLogger, localPoolOptions, renderError, spWorkspaceClient } from '../support/sp-support.js';
+import {
+  captureLogger,
+  localPoolOptions,
+  renderError,
+  spWorkspaceClient,
+} from '../support/sp-support.js';
 
 let lb: LocalLakebase;
 let clientId: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuthenticationError, ClosedError, CredentialError } from '../../src/base/errors.js';
-import { TokenCache } from '../../src/pool/token-cache.js';
 import type { Credential } from '../../src/base/types.js';
+import { TokenCache } from '../../src/pool/token-cache.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { captureLogger } from '../support/sp-support.js';
 

@@ -1,5 +1,5 @@
 /** A manual clock for tests: time moves, and timers fire, only when the test advances it. */
-import type { Clock } from '../../src/base/types.js';
+import type { Clock } from '../../src/base/clock.js';
 
 const microtasks = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve();

@@ -1,10 +1,10 @@
 /** Shared helpers of the permission test files: act as an identity of the local Lakebase. */
 import type { LocalLakebase } from '@lakebase-kit/local';
 import { afterAll } from 'vitest';
-import { createLakebase } from '../../src/lakebase.js';
 import type { ProvisioningTarget } from '../../src/admin/provisioning.js';
+import { createLakebase } from '../../src/lakebase.js';
+import type { Lakebase } from '../../src/lakebase-types.js';
 import { createWorkspaceClient } from '../../src/pool/service-principal.js';
-import type { Lakebase } from '../../src/base/types.js';
 
 export interface Actor {
   lakebase: Lakebase;

@@ -1,13 +1,13 @@
 /** Shared helpers of the service-principal test files (not a test file itself). */
 import { WorkspaceClient } from '@databricks/sdk-experimental';
 import type { LocalLakebase } from '@lakebase-kit/local';
-import { resolveConfig } from '../../src/config/resolve-config.js';
-import { workspaceCredentialSource } from '../../src/pool/credentials.js';
-import type { LakebasePoolConfig, Logger } from '../../src/index.js';
-import { ServicePrincipal, servicePrincipalPool } from '../../src/pool/service-principal.js';
-import { Telemetry } from '../../src/telemetry/telemetry.js';
-import { TokenCache, type TokenCacheOptions } from '../../src/pool/token-cache.js';
 import type { CredentialSource } from '../../src/base/types.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
+import type { LakebasePoolConfig, Logger } from '../../src/index.js';
+import { workspaceCredentialSource } from '../../src/pool/credentials.js';
+import { ServicePrincipal, servicePrincipalPool } from '../../src/pool/service-principal.js';
+import { TokenCache, type TokenCacheOptions } from '../../src/pool/token-cache.js';
+import { Telemetry } from '../../src/telemetry/telemetry.js';
 
 export { captureLogger, renderError } from '@lakebase-kit/local';
 

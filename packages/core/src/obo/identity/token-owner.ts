@@ -11,11 +11,16 @@ import { hash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { PatCredentials, WorkspaceClient } from '@databricks/sdk-experimental';
-import { AuthenticationError, ClosedError, CredentialError, redactSecrets } from '../../base/errors.js';
+import type { Clock } from '../../base/clock.js';
+import { systemClock } from '../../base/clock.js';
+import {
+  AuthenticationError,
+  ClosedError,
+  CredentialError,
+  redactSecrets,
+} from '../../base/errors.js';
 import { LruMap } from '../../base/lru-map.js';
-import { systemClock } from '../../pool/schedule.js';
 import { abortable, cancellableContext } from '../../base/sdk-context.js';
-import type { Clock } from '../../base/types.js';
 
 /** SHA-256 of a token, base64url: what caches key on instead of the token itself. */
 export function tokenFingerprint(token: string): string {

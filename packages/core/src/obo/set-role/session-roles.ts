@@ -15,10 +15,10 @@
  * `connect()` (a client whose release resets it).
  */
 import pg from 'pg';
+import { firstKeyword, SESSION_KEYWORDS } from '../../agent/statement-runner.js';
 import { AuthenticationError, ConfigurationError, ValidationError } from '../../base/errors.js';
 import type { LakebasePool, SessionTarget } from '../../pool/lakebase-pool.js';
 import { RoleQuery } from './role-query.js';
-import { firstKeyword, SESSION_KEYWORDS } from '../../agent/statement-runner.js';
 
 interface SessionState {
   /** The role the session runs as; undefined: the service principal (its login role). */

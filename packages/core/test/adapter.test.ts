@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ScopedClients as ScopeCache } from '../src/adapter-support.js';
-import type { UserScope } from '../src/base/types.js';
+import { ScopedClients as ScopeCache } from '../src/adapter.js';
+import type { UserScope } from '../src/obo/types.js';
 
 describe('ScopeCache (pure unit)', () => {
   function fakeScope() {

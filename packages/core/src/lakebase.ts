@@ -1,48 +1,46 @@
 /**
- * `createLakebase()`: composes the service principal's pool with the three owners of the
- * on-behalf-of side — identity (headers → verified owner of the token), user pools (pools,
- * budget, tokens) and scopes (what `asUser(req)` returns, cached) — and closes them in order.
- * Everything is passed down; nothing calls back up into the facade.
+ * `createLakebase()`: composes the service principal's pool with the on-behalf-of parts —
+ * identity (headers → verified owner of the token), the router (where a user's work runs),
+ * user pools (pools, budget, tokens) and scopes (what `asUser(req)` returns, cached once
+ * verified) — and closes them in order. Everything is passed down; nothing calls back up.
  *
- *   asUser(req) ─▶ request-identity ─▶ ScopeCache ─▶ UserScope ─▶ IdentityVerifier (SCIM Me)
- *                                                        └──────▶ UserPools ─▶ LakebasePool (user)
- *   query / pool ─────────────────────────────────────────────────▶ LakebasePool (SP)
+ *   asUser(req) ─▶ request identity ─▶ ScopeCache ─▶ UserScope ─▶ IdentityVerifier (SCIM Me)
+ *                                                        └──▶ Router ─▶ UserPools | SP pool + SessionStates
+ *   query / pool ──────────────────────────────────────────────────────▶ LakebasePool (SP)
  */
 import type pg from 'pg';
-import { type DoctorReport, runDoctor } from './admin/doctor.js';
+import { runDoctor } from './admin/doctor.js';
+import { systemClock } from './base/clock.js';
 import { AuthenticationError, ClosedError, ConfigurationError } from './base/errors.js';
+import { roleNameProblem } from './base/role-name.js';
 import type { OrmConfig, RequestLike } from './base/types.js';
 import {
   developmentFallbackEnabled,
   type LakebaseConfig,
   resolveUserPools,
-  type UserPoolSettings,
-  type UserPoolsMode,
 } from './config/lakebase-options.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve-config.js';
-import type { Lakebase, LakebaseDoctorOptions, LakebaseStats } from './lakebase-types.js';
+import type {
+  DoctorReport,
+  Lakebase,
+  LakebaseDoctorOptions,
+  LakebaseStats,
+} from './lakebase-types.js';
 import { Admission } from './obo/admission.js';
 import { ACCESS_TOKEN_HEADER, readRequestIdentity } from './obo/identity/request-identity.js';
-import {
-  IdentityVerifier,
-  tokenFingerprint,
-  UserWorkspaceClients,
-} from './obo/identity/token-owner.js';
+import { IdentityVerifier, tokenFingerprint } from './obo/identity/token-owner.js';
+import { UserWorkspaceClients } from './obo/identity/workspace-clients.js';
 import { MissingRoles, missingRoleMessage } from './obo/missing-roles.js';
-import {
-  FallbackScope,
-  ScopeCache,
-  type ScopeContext,
-  scopeKey,
-  type UserConnections,
-  UserScopeImpl,
-} from './obo/scope.js';
-import { RoleSession, SessionRoles, SetRoleAccess } from './obo/set-role/session-roles.js';
+import { Router } from './obo/router.js';
+import { FallbackScope, type ScopeContext, UserScopeImpl } from './obo/scope.js';
+import { ScopeCache, scopeKey } from './obo/scope-cache.js';
+import { SessionStates } from './obo/set-role/session-state.js';
+import { SetRoleAccess } from './obo/set-role/set-role-access.js';
 import type { UserScope } from './obo/types.js';
-import { UserPools, type VerifiedUser } from './obo/user-pools.js';
+import { UserPools } from './obo/user-pools.js';
 import type { LakebasePool } from './pool/lakebase-pool.js';
 import { toOrmConfig } from './pool/orm-config.js';
-import { identityPgConfig } from './pool/pg-config.js';
+import { IdentityPgConfigSource } from './pool/pg-config.js';
 import {
   ServicePrincipal,
   servicePrincipalPool,
@@ -51,50 +49,50 @@ import {
 import type { TokenCache } from './pool/token-cache.js';
 import { Telemetry } from './telemetry/telemetry.js';
 
-/** Scopes cached at once (an LRU; a forgotten scope still works, it is just not handed out). */
+/** Verified scopes cached at once (an LRU; a forgotten scope still works, it is just not handed out). */
 const MAX_SCOPES = 10_000;
-
-function normalizeHost(host: string): string {
-  const withScheme = /^https?:\/\//i.test(host) ? host : `https://${host}`;
-  return new URL(withScheme).origin;
-}
 
 class LakebaseFacade implements Lakebase {
   readonly pool: LakebasePool;
   readonly #config: ResolvedConfig;
   /** What the SP pool was made with, for `doctor()`'s config checks. */
   readonly #poolOptions: Partial<LakebaseConfig>;
-  readonly #settings: UserPoolSettings & { mode: UserPoolsMode };
+  readonly #mode: ReturnType<typeof resolveUserPools>['mode'];
   readonly #developmentFallback: boolean;
   readonly #loggerGiven: boolean;
   readonly #telemetry: Telemetry;
   readonly #sp: ServicePrincipal;
   readonly #spTokens: TokenCache | undefined;
+  readonly #spPgConfig: IdentityPgConfigSource;
   readonly #clients: UserWorkspaceClients;
   readonly #verifier: IdentityVerifier;
   readonly #users: UserPools;
   readonly #scopes: ScopeCache;
   readonly #admission = new Admission();
-  readonly #sessions: SessionRoles;
-  readonly #setRoleAccess: SetRoleAccess;
   readonly #scopeContext: ScopeContext;
   #fallback: FallbackScope | undefined;
-  #fallbackWarned = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: LakebaseConfig) {
     const { userPools, developmentFallback: _fallback, env: envOption, ...poolOptions } = options;
     const env = envOption ?? process.env;
     const config = resolveConfig(poolOptions, env);
+    const settings = resolveUserPools(userPools);
     this.#config = config;
     this.#poolOptions = poolOptions;
-    this.#settings = resolveUserPools(userPools);
+    this.#mode = settings.mode;
     this.#developmentFallback = developmentFallbackEnabled(options, env);
     this.#loggerGiven = options.logger !== undefined;
     this.#telemetry = new Telemetry(config.telemetry);
     this.#sp = new ServicePrincipal(config);
     this.#spTokens = servicePrincipalTokens(config, this.#sp, this.#telemetry);
-    this.#sessions = new SessionRoles({
+    this.#spPgConfig = new IdentityPgConfigSource(
+      config,
+      this.#sp,
+      this.#telemetry,
+      this.#spTokens,
+    );
+    const sessions = new SessionStates({
       endpoint: config.endpoint,
       missingRoleMessage: (identity) => missingRoleMessage(identity, config.endpoint),
     });
@@ -102,58 +100,53 @@ class LakebaseFacade implements Lakebase {
       ownsTelemetry: false,
       identity: this.#sp,
       tokens: this.#spTokens,
-      // the SP pool resets what a user left in a session (set-role mode) before anyone reuses it
-      sessions: this.#settings.mode === 'login' ? undefined : this.#sessions,
+      // the SP pool clears what a user left in a session (set-role mode) before anyone reuses it
+      sessions: settings.mode === 'login' ? undefined : sessions,
     });
-
     const sp = this.#sp;
     this.#clients = new UserWorkspaceClients({
-      host: async () => {
-        if (!options.workspaceClient && env.DATABRICKS_HOST)
-          return normalizeHost(env.DATABRICKS_HOST);
-        return (await sp.workspaceClient.config.getHost()).origin;
-      },
+      host: async () =>
+        !options.workspaceClient && env.DATABRICKS_HOST
+          ? env.DATABRICKS_HOST
+          : (await sp.workspaceClient.config.getHost()).origin,
     });
     this.#verifier = new IdentityVerifier({
       clients: this.#clients,
-      idleMs: this.#settings.idleTimeoutMillis,
+      idleMs: settings.idleTimeoutMillis,
       timeoutMs: config.credentialTimeoutMs,
-    });
-    const spPool = this.pool;
-    this.#setRoleAccess = new SetRoleAccess({
-      query: (text, values) => spPool.query(text, values),
+      concurrency: settings.maxConcurrentVerifications,
+      queue: settings.maxQueuedVerifications,
     });
     this.#users = new UserPools({
       config,
-      settings: this.#settings,
+      settings,
       telemetry: this.#telemetry,
       clients: this.#clients,
-      missingRoles: new MissingRoles({
-        sp: spPool,
-        endpoint: config.endpoint,
-      }),
+      missingRoles: new MissingRoles({ sp: this.pool, endpoint: config.endpoint }),
     });
-    this.#scopes = new ScopeCache({ max: MAX_SCOPES, idleMs: this.#settings.idleTimeoutMillis });
+    this.#scopes = new ScopeCache({ max: MAX_SCOPES, idleMs: settings.idleTimeoutMillis });
     this.#scopeContext = {
       config,
       viewOptions: {
         host: config.host,
         port: config.port,
         database: config.database,
-        max: this.#settings.max,
-        idleTimeoutMillis: this.#settings.idleTimeoutMillis,
+        max: settings.max,
+        idleTimeoutMillis: settings.idleTimeoutMillis,
         connectionTimeoutMillis: config.pool.connectionTimeoutMillis,
       },
       admission: this.#admission,
       verifier: this.#verifier,
       users: this.#users,
       telemetry: this.#telemetry,
-      route: (user) => this.#route(user),
-      loginRoute: (user) => this.#users.pool(user) as unknown as UserConnections,
-      currentPool: (identity) =>
-        this.#settings.mode === 'set-role'
-          ? this.pool
-          : (this.#users.current(identity) ?? this.pool),
+      scopes: this.#scopes,
+      router: new Router({
+        mode: settings.mode,
+        sp: this.pool,
+        users: this.#users,
+        sessions,
+        access: new SetRoleAccess({ sp: this.pool, clock: systemClock }),
+      }),
     };
   }
 
@@ -171,7 +164,7 @@ class LakebaseFacade implements Lakebase {
   }
 
   getPgConfig(): pg.PoolConfig {
-    return identityPgConfig(this.#config, this.#sp, this.#telemetry, this.#spTokens, 'getPgConfig');
+    return this.#spPgConfig.pgConfig();
   }
 
   getOrmConfig(): OrmConfig {
@@ -181,7 +174,7 @@ class LakebaseFacade implements Lakebase {
 
   asUser(req: RequestLike): UserScope {
     if (this.#closing) throw new ClosedError();
-    const { identity, token } = readRequestIdentity(req);
+    const { identity, identityHeader, token } = readRequestIdentity(req);
     if (token === undefined) {
       if (this.#developmentFallback) return this.#servicePrincipalFallback();
       throw new AuthenticationError(
@@ -191,6 +184,14 @@ class LakebaseFacade implements Lakebase {
     if (identity === undefined) {
       throw new AuthenticationError(
         'The request has no x-forwarded-email or x-forwarded-user header to run as',
+      );
+    }
+    // Postgres cuts longer role names: a 64-byte identity would act as its 63-byte prefix
+    const problem = roleNameProblem(identity);
+    if (problem) {
+      throw new AuthenticationError(
+        `The identity in ${identityHeader} cannot be a Postgres role: ${problem}`,
+        { status: 403 },
       );
     }
     if (this.#config.password !== undefined || this.#config.endpoint === undefined) {
@@ -204,11 +205,13 @@ class LakebaseFacade implements Lakebase {
     const cached = this.#scopes.get(key);
     if (cached) {
       // the newest forwarded token of a verified identity is the one its next fetch uses
-      if (cached.isVerified) cached.offerToken();
+      cached.offerToken();
       return cached;
     }
     const scope = new UserScopeImpl(this.#scopeContext, { identity, token, fingerprint });
-    this.#scopes.add(key, scope);
+    // Only a verified token's scope is kept (with its token): an unverified one is not cached
+    // until its first use has verified it (then it adopts itself), and is dropped if that fails.
+    if (this.#verifier.isVerified(identity, fingerprint)) this.#scopes.adopt(key, scope);
     return scope;
   }
 
@@ -231,7 +234,8 @@ class LakebaseFacade implements Lakebase {
 
   /**
    * The doctor's checks (see `runDoctor`) as this app: its config, credentials, login, TLS,
-   * ownership, RLS, and the roles of the identities `asUser(req)` has seen. Never throws.
+   * ownership, RLS, and the roles of the verified identities `asUser(req)` has seen (cached
+   * scopes and user pools hold verified identities only). Never throws.
    */
   doctor(options: LakebaseDoctorOptions = {}): Promise<DoctorReport> {
     const seen = new Set([...this.#scopes.identities(), ...this.#users.identities()]);
@@ -243,7 +247,7 @@ class LakebaseFacade implements Lakebase {
       env: this.#config.env,
       workspaceClient: this.#sp.workspaceClient,
       identities: [...seen],
-      mode: options.mode ?? this.#settings.mode,
+      mode: options.mode ?? this.#mode,
     });
   }
 
@@ -268,6 +272,7 @@ class LakebaseFacade implements Lakebase {
         verifications: identity.verifications,
         verificationFailures: identity.verificationFailures,
         identityLookups: identity.lookups,
+        verificationsRefused: identity.overloaded,
         verifiedTokens: identity.cached,
         sdkClients: this.#clients.created,
         scopes: this.#scopes.size,
@@ -275,41 +280,20 @@ class LakebaseFacade implements Lakebase {
     };
   }
 
-  /** Where a verified user's work runs (see `userPools.mode`). */
-  #route(user: VerifiedUser): UserConnections | Promise<UserConnections> {
-    const { mode } = this.#settings;
-    if (mode === 'login') return this.#users.pool(user) as unknown as UserConnections;
-    if (mode === 'set-role') return new RoleSession(this.pool, this.#sessions, user.identity);
-    const settled = this.#setRoleAccess.settled(user.identity);
-    if (settled !== undefined) {
-      return settled
-        ? new RoleSession(this.pool, this.#sessions, user.identity)
-        : (this.#users.pool(user) as unknown as UserConnections);
-    }
-    return this.#setRoleAccess
-      .canSetRole(user.identity)
-      .then((can) =>
-        can
-          ? new RoleSession(this.pool, this.#sessions, user.identity)
-          : (this.#users.pool(user) as unknown as UserConnections),
-      );
-  }
-
   #servicePrincipalFallback(): UserScope {
-    if (!this.#fallbackWarned) {
-      this.#fallbackWarned = true;
+    if (!this.#fallback) {
       const message =
         'lakebase: request without x-forwarded-access-token runs as the service principal ' +
-        '(development fallback, NODE_ENV=development); in production it is a 401';
+        '(development fallback, NODE_ENV=development on a developer machine); deployed, it is a 401';
       if (this.#loggerGiven) this.#config.logger.warn(message);
       else console.warn(`[lakebase] ${message}`);
+      this.#fallback = new FallbackScope(
+        this.#sp.current() ?? 'service principal',
+        this.pool,
+        { ...this.#scopeContext.viewOptions, user: this.#sp.current() },
+        this.#spPgConfig,
+      );
     }
-    this.#fallback ??= new FallbackScope(
-      this.#sp.current() ?? 'service principal',
-      this.pool,
-      { ...this.#scopeContext.viewOptions, user: this.#sp.current() },
-      () => this.getPgConfig(),
-    );
     return this.#fallback;
   }
 }

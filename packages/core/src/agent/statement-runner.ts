@@ -17,6 +17,7 @@
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import { ClosedError, ValidationError } from '../base/errors.js';
+import { calledFunctions, firstKeyword, SESSION_KEYWORDS } from '../base/sql-lexer.js';
 
 export interface StatementOptions {
   /** `statement_timeout` of the statement, in ms (default 10000). */
@@ -55,29 +56,6 @@ const MAX_TEXT_LENGTH = 100_000;
 const READ_KEYWORDS = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE', 'SHOW', 'EXPLAIN']);
 
 /**
- * Statements that change the session or the transaction rather than the data. Set-role
- * `query()` refuses them (they would change a shared connection: use `scope.pool.connect()` for
- * a transaction).
- */
-export const SESSION_KEYWORDS: ReadonlySet<string> = new Set([
-  'BEGIN',
-  'START',
-  'COMMIT',
-  'END',
-  'ROLLBACK',
-  'ABORT',
-  'SAVEPOINT',
-  'RELEASE',
-  'PREPARE',
-  'SET',
-  'RESET',
-  'DISCARD',
-  'LISTEN',
-  'UNLISTEN',
-  'LOAD',
-]);
-
-/**
  * What an agent's statement may never start with, in either mode: the session and transaction
  * statements (they would outlive the statement, or leave the connection in a state the pool
  * cannot trust), and those that run code or files or can't run in a transaction.
@@ -92,9 +70,9 @@ const AGENT_REFUSED_KEYWORDS = new Set([
 ]);
 /**
  * Functions whose effect outlives a rolled-back transaction, or reaches outside the
- * database: refused wherever they appear in the text (as a word, quoted or not).
+ * database: refused wherever they are called (by token: a name followed by `(`, however spelled).
  */
-const SIDE_EFFECT_FUNCTIONS = [
+const SIDE_EFFECT_FUNCTIONS: ReadonlySet<string> = new Set([
   'set_config',
   'pg_terminate_backend',
   'pg_cancel_backend',
@@ -122,9 +100,9 @@ const SIDE_EFFECT_FUNCTIONS = [
   'pg_file_write',
   'pg_stat_reset',
   'pg_sleep_until',
-];
+]);
 /** Functions that run SQL given to them as text: what that text does, no check here can see. */
-const DYNAMIC_SQL_FUNCTIONS = [
+const DYNAMIC_SQL_FUNCTIONS: ReadonlySet<string> = new Set([
   'query_to_xml',
   'query_to_xmlschema',
   'query_to_xml_and_xmlschema',
@@ -132,45 +110,7 @@ const DYNAMIC_SQL_FUNCTIONS = [
   'cursor_to_xmlschema',
   'ts_stat',
   'ts_rewrite',
-];
-const DYNAMIC_SQL = new RegExp(`(?:^|[^\\w$])"?(${DYNAMIC_SQL_FUNCTIONS.join('|')})"?\\s*\\(`, 'i');
-const SIDE_EFFECTS = new RegExp(
-  `(?:^|[^\\w$])"?(${SIDE_EFFECT_FUNCTIONS.join('|')})"?\\s*\\(`,
-  'i',
-);
-
-/** Leading whitespace and comments (`--`, `/* *\/`, nested) removed. */
-function stripLeading(text: string): string {
-  let rest = text;
-  for (;;) {
-    const trimmed = rest.replace(/^\s+/, '');
-    if (trimmed.startsWith('--')) {
-      const end = trimmed.indexOf('\n');
-      rest = end < 0 ? '' : trimmed.slice(end + 1);
-    } else if (trimmed.startsWith('/*')) {
-      let depth = 0;
-      let i = 0;
-      for (; i < trimmed.length; i++) {
-        if (trimmed.startsWith('/*', i)) {
-          depth++;
-          i++;
-        } else if (trimmed.startsWith('*/', i)) {
-          depth--;
-          i++;
-          if (depth === 0) break;
-        }
-      }
-      rest = trimmed.slice(i + 1);
-    } else {
-      return trimmed;
-    }
-  }
-}
-
-/** The statement's first keyword, upper-cased ('' when there is none). */
-export function firstKeyword(text: string): string {
-  return /^[A-Za-z]+/.exec(stripLeading(text))?.[0]?.toUpperCase() ?? '';
-}
+]);
 
 function refuse(reason: string): ValidationError {
   return new ValidationError(`The statement was refused: ${reason}`, { option: 'text' });
@@ -203,13 +143,15 @@ export function refusal(
       `only ${[...READ_KEYWORDS].join(', ')} statements run in read-only mode, not ${keyword}`,
     );
   }
-  const sideEffect = SIDE_EFFECTS.exec(text);
-  if (sideEffect) {
-    return refuse(`${sideEffect[1]?.toLowerCase()}() has effects a rollback does not undo`);
-  }
-  const dynamic = DYNAMIC_SQL.exec(text);
-  if (dynamic) {
-    return refuse(`${dynamic[1]?.toLowerCase()}() runs SQL given as text, which cannot be checked`);
+  // by token: a call is a name followed by `(`, however it is spelled, quoted or commented
+  for (const name of calledFunctions(text)) {
+    const called = name.toLowerCase();
+    if (SIDE_EFFECT_FUNCTIONS.has(called)) {
+      return refuse(`${called}() has effects a rollback does not undo`);
+    }
+    if (DYNAMIC_SQL_FUNCTIONS.has(called)) {
+      return refuse(`${called}() runs SQL given as text, which cannot be checked`);
+    }
   }
   return undefined;
 }

@@ -102,6 +102,25 @@ export class ClosedError extends LakebaseError {
   }
 }
 
+/**
+ * A pool client was used after `release()`: a released client is dead to its holder, since its
+ * connection may already serve someone else. A bug in the caller (500).
+ */
+export class ReleasedClientError extends LakebaseError {
+  readonly status = 500 as const;
+  constructor(message: string) {
+    super('LAKEBASE_CLIENT_RELEASED', message);
+  }
+}
+
+/** Too much verification work is waiting already: retry later (503). Nothing was queued. */
+export class OverloadedError extends LakebaseError {
+  readonly status = 503 as const;
+  constructor(message: string) {
+    super('LAKEBASE_OVERLOADED', message);
+  }
+}
+
 const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   // JWTs (OAuth access tokens, OIDC id tokens)
   [/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, '[redacted]'],

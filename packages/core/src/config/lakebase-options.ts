@@ -14,6 +14,10 @@ export interface UserPoolSettings {
   maxPools: number;
   /** An idle connection closes after this long; a pool without any is dropped after this long. */
   idleTimeoutMillis: number;
+  /** Forwarded tokens verified at once. */
+  maxConcurrentVerifications: number;
+  /** Verifications waiting for a slot. */
+  maxQueuedVerifications: number;
 }
 
 /** Limits of the on-behalf-of user pools. */
@@ -34,6 +38,13 @@ export interface UserPoolsConfig {
    * - `auto`: `set-role` for the identities the SP may `SET ROLE` to, `login` for the others.
    */
   mode?: UserPoolsMode;
+  /** Forwarded tokens verified (SCIM `Me`) at once (default 32). */
+  maxConcurrentVerifications?: number;
+  /**
+   * Verifications waiting for a slot (default 1000); past that, a request with a token not yet
+   * verified gets an `OverloadedError` (503) at once instead of a place in an unbounded queue.
+   */
+  maxQueuedVerifications?: number;
 }
 
 export type UserPoolsMode = 'login' | 'set-role' | 'auto';
@@ -44,7 +55,9 @@ export interface LakebaseConfig extends LakebasePoolConfig {
   userPools?: UserPoolsConfig;
   /**
    * A request without `x-forwarded-access-token` runs on the service principal's pool instead
-   * of failing with 401 (one warning per `Lakebase`). Default: `env.NODE_ENV === 'development'`.
+   * of failing with 401 (one warning per `Lakebase`). Default: on only on a developer's machine,
+   * `NODE_ENV=development` outside a Databricks App (no `DATABRICKS_APP_NAME` or
+   * `DATABRICKS_APP_PORT`); `true` turns it on anywhere, which a deployed app should never do.
    */
   developmentFallback?: boolean;
   /** Environment to read (`PGHOST`, `LAKEBASE_ENDPOINT`, `NODE_ENV`, ...). Default `process.env`. */
@@ -57,6 +70,8 @@ export const USER_POOL_DEFAULTS: Readonly<UserPoolSettings & { mode: UserPoolsMo
     maxConnections: 50,
     maxPools: 1000,
     idleTimeoutMillis: 30_000,
+    maxConcurrentVerifications: 32,
+    maxQueuedVerifications: 1000,
     mode: 'login' as UserPoolsMode,
   });
 
@@ -102,6 +117,16 @@ export function resolveUserPools(
     ),
     maxPools: positiveInteger('maxPools', options.maxPools, USER_POOL_DEFAULTS.maxPools),
     idleTimeoutMillis: idle,
+    maxConcurrentVerifications: positiveInteger(
+      'maxConcurrentVerifications',
+      options.maxConcurrentVerifications,
+      USER_POOL_DEFAULTS.maxConcurrentVerifications,
+    ),
+    maxQueuedVerifications: positiveInteger(
+      'maxQueuedVerifications',
+      options.maxQueuedVerifications,
+      USER_POOL_DEFAULTS.maxQueuedVerifications,
+    ),
   };
   if (settings.max > settings.maxConnections) {
     throw new ValidationError(
@@ -112,10 +137,17 @@ export function resolveUserPools(
   return Object.freeze({ ...settings, mode });
 }
 
-/** Whether requests without a token fall back to the service principal. */
+/**
+ * Whether requests without a token fall back to the service principal: only when asked for in
+ * code (`developmentFallback: true`), or by default on a developer's machine — `NODE_ENV` is
+ * `development` and nothing says this is a Databricks App (`DATABRICKS_APP_NAME`,
+ * `DATABRICKS_APP_PORT`). Never by default with `NODE_ENV=production` or inside an app.
+ */
 export function developmentFallbackEnabled(
   config: LakebaseConfig,
   env: NodeJS.ProcessEnv,
 ): boolean {
-  return config.developmentFallback ?? env.NODE_ENV === 'development';
+  if (config.developmentFallback !== undefined) return config.developmentFallback === true;
+  const insideApp = Boolean(env.DATABRICKS_APP_NAME || env.DATABRICKS_APP_PORT);
+  return env.NODE_ENV === 'development' && !insideApp;
 }

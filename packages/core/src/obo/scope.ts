@@ -1,9 +1,9 @@
 /**
- * What `asUser(req)` returns: a `UserScope` (`query`, `pool`, `getPgConfig`, `getOrmConfig`)
- * that runs as one verified identity, and the cache of scopes by (identity, token
- * fingerprint). A scope does nothing on creation: its first use waits for the token to be
- * verified, then checks a client out of the identity's pool. It retains nothing per query.
- * The cache is bounded, and forgets a scope unused for `idleMs` (firing its `onClose`).
+ * What `asUser(req)` returns: a `UserScope` (`query`, `pool`, `getPgConfig`, `getOrmConfig`,
+ * the agent's statements) that runs as one verified identity, and the development fallback's
+ * scope. A scope does nothing on creation: its first use waits for the token to be verified,
+ * then runs where the `Router` says. It retains nothing per query; every client it hands out is
+ * leased (dead once released).
  */
 import type pg from 'pg';
 import {
@@ -11,17 +11,21 @@ import {
   type StatementOptions,
   type StatementResult,
 } from '../agent/statement-runner.js';
-import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
-import { LruMap } from '../base/lru-map.js';
+import { AuthenticationError } from '../base/errors.js';
 import type { OrmConfig } from '../base/types.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import type { LakebasePool } from '../pool/lakebase-pool.js';
 import { toOrmConfig } from '../pool/orm-config.js';
+import type { IdentityPgConfigSource } from '../pool/pg-config.js';
 import { lakebasePoolConfig } from '../pool/pool-config.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { Admission } from './admission.js';
 import type { IdentityVerifier } from './identity/token-owner.js';
+import { leaseClient } from './lease.js';
+import type { Route } from './route.js';
+import type { Router } from './router.js';
+import { type ScopeCache, scopeKey } from './scope-cache.js';
 import { ScopePool } from './scope-pool.js';
 import type { UserScope } from './types.js';
 import type { UserPools, VerifiedUser } from './user-pools.js';
@@ -35,27 +39,9 @@ export interface ScopeContext {
   verifier: IdentityVerifier;
   users: UserPools;
   telemetry: Telemetry;
-  /**
-   * Where a verified user's work runs: their own pool (login mode), or the service principal's
-   * pool under their role (set-role mode). A promise only while `auto` mode asks Postgres.
-   */
-  route(user: VerifiedUser): UserConnections | Promise<UserConnections>;
-  /**
-   * The identity's own login pool, in every mode: where SQL written by someone else runs
-   * (`readOnlyQuery`), since under `SET ROLE` such SQL could reset the role.
-   */
-  loginRoute(user: VerifiedUser): UserConnections;
-  /** The pool a user's work runs on now, if known (for counters); no I/O. */
-  currentPool(identity: string): pg.Pool | undefined;
-}
-
-/** What a verified user's work runs on (a `LakebasePool`, or a `RoleSession`). */
-export interface UserConnections {
-  query<R extends pg.QueryResultRow>(
-    text: string | pg.QueryConfig,
-    values?: unknown[],
-  ): Promise<pg.QueryResult<R>>;
-  connect(): Promise<pg.PoolClient>;
+  router: Router;
+  /** Where verified scopes are kept (a scope adopts itself once its token is verified). */
+  scopes: ScopeCache;
 }
 
 type Listener = () => void;
@@ -178,7 +164,7 @@ export class UserScopeImpl extends BaseScope {
     text: string | pg.QueryConfig,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>> {
-    return this.run((connections) => connections.query<R>(text, values));
+    return this.run((route) => route.query<R>(text, values));
   }
 
   getPgConfig(): pg.PoolConfig {
@@ -204,15 +190,15 @@ export class UserScopeImpl extends BaseScope {
   }
 
   protected currentPool(): pg.Pool | undefined {
-    return this.isVerified ? this.#ctx.currentPool(this.identity) : undefined;
+    return this.isVerified ? this.#ctx.router.currentPool(this.identity) : undefined;
   }
 
   protected checkout(): Promise<pg.PoolClient> {
-    return this.run((connections) => connections.connect());
+    return this.run((route) => route.connect());
   }
 
   protected loginCheckout(): Promise<pg.PoolClient> {
-    return this.run((connections) => connections.connect(), true);
+    return this.run((route) => route.connect(), true);
   }
 
   protected viewOptions(): pg.PoolConfig {
@@ -224,13 +210,13 @@ export class UserScopeImpl extends BaseScope {
    * while admitted: `close()` lets it reach the pool (which then lets it finish). A verified
    * token with a known route starts `work` at once (the hot path: no await).
    */
-  private run<T>(work: (connections: UserConnections) => Promise<T>, login = false): Promise<T> {
+  private run<T>(work: (route: Route) => Promise<T>, login = false): Promise<T> {
     const { admission, verifier } = this.#ctx;
     const user = this.#user;
     if (verifier.isVerified(user.identity, user.fingerprint)) {
-      let routed: UserConnections | Promise<UserConnections>;
+      let routed: Route | Promise<Route>;
       try {
-        routed = login ? this.#ctx.loginRoute(user) : this.#ctx.route(user);
+        routed = login ? this.#ctx.router.loginRoute(user) : this.#ctx.router.route(user);
       } catch (error) {
         return Promise.reject(error); // e.g. a role known to be missing: never a synchronous throw
       }
@@ -252,19 +238,24 @@ export class UserScopeImpl extends BaseScope {
     return this.#runAfterVerification(work, login);
   }
 
-  async #runAfterVerification<T>(
-    work: (connections: UserConnections) => Promise<T>,
-    login: boolean,
-  ): Promise<T> {
+  async #runAfterVerification<T>(work: (route: Route) => Promise<T>, login: boolean): Promise<T> {
     const { admission, verifier } = this.#ctx;
     const user = this.#user;
     admission.enter();
     let started: Promise<T>;
     try {
       if (!verifier.isVerified(user.identity, user.fingerprint)) {
-        await verifier.verify(user.identity, user.token, user.fingerprint);
+        try {
+          await verifier.verify(user.identity, user.token, user.fingerprint);
+        } catch (error) {
+          // a token that is not the identity's: this scope is done (its onClose fires)
+          if (error instanceof AuthenticationError) this.drop();
+          throw error;
+        }
+        // verified: from now on the cache hands this scope out (and forgets it in time)
+        this.#ctx.scopes.adopt(scopeKey(user.identity, user.fingerprint), this);
       }
-      const routed = login ? this.#ctx.loginRoute(user) : this.#ctx.route(user);
+      const routed = login ? this.#ctx.router.loginRoute(user) : this.#ctx.router.route(user);
       started = work(routed instanceof Promise ? await routed : routed);
     } finally {
       admission.leave();
@@ -279,13 +270,13 @@ export class FallbackScope extends BaseScope {
   readonly isServicePrincipalFallback = true;
   readonly #pool: LakebasePool;
   readonly #options: pg.PoolConfig;
-  readonly #pgConfig: () => pg.PoolConfig;
+  readonly #pgConfig: IdentityPgConfigSource;
 
   constructor(
     identity: string,
     pool: LakebasePool,
     options: pg.PoolConfig,
-    pgConfig: () => pg.PoolConfig,
+    pgConfig: IdentityPgConfigSource,
   ) {
     super();
     this.identity = identity;
@@ -303,7 +294,7 @@ export class FallbackScope extends BaseScope {
   }
 
   getPgConfig(): pg.PoolConfig {
-    return this.#pgConfig();
+    return this.#pgConfig.pgConfig();
   }
 
   protected currentPool(): pg.Pool {
@@ -311,104 +302,16 @@ export class FallbackScope extends BaseScope {
   }
 
   protected checkout(): Promise<pg.PoolClient> {
-    return this.#pool.connect();
+    return this.#pool.connect().then((client) => leaseClient(client, client.release));
   }
 
   /** The service principal's own login (the development fallback runs as the SP anyway). */
   protected loginCheckout(): Promise<pg.PoolClient> {
-    return this.#pool.connect();
+    return this.checkout();
   }
 
   protected viewOptions(): pg.PoolConfig {
     return this.#options;
-  }
-}
-
-export function scopeKey(identity: string, fingerprint: string): string {
-  return `${identity}\u0000${fingerprint}`;
-}
-
-const RECENCY_STEP_MS = 1000;
-
-/** The cached scopes: bounded, least recently used forgotten first, and forgotten when idle. */
-export class ScopeCache {
-  readonly #scopes: LruMap<string, { scope: UserScopeImpl; lastUsed: number; movedAt: number }>;
-  readonly #idleMs: number;
-  readonly #clock: Clock;
-  #sweepTimer: unknown;
-
-  constructor(options: { max: number; idleMs: number; clock?: Clock }) {
-    this.#scopes = new LruMap(options.max, (_key, entry) => entry.scope.drop());
-    this.#idleMs = options.idleMs;
-    this.#clock = options.clock ?? systemClock;
-  }
-
-  get size(): number {
-    return this.#scopes.size;
-  }
-
-  /** The distinct identities of the cached scopes (bounded by the cache). */
-  identities(): string[] {
-    return [...new Set([...this.#scopes.values()].map((entry) => entry.scope.identity))];
-  }
-
-  get(key: string): UserScopeImpl | undefined {
-    const entry = this.#scopes.peek(key);
-    if (!entry) return undefined;
-    if (entry.scope.isPoolEnded) {
-      this.forget(key, entry.scope);
-      return undefined;
-    }
-    const now = this.#clock.now();
-    // recency moves at most once a second per scope: the order is LRU to the second, and a
-    // busy scope costs a lookup per request instead of a Map delete + insert
-    if (now - entry.movedAt >= RECENCY_STEP_MS) {
-      this.#scopes.get(key); // to the most recent end
-      entry.movedAt = now;
-    }
-    entry.lastUsed = now;
-    return entry.scope;
-  }
-
-  add(key: string, scope: UserScopeImpl): void {
-    const now = this.#clock.now();
-    this.#scopes.set(key, { scope, lastUsed: now, movedAt: now });
-    this.#startSweeping();
-  }
-
-  /** Stops handing `scope` out (if it is still the one cached under `key`). */
-  forget(key: string, scope: UserScopeImpl): void {
-    if (this.#scopes.peek(key)?.scope !== scope) return;
-    this.#scopes.delete(key);
-    scope.drop();
-  }
-
-  /** Forgets every scope (their `onClose` fires). */
-  clear(): void {
-    const entries = [...this.#scopes.values()];
-    this.#scopes.clear();
-    for (const entry of entries) entry.scope.drop();
-    if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = undefined;
-  }
-
-  #startSweeping(): void {
-    if (this.#sweepTimer !== undefined || this.#idleMs <= 0) return;
-    this.#sweepTimer = this.#clock.setTimeout(
-      () => {
-        this.#sweepTimer = undefined;
-        const cutoff = this.#clock.now() - this.#idleMs;
-        for (const [key, entry] of [...this.#scopes.entries()]) {
-          if (entry.lastUsed <= cutoff) {
-            this.#scopes.delete(key);
-            entry.scope.drop();
-          }
-        }
-        if (this.#scopes.size > 0) this.#startSweeping();
-      },
-      Math.max(1, this.#idleMs / 2),
-    );
-    (this.#sweepTimer as { unref?: () => unknown } | undefined)?.unref?.();
   }
 }
 

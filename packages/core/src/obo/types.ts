@@ -66,6 +66,8 @@ export interface UserPoolStats {
   verificationFailures: number;
   /** SCIM `Me` calls made to verify forwarded tokens. */
   identityLookups: number;
+  /** Verifications refused at once (503) because too many were in flight and waiting. */
+  verificationsRefused: number;
   /** Token owners remembered now (fingerprints, no tokens). */
   verifiedTokens: number;
   /** Databricks SDK clients built for user tokens (per token, never per request). */

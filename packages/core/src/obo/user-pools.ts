@@ -22,7 +22,7 @@ import { LakebasePool } from '../pool/lakebase-pool.js';
 import { lakebasePoolConfig } from '../pool/pool-config.js';
 import { TokenCache } from '../pool/token-cache.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import type { UserWorkspaceClients } from './identity/token-owner.js';
+import type { UserWorkspaceClients } from './identity/workspace-clients.js';
 import type { MissingRoles } from './missing-roles.js';
 
 /** A forwarded token known to belong to `identity`. */

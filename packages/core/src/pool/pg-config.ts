@@ -47,6 +47,31 @@ export function identityPgConfig(
   }).poolConfig;
 }
 
+/** The pg config of one identity's pool, for `getPgConfig()` (handed to whoever needs it). */
+export class IdentityPgConfigSource {
+  readonly #config: ResolvedConfig;
+  readonly #identity: ServicePrincipal;
+  readonly #telemetry: Telemetry;
+  readonly #tokens: TokenCache | undefined;
+
+  constructor(
+    config: ResolvedConfig,
+    identity: ServicePrincipal,
+    telemetry: Telemetry,
+    tokens: TokenCache | undefined,
+  ) {
+    this.#config = config;
+    this.#identity = identity;
+    this.#telemetry = telemetry;
+    this.#tokens = tokens;
+  }
+
+  /** See `identityPgConfig`; `caller` names the API in its error. */
+  pgConfig(caller = 'getPgConfig'): pg.PoolConfig {
+    return identityPgConfig(this.#config, this.#identity, this.#telemetry, this.#tokens, caller);
+  }
+}
+
 /**
  * A `pg.PoolConfig` with the token password function, ssl and the `LakebaseClient` class:
  * `new pg.Pool(getLakebasePgConfig())` logs in with refreshed tokens (see the file header for

@@ -5,6 +5,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import { CredentialError } from '../base/errors.js';
+import { firstKeyword } from '../base/sql-lexer.js';
 
 export const ATTR_POOL_NAME = 'db.client.connection.pool.name';
 
@@ -65,9 +66,8 @@ const OPERATIONS = new Set([
 /** The SQL command keyword (`SELECT`), from a bounded set, or undefined. */
 export function operationName(text: string | undefined): string | undefined {
   if (!text) return undefined;
-  const stripped = text.replace(/^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/)+/, '');
-  const word = /^[A-Za-z]+/.exec(stripped)?.[0]?.toUpperCase();
-  return word && OPERATIONS.has(word) ? word : undefined;
+  const word = firstKeyword(text);
+  return OPERATIONS.has(word) ? word : undefined;
 }
 
 /** Low-cardinality error type: SQLSTATE, errno code, or the error class name. */

@@ -9,7 +9,7 @@ import { ClosedError } from '../../src/base/errors.js';
 import { createLakebase } from '../../src/lakebase.js';
 import { ALICE, BOB, capturingLogger, headersFor } from '../support/obo-helpers.js';
 
-const packageDir = resolve(import.meta.dirname, '..');
+const packageDir = resolve(import.meta.dirname, '..', '..');
 const distEntry = join(packageDir, 'dist', 'index.js');
 let lb: LocalLakebase;
 
@@ -17,7 +17,9 @@ let lb: LocalLakebase;
 function ensureBuilt(): void {
   const srcDir = join(packageDir, 'src');
   const newestSource = Math.max(
-    ...readdirSync(srcDir).map((name) => statSync(join(srcDir, name)).mtimeMs),
+    ...readdirSync(srcDir, { recursive: true, encoding: 'utf8' }).map(
+      (name) => statSync(join(srcDir, name)).mtimeMs,
+    ),
   );
   let built = 0;
   try {

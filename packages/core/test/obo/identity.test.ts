@@ -99,15 +99,17 @@ describe('a token is bound to its identity', () => {
     expect(lb.stats().credentialCalls[BOB]).toBe((before.credentialCalls[BOB] ?? 0) + 1);
   });
 
-  it('the failing scope is cached: asking again does no I/O and still fails', async () => {
+  it('a failing scope is not cached (nor its token); asking again does no lookup and still fails', async () => {
     const headers = forged();
+    const scopes = lakebase.stats().users.scopes;
     const first = lakebase.asUser(headers);
     await expect(first.query('select 1')).rejects.toBeInstanceOf(AuthenticationError);
     const lookups = lakebase.stats().users.identityLookups;
     const again = lakebase.asUser(headers);
-    expect(again).toBe(first);
+    expect(again).not.toBe(first);
     await expect(again.query('select 1')).rejects.toMatchObject({ status: 401 });
     expect(lakebase.stats().users.identityLookups).toBe(lookups);
+    expect(lakebase.stats().users.scopes).toBe(scopes);
   });
 
   it("alice's token still works for alice", async () => {

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/base/clock.js';
-import { ScopeCache, type UserScopeImpl } from '../../src/obo/scope.js';
+import type { UserScopeImpl } from '../../src/obo/scope.js';
+import { ScopeCache } from '../../src/obo/scope-cache.js';
 
 function manualClock(): Clock & { advance(ms: number): void } {
   let now = 0;

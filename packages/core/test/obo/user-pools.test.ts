@@ -6,7 +6,8 @@ import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError } from '../../src/base/errors.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
-import { tokenFingerprint, UserWorkspaceClients } from '../../src/obo/identity/token-owner.js';
+import { tokenFingerprint } from '../../src/obo/identity/token-owner.js';
+import { UserWorkspaceClients } from '../../src/obo/identity/workspace-clients.js';
 import { MissingRoles } from '../../src/obo/missing-roles.js';
 import { UserPools, type VerifiedUser } from '../../src/obo/user-pools.js';
 import { servicePrincipalPool } from '../../src/pool/service-principal.js';
@@ -43,7 +44,14 @@ function world() {
   const clients = new RecordingClients({ host: () => lb.env.DATABRICKS_HOST });
   const pools = new UserPools({
     config,
-    settings: { max: 2, maxConnections: 10, maxPools: 10, idleTimeoutMillis: 10 * HOUR },
+    settings: {
+      max: 2,
+      maxConnections: 10,
+      maxPools: 10,
+      idleTimeoutMillis: 10 * HOUR,
+      maxConcurrentVerifications: 32,
+      maxQueuedVerifications: 1000,
+    },
     telemetry,
     clients,
     missingRoles: new MissingRoles({ sp, endpoint: config.endpoint }),

@@ -1,99 +1,28 @@
 /**
- * Who a forwarded token belongs to. `UserWorkspaceClients` builds Databricks SDK clients that
- * act with one user's token only (`authType: 'pat'`, no env or config-file loaders, so the
- * service principal's `DATABRICKS_CLIENT_ID`/`_SECRET` never mix in), all sharing one keep-alive
- * agent through the SDK's public `agent` option. `IdentityVerifier` asks the workspace who
- * owns a token (SCIM `Me`, once per token fingerprint) and checks that the owner is, exactly as
- * Postgres will compare it, the identity the request claims. It keeps no token: its cache maps
- * fingerprints to owner names, bounded and forgotten after `idleMs` without use.
+ * Who a forwarded token belongs to. `IdentityVerifier` asks the workspace who owns a token
+ * (SCIM `Me`, once per token fingerprint) and checks that the owner is, exactly as Postgres will
+ * compare it, the identity the request claims. It keeps no token: owners are remembered by
+ * fingerprint, bounded and forgotten after `idleMs` without use. Only owners of tokens that
+ * verified are kept with them; refusals go to a small cache of their own, so a flood of bad
+ * tokens never pushes real users out. Lookups are bounded: `concurrency` at once, `queue` more
+ * waiting, and past that an `OverloadedError` (503) at once, not an unbounded queue.
  */
 import { hash } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
-import { PatCredentials, WorkspaceClient } from '@databricks/sdk-experimental';
-import type { Clock } from '../../base/clock.js';
-import { systemClock } from '../../base/clock.js';
+import { type Clock, systemClock } from '../../base/clock.js';
 import {
   AuthenticationError,
   ClosedError,
   CredentialError,
+  OverloadedError,
   redactSecrets,
 } from '../../base/errors.js';
 import { LruMap } from '../../base/lru-map.js';
 import { abortable, cancellableContext } from '../../base/sdk-context.js';
+import type { UserWorkspaceClients } from './workspace-clients.js';
 
 /** SHA-256 of a token, base64url: what caches key on instead of the token itself. */
 export function tokenFingerprint(token: string): string {
   return hash('sha256', token, 'base64url');
-}
-
-export interface UserWorkspaceClientsOptions {
-  /** The workspace URL (resolved once, on first use). */
-  host: () => string | Promise<string>;
-  /** The SDK's retry budget for retryable answers (429/503), in seconds. Default 10. */
-  retryTimeoutSeconds?: number;
-}
-
-/** Factory of per-token SDK clients over one shared keep-alive agent. */
-export class UserWorkspaceClients {
-  private hostPromise: Promise<string> | undefined;
-  private agent: http.Agent | undefined;
-  private closed = false;
-  private createdCount = 0;
-
-  constructor(private readonly options: UserWorkspaceClientsOptions) {}
-
-  /** A client that acts with `token` only. Not cached here: its owner keeps it. */
-  async create(token: string): Promise<WorkspaceClient> {
-    if (this.closed) throw new ClosedError();
-    const host = await this.host();
-    if (this.closed) throw new ClosedError();
-    this.createdCount++;
-    return new WorkspaceClient(
-      {
-        host,
-        token,
-        authType: 'pat',
-        credentials: new PatCredentials(),
-        loaders: [],
-        env: {},
-        retryTimeoutSeconds: this.options.retryTimeoutSeconds ?? 10,
-      },
-      { agent: this.sharedAgent(host), product: 'lakebase-kit', productVersion: '0.1.0' },
-    );
-  }
-
-  /** How many SDK clients were built (to prove they are not built per request). */
-  get created(): number {
-    return this.createdCount;
-  }
-
-  /** Refuses new clients and closes the keep-alive sockets. */
-  close(): void {
-    this.closed = true;
-    this.agent?.destroy();
-    this.agent = undefined;
-  }
-
-  private sharedAgent(host: string): http.Agent {
-    if (!this.agent) {
-      const options = { keepAlive: true, keepAliveMsecs: 15_000, timeout: 30_000 };
-      this.agent = host.startsWith('http:')
-        ? new http.Agent(options)
-        : new https.Agent({ ...options, rejectUnauthorized: true });
-    }
-    return this.agent;
-  }
-
-  private host(): Promise<string> {
-    this.hostPromise ??= Promise.resolve()
-      .then(() => this.options.host())
-      .catch((error: unknown) => {
-        this.hostPromise = undefined;
-        throw error;
-      });
-    return this.hostPromise;
-  }
 }
 
 /** Who a token belongs to, as SCIM `Me` reports it. */
@@ -120,6 +49,10 @@ export interface IdentityVerifierOptions {
   idleMs?: number;
   /** Give up on one SCIM `Me` call after this long. Default 10000. */
   timeoutMs?: number;
+  /** SCIM `Me` calls at once. Default 32. */
+  concurrency?: number;
+  /** Lookups waiting for a slot; past this, `OverloadedError` at once. Default 1000. */
+  queue?: number;
   clock?: Clock;
 }
 
@@ -128,116 +61,172 @@ export interface IdentityVerifierStats {
   lookups: number;
   verifications: number;
   verificationFailures: number;
-  /** Token owners remembered now. */
+  /** Token owners remembered now (verified tokens only). */
   cached: number;
+  /** Lookups refused because `concurrency` + `queue` were taken. */
+  overloaded: number;
 }
 
 interface OwnerEntry {
-  owner: Promise<TokenOwner>;
+  owner: TokenOwner;
   lastUsed: number;
-  /** Known once the lookup has settled. */
-  settled?: { owner?: TokenOwner; error?: unknown };
 }
 
+/** Refusals remembered (by fingerprint, no token), so a bad token does not call SCIM each time. */
+const REFUSALS_REMEMBERED = 1000;
+
 export class IdentityVerifier {
-  private readonly owners: LruMap<string, OwnerEntry>;
-  private readonly clients: UserWorkspaceClients;
-  private readonly idleMs: number;
-  private readonly timeoutMs: number;
-  private readonly clock: Clock;
+  /** Owners of tokens that were looked up, by fingerprint. */
+  readonly #owners: LruMap<string, OwnerEntry>;
+  /** Tokens the workspace rejected, by fingerprint (a small cache of its own). */
+  readonly #refused = new LruMap<string, AuthenticationError>(REFUSALS_REMEMBERED);
+  /** Lookups in flight or waiting, by fingerprint (shared by concurrent requests). */
+  readonly #pending = new Map<string, Promise<TokenOwner>>();
+  /** Lookups waiting for a slot. */
+  readonly #waiting: Array<() => void> = [];
+  readonly #clients: UserWorkspaceClients;
+  readonly #idleMs: number;
+  readonly #timeoutMs: number;
+  readonly #concurrency: number;
+  readonly #queue: number;
+  readonly #clock: Clock;
   /** The SCIM calls in flight (aborted by close()). */
-  private readonly calls = new Set<AbortController>();
-  private closed = false;
-  private sweepTimer: unknown;
-  private lookups = 0;
-  private verifications = 0;
-  private verificationFailures = 0;
+  readonly #calls = new Set<AbortController>();
+  #running = 0;
+  #closed = false;
+  #sweepTimer: unknown;
+  #lookups = 0;
+  #verifications = 0;
+  #verificationFailures = 0;
+  #overloaded = 0;
 
   constructor(options: IdentityVerifierOptions) {
-    this.clients = options.clients;
-    this.owners = new LruMap(options.max ?? 10_000);
-    this.idleMs = options.idleMs ?? 30_000;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.clock = options.clock ?? systemClock;
+    this.#clients = options.clients;
+    this.#owners = new LruMap(options.max ?? 10_000);
+    this.#idleMs = options.idleMs ?? 30_000;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#concurrency = options.concurrency ?? 32;
+    this.#queue = options.queue ?? 1000;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /**
    * Resolves when the token belongs to `identity`.
    * @throws AuthenticationError (401) when it belongs to someone else or the workspace rejects it
    * @throws CredentialError when the workspace could not be asked (retryable; not remembered)
+   * @throws OverloadedError (503) when too many lookups are in flight and waiting already
    */
   async verify(identity: string, token: string, fingerprint: string): Promise<void> {
     let owner: TokenOwner;
     try {
-      owner = await this.owner(fingerprint, token);
+      owner = await this.#owner(fingerprint, token);
     } catch (error) {
-      this.verificationFailures++;
+      this.#verificationFailures++;
       throw error;
     }
     if (!ownsIdentity(owner, identity)) {
-      this.verificationFailures++;
+      this.#verificationFailures++;
       throw new AuthenticationError(
         `The forwarded access token does not belong to "${identity}" (x-forwarded-email / ` +
           'x-forwarded-user); identities are compared exactly, as Postgres compares role names',
         { identity },
       );
     }
-    this.verifications++;
+    this.#verifications++;
   }
 
   /** True when the token is already known to belong to `identity` (no I/O). */
   isVerified(identity: string, fingerprint: string): boolean {
-    const owner = this.owners.peek(fingerprint)?.settled?.owner;
+    const owner = this.#owners.peek(fingerprint)?.owner;
     return owner !== undefined && ownsIdentity(owner, identity);
+  }
+
+  /** The owner of a token already looked up, if known (no I/O). */
+  knownOwner(fingerprint: string): TokenOwner | undefined {
+    return this.#owners.peek(fingerprint)?.owner;
   }
 
   stats(): IdentityVerifierStats {
     return {
-      lookups: this.lookups,
-      verifications: this.verifications,
-      verificationFailures: this.verificationFailures,
-      cached: this.owners.size,
+      lookups: this.#lookups,
+      verifications: this.#verifications,
+      verificationFailures: this.#verificationFailures,
+      cached: this.#owners.size,
+      overloaded: this.#overloaded,
     };
   }
 
   /** Aborts lookups in flight and forgets every owner. */
   close(): void {
-    this.closed = true;
-    for (const call of this.calls) call.abort();
-    this.calls.clear();
-    this.owners.clear();
-    this.stopSweeping();
+    this.#closed = true;
+    for (const call of this.#calls) call.abort();
+    this.#calls.clear();
+    for (const wake of this.#waiting.splice(0)) wake();
+    this.#owners.clear();
+    this.#refused.clear();
+    if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
   }
 
-  private owner(fingerprint: string, token: string): Promise<TokenOwner> {
-    if (this.closed) return Promise.reject(new ClosedError());
-    const now = this.clock.now();
-    const cached = this.owners.get(fingerprint);
-    if (cached) {
-      cached.lastUsed = now;
-      return cached.owner;
+  #owner(fingerprint: string, token: string): Promise<TokenOwner> {
+    if (this.#closed) return Promise.reject(new ClosedError());
+    const known = this.#owners.get(fingerprint);
+    if (known) {
+      known.lastUsed = this.#clock.now();
+      return Promise.resolve(known.owner);
     }
-    const entry: OwnerEntry = { owner: this.lookup(token), lastUsed: now };
-    this.owners.set(fingerprint, entry);
-    entry.owner.then(
+    const refused = this.#refused.get(fingerprint);
+    if (refused) return Promise.reject(refused);
+    const pending = this.#pending.get(fingerprint);
+    if (pending) return pending;
+    if (this.#pending.size >= this.#concurrency + this.#queue) {
+      this.#overloaded++;
+      return Promise.reject(
+        new OverloadedError(
+          `Too many forwarded tokens are being verified at once (${this.#pending.size}); retry shortly`,
+        ),
+      );
+    }
+    const lookup = this.#lookupWhenFree(token).then(
       (owner) => {
-        entry.settled = { owner };
+        this.#pending.delete(fingerprint);
+        if (!this.#closed) {
+          this.#owners.set(fingerprint, { owner, lastUsed: this.#clock.now() });
+          this.#startSweeping();
+        }
+        return owner;
       },
       (error: unknown) => {
-        entry.settled = { error };
-        // Only a definite answer is remembered: the next request asks again after a failure.
-        if (!(error instanceof AuthenticationError) && this.owners.peek(fingerprint) === entry) {
-          this.owners.delete(fingerprint);
+        this.#pending.delete(fingerprint);
+        // a definite refusal is remembered (apart); a failure to ask is not
+        if (error instanceof AuthenticationError && !this.#closed) {
+          this.#refused.set(fingerprint, error);
         }
+        throw error;
       },
     );
-    this.startSweeping();
-    return entry.owner;
+    this.#pending.set(fingerprint, lookup);
+    return lookup;
   }
 
-  private async lookup(token: string): Promise<TokenOwner> {
-    const client = await this.clients.create(token);
-    this.lookups++;
+  /** Waits for one of `concurrency` slots, then looks the token's owner up. */
+  async #lookupWhenFree(token: string): Promise<TokenOwner> {
+    if (this.#running >= this.#concurrency) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      if (this.#closed) throw new ClosedError();
+    }
+    this.#running++;
+    try {
+      return await this.#lookup(token);
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  async #lookup(token: string): Promise<TokenOwner> {
+    const client = await this.#clients.create(token);
+    this.#lookups++;
     let me: { id?: string; userName?: string; emails?: Array<{ value?: string }> };
     // One controller per call, aborted by our timeout or by close(); its timer and entry are
     // removed when the call ends (AbortSignal.any/timeout would keep them until they fire).
@@ -246,25 +235,25 @@ export class IdentityVerifier {
     const timer = setTimeout(() => {
       timedOut = true;
       call.abort();
-    }, this.timeoutMs);
+    }, this.#timeoutMs);
     timer.unref();
-    this.calls.add(call);
+    this.#calls.add(call);
     try {
       const request = client.currentUser.me(cancellableContext(call.signal));
       request.catch(() => {});
       me = await abortable(request, call.signal);
     } catch (error) {
-      if (this.closed) throw new ClosedError();
+      if (this.#closed) throw new ClosedError();
       if (timedOut) {
         throw new CredentialError(
-          `Could not verify the forwarded access token: SCIM Me did not answer within ${this.timeoutMs} ms`,
+          `Could not verify the forwarded access token: SCIM Me did not answer within ${this.#timeoutMs} ms`,
           { retryable: true },
         );
       }
       throw scimError(error);
     } finally {
       clearTimeout(timer);
-      this.calls.delete(call);
+      this.#calls.delete(call);
       call.abort(); // releases the SDK's own listener on the call's signal
     }
     return {
@@ -276,23 +265,19 @@ export class IdentityVerifier {
     };
   }
 
-  /** Forgets owners unused for `idleMs`; runs only while some are remembered. */
-  private startSweeping(): void {
-    if (this.sweepTimer !== undefined || this.idleMs <= 0) return;
-    this.sweepTimer = this.clock.setTimeout(() => {
-      this.sweepTimer = undefined;
-      const cutoff = this.clock.now() - this.idleMs;
-      for (const [fingerprint, entry] of [...this.owners.entries()]) {
-        if (entry.lastUsed <= cutoff && entry.settled) this.owners.delete(fingerprint);
+  /** Forgets owners unused for `idleMs` (and old refusals); runs only while some are remembered. */
+  #startSweeping(): void {
+    if (this.#sweepTimer !== undefined || this.#idleMs <= 0) return;
+    this.#sweepTimer = this.#clock.setTimeout(() => {
+      this.#sweepTimer = undefined;
+      const cutoff = this.#clock.now() - this.#idleMs;
+      for (const [fingerprint, entry] of [...this.#owners.entries()]) {
+        if (entry.lastUsed <= cutoff) this.#owners.delete(fingerprint);
       }
-      if (this.owners.size > 0) this.startSweeping();
-    }, this.idleMs / 2);
-    (this.sweepTimer as { unref?: () => unknown } | undefined)?.unref?.();
-  }
-
-  private stopSweeping(): void {
-    if (this.sweepTimer !== undefined) this.clock.clearTimeout(this.sweepTimer);
-    this.sweepTimer = undefined;
+      this.#refused.clear();
+      if (this.#owners.size > 0) this.#startSweeping();
+    }, this.#idleMs / 2);
+    (this.#sweepTimer as { unref?: () => unknown } | undefined)?.unref?.();
   }
 }
 

@@ -3,13 +3,13 @@
  * role in ONE round trip. It is a `pg.Query` (pg's public `Submittable`, as pg-cursor is) that
  * sends a preamble before its own extended-protocol messages, all before the one `Sync`:
  *
- *   [RESET ALL]  SET LOCAL ROLE "<user>"  <the statement>  Sync
+ *   [the hand-off's clear]  SET LOCAL ROLE "<user>"  <the statement>  Sync
  *
  * Statements before a `Sync` run in one implicit transaction, so `SET LOCAL` ends with it: the
- * session is the service principal's again once the answer is in. `RESET ALL` (only when a
- * user had the connection before) drops session settings an earlier statement left. The
- * preamble's own `CommandComplete`s are not part of the result; a failure in the preamble is
- * told apart (`failedInPreamble`) so the caller can name it (a missing role, no SET grant).
+ * session is the service principal's again once the answer is in. The preamble comes from
+ * `SessionStates.inline()`. Its own `CommandComplete`s are not part of the result; a failure in
+ * it is told apart (`failedAt`: which preamble statement) so the caller can name it (a missing
+ * role, no SET grant) or destroy the connection (a clear that failed).
  */
 import type { EventEmitter } from 'node:events';
 import pg from 'pg';
@@ -18,6 +18,7 @@ import pg from 'pg';
 interface QueryProtocol {
   submit(connection: pg.Connection): Error | null;
   handleCommandComplete(message: unknown, connection: pg.Connection): void;
+  handleDataRow(message: unknown): void;
   handleError(error: Error, connection: pg.Connection): void;
 }
 /** pg's `QueryConfig` with `queryMode` (documented by pg, missing from @types/pg). */
@@ -29,18 +30,17 @@ type QueryClass = new (
 const Query = pg.Query as unknown as QueryClass;
 
 export class RoleQuery extends Query {
-  readonly #preamble: string[];
+  readonly #preamble: readonly string[];
   /** Preamble statements whose CommandComplete has not arrived yet. */
   #pending: number;
-  /** True when the error came from the preamble (the statement itself never ran). */
-  failedInPreamble = false;
+  /** The index of the preamble statement that failed (the statement itself never ran), if one did. */
+  failedAt: number | undefined;
 
-  /** `text` and `values`, or a whole `QueryConfig` (`rowMode`, `types`, ...). */
+  /** `text` and `values`, or a whole `QueryConfig` (`rowMode`, `types`, ...), after `preamble`. */
   constructor(
     query: string | pg.QueryConfig,
     values: unknown[] | undefined,
-    role: string,
-    reset: boolean,
+    preamble: readonly string[],
   ) {
     // the extended protocol (pg's public `queryMode` option): one statement only
     super(
@@ -48,11 +48,8 @@ export class RoleQuery extends Query {
         ? { text: query, values, queryMode: 'extended' }
         : { ...query, values: values ?? query.values, queryMode: 'extended' },
     );
-    this.#preamble = [
-      ...(reset ? ['RESET ALL'] : []),
-      `SET LOCAL ROLE ${pg.escapeIdentifier(role)}`,
-    ];
-    this.#pending = this.#preamble.length;
+    this.#preamble = preamble;
+    this.#pending = preamble.length;
   }
 
   override submit(connection: pg.Connection): Error | null {
@@ -70,6 +67,11 @@ export class RoleQuery extends Query {
     }
   }
 
+  override handleDataRow(message: unknown): void {
+    if (this.#pending > 0) return; // a preamble statement's row (none is described to pg)
+    super.handleDataRow(message);
+  }
+
   override handleCommandComplete(message: unknown, connection: pg.Connection): void {
     if (this.#pending > 0) {
       this.#pending--; // the preamble's, not the statement's
@@ -79,7 +81,7 @@ export class RoleQuery extends Query {
   }
 
   override handleError(error: Error, connection: pg.Connection): void {
-    if (this.#pending > 0) this.failedInPreamble = true;
+    if (this.#pending > 0) this.failedAt = this.#preamble.length - this.#pending;
     super.handleError(error, connection);
   }
 }

@@ -56,7 +56,7 @@ function skipTrivia(text: string, from: number): number {
   }
 }
 
-/** The end of a quoted run opened at `i` by `quote` (doubled quotes escape; `backslash`: `\x` too). */
+/** The end of a quoted run opened at `i` by `quote` (doubled quotes escapeChar; `backslash`: `\x` too). */
 function quotedEnd(text: string, i: number, quote: string, backslash: boolean): number {
   let j = i + 1;
   while (j < text.length) {
@@ -70,17 +70,17 @@ function quotedEnd(text: string, i: number, quote: string, backslash: boolean): 
   return text.length;
 }
 
-/** `body` of a `U&"…"` identifier with `escape` escapes decoded (an invalid escape is kept as is). */
-function decodeUnicodeEscapes(body: string, escape: string): string {
+/** `body` of a `U&"…"` identifier with `escapeChar` escapes decoded (an invalid escapeChar is kept as is). */
+function decodeUnicodeEscapes(body: string, escapeChar: string): string {
   let out = '';
   for (let i = 0; i < body.length; i++) {
     const c = body[i] as string;
-    if (c !== escape) {
+    if (c !== escapeChar) {
       out += c;
       continue;
     }
-    if (body[i + 1] === escape) {
-      out += escape;
+    if (body[i + 1] === escapeChar) {
+      out += escapeChar;
       i++;
       continue;
     }
@@ -112,20 +112,20 @@ export function sqlTokens(text: string): SqlToken[] {
       // U&"…" / U&'…' [UESCAPE 'c']
       const quote = text[i + 2] as string;
       const end = quotedEnd(text, i + 2, quote, false);
-      let escape = '\\';
+      let escapeChar = '\\';
       let after = skipTrivia(text, end);
       const uescape = /^uescape\b/i.exec(text.slice(after, after + 8));
       if (uescape) {
         const at = skipTrivia(text, after + 7);
         if (text[at] === "'" && text[at + 2] === "'") {
-          escape = text[at + 1] as string;
+          escapeChar = text[at + 1] as string;
           after = at + 3;
         }
       } else after = end;
       const body = text.slice(i + 3, end - 1).replaceAll(quote + quote, quote);
       tokens.push({
         kind: quote === '"' ? 'identifier' : 'string',
-        value: decodeUnicodeEscapes(body, escape),
+        value: decodeUnicodeEscapes(body, escapeChar),
         start,
       });
       i = skipTrivia(text, after);

@@ -67,7 +67,7 @@ class LakebaseFacade implements Lakebase {
   readonly #clients: UserWorkspaceClients;
   readonly #verifier: IdentityVerifier;
   readonly #users: UserPools;
-  readonly #scopes: ScopeCache;
+  readonly #scopes: ScopeCache<UserScopeImpl>;
   readonly #admission = new Admission();
   readonly #scopeContext: ScopeContext;
   #fallback: FallbackScope | undefined;

@@ -56,7 +56,7 @@ function skipTrivia(text: string, from: number): number {
   }
 }
 
-/** The end of a quoted run opened at `i` by `quote` (doubled quotes escapeChar; `backslash`: `\x` too). */
+/** The end of a quoted run opened at `i` by `quote` (doubled quotes escape it; `backslash`: `\x` too). */
 function quotedEnd(text: string, i: number, quote: string, backslash: boolean): number {
   let j = i + 1;
   while (j < text.length) {
@@ -70,7 +70,7 @@ function quotedEnd(text: string, i: number, quote: string, backslash: boolean): 
   return text.length;
 }
 
-/** `body` of a `U&"…"` identifier with `escapeChar` escapes decoded (an invalid escapeChar is kept as is). */
+/** `body` of a `U&"…"` identifier with `escapeChar` escapes decoded (an invalid escape is kept as is). */
 function decodeUnicodeEscapes(body: string, escapeChar: string): string {
   let out = '';
   for (let i = 0; i < body.length; i++) {

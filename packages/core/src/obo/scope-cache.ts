@@ -5,32 +5,40 @@
  */
 import { type Clock, systemClock } from '../base/clock.js';
 import { LruMap } from '../base/lru-map.js';
-import type { UserScopeImpl } from './scope.js';
 
 export function scopeKey(identity: string, fingerprint: string): string {
   return `${identity}\u0000${fingerprint}`;
+}
+
+/** What the cache needs of a scope. */
+export interface CachedScope {
+  readonly identity: string;
+  /** True once its `pool.end()` was called: the cache hands out a fresh scope instead. */
+  readonly isPoolEnded: boolean;
+  /** Fires its `onClose` listeners (once). */
+  drop(): void;
 }
 
 const RECENCY_STEP_MS = 1000;
 /** Scopes of the same key verified at once besides the cached one (forgotten with it). */
 const MAX_SIBLINGS = 16;
 
-interface Entry {
-  scope: UserScopeImpl;
+interface Entry<S extends CachedScope> {
+  scope: S;
   lastUsed: number;
   movedAt: number;
   /** Scopes of the same (identity, token) that were verified while this one was cached. */
-  siblings?: UserScopeImpl[];
+  siblings?: S[];
 }
 
-function dropEntry(entry: Entry): void {
+function dropEntry<S extends CachedScope>(entry: Entry<S>): void {
   entry.scope.drop();
   for (const sibling of entry.siblings ?? []) sibling.drop();
 }
 
 /** The cached scopes: bounded, least recently used forgotten first, and forgotten when idle. */
-export class ScopeCache {
-  readonly #scopes: LruMap<string, Entry>;
+export class ScopeCache<S extends CachedScope> {
+  readonly #scopes: LruMap<string, Entry<S>>;
   readonly #idleMs: number;
   readonly #clock: Clock;
   #sweepTimer: unknown;
@@ -50,7 +58,7 @@ export class ScopeCache {
     return [...new Set([...this.#scopes.values()].map((entry) => entry.scope.identity))];
   }
 
-  get(key: string): UserScopeImpl | undefined {
+  get(key: string): S | undefined {
     const entry = this.#scopes.peek(key);
     if (!entry) return undefined;
     if (entry.scope.isPoolEnded) {
@@ -68,7 +76,7 @@ export class ScopeCache {
     return entry.scope;
   }
 
-  add(key: string, scope: UserScopeImpl): void {
+  add(key: string, scope: S): void {
     const now = this.#clock.now();
     this.#scopes.set(key, { scope, lastUsed: now, movedAt: now });
     this.#startSweeping();
@@ -79,7 +87,7 @@ export class ScopeCache {
    * same key already is (two first requests at once); then it is forgotten together with that
    * one, so every verified scope's `onClose` fires in time.
    */
-  adopt(key: string, scope: UserScopeImpl): void {
+  adopt(key: string, scope: S): void {
     const entry = this.#scopes.peek(key);
     if (!entry || entry.scope.isPoolEnded) {
       if (entry) this.forget(key, entry.scope);
@@ -93,7 +101,7 @@ export class ScopeCache {
   }
 
   /** Stops handing `scope` out (if it is still the one cached under `key`). */
-  forget(key: string, scope: UserScopeImpl): void {
+  forget(key: string, scope: S): void {
     const entry = this.#scopes.peek(key);
     if (entry?.scope !== scope) return;
     this.#scopes.delete(key);

@@ -41,7 +41,7 @@ export interface ScopeContext {
   telemetry: Telemetry;
   router: Router;
   /** Where verified scopes are kept (a scope adopts itself once its token is verified). */
-  scopes: ScopeCache;
+  scopes: ScopeCache<UserScopeImpl>;
 }
 
 type Listener = () => void;

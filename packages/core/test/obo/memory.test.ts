@@ -4,6 +4,7 @@
  * query), and 5,000 users who made a request and left are released within 2 × idleTimeoutMillis,
  * leaving less than 5 MB behind (< 1 KB a user).
  */
+import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +58,51 @@ describe('memory', () => {
       console.log('warm growth bytes', growth);
       expect(growth).toBeLessThan(2 * MB);
       expect(lakebase.stats().users).toMatchObject({ pools: 2, scopes: 2 });
+    } finally {
+      await lakebase.close();
+    }
+  }, 300_000);
+
+  it('10,000 requests with random 16 KB tokens keep nothing, queue nothing unbounded, evict no one', async () => {
+    const lakebase = createLakebase({ env: lb.env, userPools: { idleTimeoutMillis: 600_000 } });
+    try {
+      const real = lakebase.asUser(lb.headers[WARM[0]!]!);
+      await real.query('select 1');
+      const warm = lakebase.asUser(lb.headers[WARM[0]!]!); // the cached, verified scope
+      const outcomes = new Map<string, number>();
+      const flood = (round: number) => Array.from({ length: 10_000 }, (_, i) => {
+        // a fresh random token per request, never kept by the test
+        const token = `${i}-${randomBytes(6144).toString('base64')}`.slice(0, 16_384);
+        return lakebase
+          .asUser({
+            'x-forwarded-access-token': token,
+            'x-forwarded-email': `mallory${round}.${i}@evil.example`,
+          })
+          .query('select 1')
+          .then(
+            () => 'ran',
+            (error: Error) => error.name,
+          )
+          .then((name) => outcomes.set(name, (outcomes.get(name) ?? 0) + 1));
+      });
+      await Promise.all(flood(1)); // warm-up: JIT, sockets, the bounded caches filled
+      const before = await heapAfterGc();
+      outcomes.clear();
+      await Promise.all(flood(2));
+      const growth = (await heapAfterGc()) - before;
+      console.log('flood growth bytes', growth, Object.fromEntries(outcomes));
+      expect(outcomes.get('ran')).toBeUndefined();
+      // past 32 in flight + 1,000 waiting, the rest are refused at once (503), never queued
+      expect(outcomes.get('OverloadedError')).toBeGreaterThanOrEqual(10_000 - 1032);
+      expect(outcomes.get('AuthenticationError')).toBeGreaterThan(0);
+      const stats = lakebase.stats().users;
+      expect(stats.identityLookups).toBeLessThanOrEqual(1 + 2 * 1032);
+      expect(stats).toMatchObject({ scopes: 1, pools: 1, verifiedTokens: 1 });
+      expect(growth).toBeLessThan(2 * MB);
+      // the real user was not pushed out: the same scope, no new lookup
+      expect(lakebase.asUser(lb.headers[WARM[0]!]!)).toBe(warm);
+      const report = await lakebase.doctor({ mint: false });
+      expect(JSON.stringify(report)).not.toContain('evil.example');
     } finally {
       await lakebase.close();
     }

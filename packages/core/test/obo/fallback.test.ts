@@ -1,6 +1,11 @@
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationError, ClosedError, ValidationError } from '../../src/base/errors.js';
+import {
+  AuthenticationError,
+  ClosedError,
+  ConfigurationError,
+  ValidationError,
+} from '../../src/base/errors.js';
 import type { Lakebase as LakebaseInstance } from '../../src/index.js';
 import { createLakebase } from '../../src/lakebase.js';
 import { ALICE, capturingLogger, headersFor } from '../support/obo-helpers.js';
@@ -111,6 +116,37 @@ describe('requests without a usable identity', () => {
   it('developmentFallback: false turns the fallback off even in development', () => {
     const { lakebase } = make({ NODE_ENV: 'development' }, { developmentFallback: false });
     expect(() => lakebase.asUser({})).toThrow(AuthenticationError);
+  });
+
+  it('inside a Databricks App or with NODE_ENV=production, no token is a 401 even with NODE_ENV=development', async () => {
+    for (const env of [
+      { NODE_ENV: 'development', DATABRICKS_APP_NAME: 'orders' },
+      { NODE_ENV: 'development', DATABRICKS_APP_PORT: '8000' },
+      { NODE_ENV: 'production' },
+      {},
+    ]) {
+      const { lakebase, logger } = make(env);
+      expect(() => lakebase.asUser({ headers: {} }), JSON.stringify(env)).toThrow(
+        AuthenticationError,
+      );
+      expect(logger.lines.filter((l) => l.startsWith('warn'))).toEqual([]);
+    }
+    // only code turns it on there, deliberately
+    const { lakebase } = make(
+      { NODE_ENV: 'production', DATABRICKS_APP_NAME: 'orders' },
+      { developmentFallback: true },
+    );
+    expect(lakebase.asUser({}).isServicePrincipalFallback).toBe(true);
+  });
+
+  it('the workspace host that user tokens go to must be https (http only on loopback)', async () => {
+    const { lakebase } = make({ DATABRICKS_HOST: 'http://workspace.example.com' });
+    const error = await lakebase
+      .asUser(headersFor(lb, ALICE))
+      .query('select 1')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toMatch(/not https/);
   });
 
   it('after close(), asUser and query throw ClosedError', async () => {

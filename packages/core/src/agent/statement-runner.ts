@@ -24,6 +24,11 @@ export interface StatementOptions {
   timeoutMs?: number;
   /** Rows returned at most (default 1000); `truncated` says when there were more. */
   maxRows?: number;
+  /**
+   * Bytes of answer (the rows as JSON) at most (default 4 MiB); rows are read in small batches
+   * and reading stops once the answer would grow past it (`truncated`, `truncatedBy: 'maxBytes'`).
+   */
+  maxBytes?: number;
   /** Aborts the statement (its connection is closed). */
   signal?: AbortSignal;
 }
@@ -44,11 +49,21 @@ export interface StatementResult {
   rowCount: number | null;
   /** `SELECT`, `INSERT`, ... */
   command: string;
-  /** True when the statement produced more than `maxRows` rows (only `maxRows` are returned). */
+  /** True when the statement produced more rows than were returned (a cap was reached). */
   truncated: boolean;
+  /** Which cap cut the answer, when `truncated`. */
+  truncatedBy?: 'maxRows' | 'maxBytes';
 }
 
-export const STATEMENT_DEFAULTS = Object.freeze({ timeoutMs: 10_000, maxRows: 1000 });
+export const STATEMENT_DEFAULTS = Object.freeze({
+  timeoutMs: 10_000,
+  maxRows: 1000,
+  maxBytes: 4 * 1024 * 1024,
+});
+
+/** Rows asked for in the first read (later reads size themselves to the bytes left). */
+const FIRST_BATCH = 16;
+const MAX_BATCH = 500;
 
 const MAX_TEXT_LENGTH = 100_000;
 
@@ -202,6 +217,51 @@ function cancelBackend(checkout: () => Promise<pg.PoolClient>, pid: number): voi
   );
 }
 
+interface ReadRows {
+  rows: Array<Record<string, JsonValue>>;
+  result: pg.QueryResult | undefined;
+  truncatedBy: 'maxRows' | 'maxBytes' | undefined;
+}
+
+/**
+ * Reads a cursor's rows as JSON-safe values, in batches sized to the bytes left, until it is
+ * done or a cap is reached: at most `maxRows` rows, and at most `maxBytes` of JSON. At most one
+ * batch is held beyond the cap, and the first batch is small, so a statement of huge rows is
+ * stopped after a few of them.
+ */
+async function readCapped(
+  cursor: Cursor<Record<string, unknown>>,
+  maxRows: number,
+  maxBytes: number,
+): Promise<ReadRows> {
+  const rows: Array<Record<string, JsonValue>> = [];
+  let bytes = 2; // the brackets of the JSON array
+  let result: pg.QueryResult | undefined;
+  let batch = Math.min(FIRST_BATCH, maxRows + 1);
+  for (;;) {
+    // the callback form of read() also hands over the result (fields, command, rowCount)
+    const got = await new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
+      cursor.read(batch, (error, read, last) => {
+        if (error) return reject(error);
+        result = last as pg.QueryResult | undefined;
+        resolve(read);
+      });
+    });
+    for (const row of got) {
+      if (rows.length === maxRows) return { rows, result, truncatedBy: 'maxRows' };
+      const safe = jsonSafe(row) as Record<string, JsonValue>;
+      const size = Buffer.byteLength(JSON.stringify(safe)) + 1;
+      if (bytes + size > maxBytes) return { rows, result, truncatedBy: 'maxBytes' };
+      bytes += size;
+      rows.push(safe);
+    }
+    if (got.length < batch) return { rows, result, truncatedBy: undefined };
+    const average = (bytes - 2) / Math.max(1, rows.length);
+    const fitting = Math.floor((maxBytes - bytes) / Math.max(1, average));
+    batch = Math.max(1, Math.min(MAX_BATCH, maxRows + 1 - rows.length, fitting + 1));
+  }
+}
+
 /**
  * Runs `text` once on a client checked out by `checkout` (a connection logged in as the
  * identity), as described in the file header; the client is closed afterwards.
@@ -217,6 +277,7 @@ export async function runStatement(
   if (refused) throw refused;
   const timeoutMs = positiveInteger('timeoutMs', options.timeoutMs, STATEMENT_DEFAULTS.timeoutMs);
   const maxRows = positiveInteger('maxRows', options.maxRows, STATEMENT_DEFAULTS.maxRows);
+  const maxBytes = positiveInteger('maxBytes', options.maxBytes, STATEMENT_DEFAULTS.maxBytes);
   const { signal } = options;
   if (signal?.aborted) throw new ClosedError('The statement was aborted before it started');
 
@@ -246,14 +307,9 @@ export async function runStatement(
     );
     backendPid = session.rows[0]?.pid;
     const cursor = client.query(new Cursor<Record<string, unknown>>(text, values ?? []));
-    let read: { rows: Array<Record<string, unknown>>; result: pg.QueryResult | undefined };
+    let read: ReadRows;
     try {
-      // the callback form of read() also hands over the result (fields, command, rowCount)
-      read = await new Promise((resolve, reject) => {
-        cursor.read(maxRows + 1, (error, rows, result) =>
-          error ? reject(error) : resolve({ rows, result: result as pg.QueryResult | undefined }),
-        );
-      });
+      read = await readCapped(cursor, maxRows, maxBytes);
     } finally {
       // (a cursor on a connection we are destroying never answers its close)
       if (!broken) {
@@ -262,20 +318,23 @@ export async function runStatement(
         });
       }
     }
-    const { result } = read;
-    let { rows } = read;
-    const truncated = rows.length > maxRows;
-    if (truncated) rows = rows.slice(0, maxRows);
+    const { rows, result, truncatedBy } = read;
     if (options.readOnly) await client.query('ROLLBACK');
     else await client.query('COMMIT');
     inTransaction = false;
     if (signal?.aborted) throw new ClosedError('The statement was aborted');
     return {
-      rows: rows.map((row) => jsonSafe(row) as Record<string, JsonValue>),
+      rows,
       fields: (result?.fields ?? []).map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
-      rowCount: truncated ? null : (result?.rowCount ?? rows.length),
+      // a SELECT read in batches tags each batch with its own count; DML tags its total
+      rowCount: truncatedBy
+        ? null
+        : result?.command === 'SELECT' || result?.rowCount == null
+          ? rows.length
+          : result.rowCount,
       command: result?.command ?? firstKeyword(text),
-      truncated,
+      truncated: truncatedBy !== undefined,
+      ...(truncatedBy ? { truncatedBy } : {}),
     };
   } catch (error) {
     if (inTransaction && !broken) {

@@ -99,6 +99,14 @@ const ESCAPES: Array<[string, string, 'refused' | string]> = [
     `select * from ts_stat('select to_tsvector(body) from agent.notes')`,
     'refused',
   ],
+  // spellings around a text match: each is the call it is, by token
+  ['advisory lock, comment before (', 'select pg_advisory_lock/**/(42)', 'refused'],
+  ['advisory lock, newline comment', 'select pg_advisory_lock --\n(42)', 'refused'],
+  ['upper case', 'select PG_ADVISORY_LOCK(42)', 'refused'],
+  ['quoted name', `select "pg_advisory_lock"(42)`, 'refused'],
+  ['Unicode-escaped name', `select u&"pg\\005fnotify"('c', 'x')`, 'refused'],
+  ['UESCAPE', `select U&"pg!005fnotify" UESCAPE '!' ('c', 'x')`, 'refused'],
+  ['schema-qualified, spaced', `select pg_catalog . set_config ('role', 'none', false)`, 'refused'],
 ];
 
 describe('readOnlyQuery', () => {
@@ -142,6 +150,33 @@ describe('readOnlyQuery', () => {
     );
     expect(slow?.code).toBe('57014'); // query_canceled by statement_timeout
     expect((await scope.readOnlyQuery('select current_user as who')).rows[0]?.who).toBe(ALICE);
+  });
+
+  it('caps the answer in bytes: 1,001 rows of 1 MB never reach the process', async () => {
+    const scope = await alice();
+    const before = process.memoryUsage().rss;
+    const huge = await scope.readOnlyQuery(
+      "select repeat('x', 1048576) as blob from generate_series(1, 1001)",
+    );
+    // the default cap (4 MiB): three rows fit, the fourth does not
+    expect(huge).toMatchObject({ truncated: true, truncatedBy: 'maxBytes', rowCount: null });
+    expect(huge.rows).toHaveLength(3);
+    expect(JSON.stringify(huge.rows).length).toBeLessThanOrEqual(4 * 1024 * 1024);
+    // at most the first small batch was ever held: far below the ~1 GB of the whole answer
+    expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
+    const small = await scope.readOnlyQuery(
+      'select repeat($1, 100) as s from generate_series(1, 20)',
+      ['y'],
+      {
+        maxBytes: 1000,
+      },
+    );
+    expect(small).toMatchObject({ truncated: true, truncatedBy: 'maxBytes' });
+    expect(JSON.stringify(small.rows).length).toBeLessThanOrEqual(1000);
+    expect(small.rows.length).toBeGreaterThan(5);
+    const all = await scope.readOnlyQuery('select n from generate_series(1, 700) as n');
+    expect(all).toMatchObject({ truncated: false, rowCount: 700 });
+    expect(all.rows.at(-1)).toEqual({ n: 700 });
   });
 
   it(`stops every one of ${ESCAPES.length} write or escape attempts; data and identity stay as they were`, async () => {

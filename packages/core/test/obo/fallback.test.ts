@@ -119,12 +119,13 @@ describe('requests without a usable identity', () => {
   });
 
   it('inside a Databricks App or with NODE_ENV=production, no token is a 401 even with NODE_ENV=development', async () => {
-    for (const env of [
+    const envs: Array<Record<string, string>> = [
       { NODE_ENV: 'development', DATABRICKS_APP_NAME: 'orders' },
       { NODE_ENV: 'development', DATABRICKS_APP_PORT: '8000' },
       { NODE_ENV: 'production' },
       {},
-    ]) {
+    ];
+    for (const env of envs) {
       const { lakebase, logger } = make(env);
       expect(() => lakebase.asUser({ headers: {} }), JSON.stringify(env)).toThrow(
         AuthenticationError,

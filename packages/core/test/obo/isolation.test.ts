@@ -36,10 +36,10 @@ beforeAll(async () => {
     create schema iso;
     create table iso.secret (body text);
     insert into iso.secret values ('the SP''s secret')`);
-  await setup.query(`insert into public.items (owner, body) values ($1, 'alice 1'), ($2, 'bob 1')`, [
-    ALICE,
-    BOB,
-  ]);
+  await setup.query(
+    `insert into public.items (owner, body) values ($1, 'alice 1'), ($2, 'bob 1')`,
+    [ALICE, BOB],
+  );
   await setup.close();
 }, 60_000);
 
@@ -60,7 +60,9 @@ function make(mode: Mode): Lakebase {
   return lakebase;
 }
 
-async function users(mode: Mode): Promise<{ lakebase: Lakebase; alice: UserScope; bob: UserScope }> {
+async function users(
+  mode: Mode,
+): Promise<{ lakebase: Lakebase; alice: UserScope; bob: UserScope }> {
   const lakebase = make(mode);
   return {
     lakebase,
@@ -117,7 +119,7 @@ describe.each(MODES)("userPools.mode '%s'", (mode) => {
     bobs.release();
   });
 
-  it("what the service principal leaves in its session never reaches a user", async () => {
+  it('what the service principal leaves in its session never reaches a user', async () => {
     const { lakebase, alice } = await users(mode);
     await lakebase.query('declare sp_cursor cursor with hold for select body from iso.secret');
     await lakebase.query(`set search_path = iso, public`);
@@ -133,10 +135,13 @@ describe.each(MODES)("userPools.mode '%s'", (mode) => {
 
   it("a temp table never shadows another user's table, nor catches their writes", async () => {
     const { lakebase, alice, bob } = await users(mode);
-    await alice.query(`create temp table items as select 'forged by alice'::text as body, $1::text as owner`, [
-      BOB,
+    await alice.query(
+      `create temp table items as select 'forged by alice'::text as body, $1::text as owner`,
+      [BOB],
+    );
+    expect((await alice.query('select body from items')).rows).toEqual([
+      { body: 'forged by alice' },
     ]);
-    expect((await alice.query('select body from items')).rows).toEqual([{ body: 'forged by alice' }]);
     // bob reads his own rows from public.items, never alice's forged one
     const bobSees = (await bob.query('select body, owner from items')).rows;
     expect(bobSees).toContainEqual({ body: 'bob 1', owner: BOB });
@@ -221,7 +226,10 @@ describe.each(MODES)("userPools.mode '%s'", (mode) => {
     // multi-byte characters count in bytes: 62 characters, 64 bytes
     const wide = `${'é'.repeat(26)}@example.com`;
     expect(() =>
-      lakebase.asUser({ 'x-forwarded-access-token': lb.userToken(wide), 'x-forwarded-email': wide }),
+      lakebase.asUser({
+        'x-forwarded-access-token': lb.userToken(wide),
+        'x-forwarded-email': wide,
+      }),
     ).toThrow(AuthenticationError);
     expect(lakebase.stats().users.identityLookups).toBe(lookups);
     expect(lakebase.stats().users.pools).toBe(0);

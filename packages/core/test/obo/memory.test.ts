@@ -70,21 +70,22 @@ describe('memory', () => {
       await real.query('select 1');
       const warm = lakebase.asUser(lb.headers[WARM[0]!]!); // the cached, verified scope
       const outcomes = new Map<string, number>();
-      const flood = (round: number) => Array.from({ length: 10_000 }, (_, i) => {
-        // a fresh random token per request, never kept by the test
-        const token = `${i}-${randomBytes(6144).toString('base64')}`.slice(0, 16_384);
-        return lakebase
-          .asUser({
-            'x-forwarded-access-token': token,
-            'x-forwarded-email': `mallory${round}.${i}@evil.example`,
-          })
-          .query('select 1')
-          .then(
-            () => 'ran',
-            (error: Error) => error.name,
-          )
-          .then((name) => outcomes.set(name, (outcomes.get(name) ?? 0) + 1));
-      });
+      const flood = (round: number) =>
+        Array.from({ length: 10_000 }, (_, i) => {
+          // a fresh random token per request, never kept by the test
+          const token = `${i}-${randomBytes(6144).toString('base64')}`.slice(0, 16_384);
+          return lakebase
+            .asUser({
+              'x-forwarded-access-token': token,
+              'x-forwarded-email': `mallory${round}.${i}@evil.example`,
+            })
+            .query('select 1')
+            .then(
+              () => 'ran',
+              (error: Error) => error.name,
+            )
+            .then((name) => outcomes.set(name, (outcomes.get(name) ?? 0) + 1));
+        });
       await Promise.all(flood(1)); // warm-up: JIT, sockets, the bounded caches filled
       const before = await heapAfterGc();
       outcomes.clear();

@@ -84,7 +84,7 @@ export async function startLocalLakebase(
     await proxy?.close().catch(() => undefined);
     await api?.close().catch(() => undefined);
     await pool?.end().catch(() => undefined);
-    await postgres.stop().catch(() => undefined);
+    await postgres.close().catch(() => undefined);
     if (temporary) await fs.rm(root, { recursive: true, force: true }).catch(() => undefined);
   };
 
@@ -97,9 +97,9 @@ export async function startLocalLakebase(
     pool.on('error', () => undefined);
 
     proxy = new WireProxy({
-      backendPort: async () => {
+      backendSocket: async () => {
         await backendReady;
-        return postgres.port;
+        return postgres.socketPath;
       },
       // A member of a workspace group may log in to the group's role with their own token.
       verify: (user, password) => {

@@ -1,7 +1,8 @@
 /**
  * The token-checking wire proxy: the only door for applications. It asks for a cleartext
  * password, accepts only a token minted by this emulator for exactly the requested user,
- * then replays the StartupMessage to the real Postgres (trust on loopback) and pipes bytes.
+ * then replays the StartupMessage to the real Postgres over its private Unix socket (where
+ * `trust` lets the proxy in) and pipes bytes.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -23,8 +24,8 @@ import { SocketReader } from './socket-reader.js';
 import type { StatsRecorder } from './stats.js';
 
 export interface ProxyDeps {
-  /** Resolves the port of the real Postgres once it is up (waits during a restart). */
-  backendPort(): Promise<number>;
+  /** Resolves the path of the real Postgres' Unix socket once it is up (waits during a restart). */
+  backendSocket(): Promise<string>;
   /** True when `password` is a valid Postgres token for `user`. */
   verify(user: string, password: string): boolean;
   /** Terminates backends by pid (pg_terminate_backend), as the superuser. */
@@ -203,8 +204,7 @@ export class WireProxy {
       await Promise.race([this.deps.faults.waitAwake(), closedPromise(client)]);
       if (client.destroyed) return;
     }
-    const port = await this.deps.backendPort();
-    const backend = await connect(port).catch(() => undefined);
+    const backend = await connect(await this.deps.backendSocket()).catch(() => undefined);
     if (!backend) {
       endWith(client, fatalError('57P03', 'the database system is starting up'));
       return;
@@ -266,8 +266,7 @@ export class WireProxy {
   }
 
   private async forwardCancel(packet: Buffer): Promise<void> {
-    const port = await this.deps.backendPort();
-    const backend = await connect(port).catch(() => undefined);
+    const backend = await connect(await this.deps.backendSocket()).catch(() => undefined);
     if (!backend) return;
     backend.on('error', () => undefined);
     backend.end(packet);
@@ -287,9 +286,9 @@ function closedPromise(socket: net.Socket): Promise<void> {
   return new Promise((resolve) => socket.once('close', () => resolve()));
 }
 
-function connect(port: number): Promise<net.Socket> {
+function connect(socketPath: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(socketPath);
     socket.once('connect', () => {
       socket.off('error', reject);
       resolve(socket);

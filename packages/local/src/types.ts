@@ -157,7 +157,11 @@ export interface LocalLakebase {
   readonly tls?: LocalTls;
   readonly proxyPort: number;
   readonly apiPort: number;
-  /** Port of the real Postgres (superuser access only; apps go through the proxy). */
+  /**
+   * The real Postgres listens on no TCP port: its only door is a Unix socket in a private
+   * directory, for the proxy and `sql()`. This is the number in that socket's name
+   * (`.s.PGSQL.<postgresPort>`, always 5432); nothing answers on it over TCP.
+   */
   readonly postgresPort: number;
   addUser(email: string): Promise<void>;
   /**

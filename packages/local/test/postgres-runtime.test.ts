@@ -6,7 +6,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -191,22 +190,30 @@ describe('a Postgres that cannot start is a PostgresStartError', () => {
     expect((error as PostgresStartError).hint).not.toBe('');
   });
 
-  it('a port Postgres cannot bind: the cause and the last log lines, and nothing left running', async () => {
-    const blocker = net.createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    const { root, server } = await scratchServer('taken-');
-    server.port = (blocker.address() as net.AddressInfo).port;
+  it('a data dir another Postgres runs on: the cause and the last log lines, and the other one untouched', async () => {
+    const { root, server: first } = await scratchServer('taken-');
+    await first.start();
+    const second = new PostgresServer({
+      root,
+      superuserPassword: 'secret-for-this-test',
+      fast: true,
+      log: () => undefined,
+    });
     try {
-      const error = await server.start().catch((e: unknown) => e);
+      const error = await second.start().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PostgresStartError);
       expect(error).toMatchObject({ problem: 'start-failed' });
-      expect((error as Error).message).toMatch(/could not (bind|create listen socket)/i);
+      expect((error as Error).message).toMatch(/lock file "postmaster.pid" already exists/);
       expect((error as Error).message).not.toContain('secret-for-this-test');
-      expect(server.isRunning).toBe(false);
-      expect(existsSync(path.join(root, 'pgdata', 'postmaster.pid'))).toBe(false);
+      expect(second.isRunning).toBe(false);
+      // The first one still answers on its socket.
+      const { rows } = await first.query('postgres', 'select 1 as one');
+      expect(rows).toEqual([{ one: 1 }]);
     } finally {
-      await new Promise((resolve) => blocker.close(resolve));
+      await second.close();
+      await first.close();
     }
+    expect(existsSync(path.join(root, 'pgdata', 'postmaster.pid'))).toBe(false);
   });
 
   it('a temp dir it cannot enter, where initdb would read its password file (as root)', async () => {

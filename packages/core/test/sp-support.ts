@@ -9,7 +9,7 @@ import { Telemetry } from '../src/telemetry.js';
 import { TokenCache, type TokenCacheOptions } from '../src/token-cache.js';
 import type { CredentialSource } from '../src/types.js';
 
-export { captureLogger, renderError } from '@lakebase-kit/local';
+export { captureLogger, renderError } from '@lakebase-kit/local/testing';
 
 /** A workspace client for the local Lakebase's service principal (M2M OAuth). */
 export function spWorkspaceClient(lb: LocalLakebase): WorkspaceClient {

@@ -17,24 +17,6 @@ export type {
   ServicePrincipal,
   SuspendOptions,
 } from './base/types.js';
-export {
-  DEV_ENV_FILE,
-  type DevEnv,
-  devEnvFileText,
-  devLakebaseAnswers,
-  forwardedUserHeaders,
-  parseUserTokens,
-  readDevEnvFile,
-  USER_TOKENS_ENV,
-} from './dev-env.js';
 export { startLocalLakebase } from './local-lakebase.js';
 export { CACHE_DIR_ENV } from './postgres/runtime/staging.js';
 export { PostgresStartError, type PostgresStartProblem } from './postgres/start-error.js';
-export {
-  applyEnv,
-  captureLogger,
-  exportEnvUntilStop,
-  renderError,
-  type TestLogger,
-  TOKEN_PATTERN,
-} from './testing.js';

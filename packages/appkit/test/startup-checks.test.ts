@@ -1,10 +1,6 @@
 /** The plugin runs lakebase-kit doctor's checks at startup and logs problems as warnings. */
-import {
-  applyEnv,
-  captureLogger,
-  type LocalLakebase,
-  startLocalLakebase,
-} from '@lakebase-kit/local';
+import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
+import { applyEnv, captureLogger } from '@lakebase-kit/local/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LakebasePlugin } from '../src/index.js';

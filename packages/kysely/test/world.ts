@@ -1,12 +1,8 @@
 import type { Logger } from '@lakebase-kit/core';
-import {
-  captureLogger as capture,
-  exportEnvUntilStop,
-  type LocalLakebase,
-  startLocalLakebase,
-} from '@lakebase-kit/local';
+import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
+import { captureLogger as capture, exportEnvUntilStop } from '@lakebase-kit/local/testing';
 
-export { TOKEN_PATTERN } from '@lakebase-kit/local';
+export { TOKEN_PATTERN } from '@lakebase-kit/local/testing';
 export const ALICE = 'alice@example.com';
 export const BOB = 'bob@example.com';
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { userId } from './identities.js';
+import { forwardedUserHeaders } from './base/identities.js';
 
 /** The variable holding the users' Databricks access tokens: `email=token,email=token`. */
 export const USER_TOKENS_ENV = 'LAKEBASE_LOCAL_USER_TOKENS';
@@ -75,12 +75,4 @@ export async function devLakebaseAnswers(
   }
 }
 
-/** The four headers the Databricks Apps proxy adds for a signed-in user. */
-export function forwardedUserHeaders(email: string, accessToken: string): Record<string, string> {
-  return {
-    'x-forwarded-access-token': accessToken,
-    'x-forwarded-email': email,
-    'x-forwarded-user': userId(email),
-    'x-forwarded-preferred-username': email,
-  };
-}
+export { forwardedUserHeaders };

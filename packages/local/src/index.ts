@@ -1,24 +1,7 @@
-export {
-  DEV_ENV_FILE,
-  type DevEnv,
-  devEnvFileText,
-  devLakebaseAnswers,
-  forwardedUserHeaders,
-  parseUserTokens,
-  readDevEnvFile,
-  USER_TOKENS_ENV,
-} from './dev-env.js';
-export { startLocalLakebase } from './local-lakebase.js';
-export { CACHE_DIR_ENV } from './postgres-runtime.js';
-export { PostgresStartError, type PostgresStartProblem } from './postgres-start-error.js';
-export {
-  applyEnv,
-  captureLogger,
-  exportEnvUntilStop,
-  renderError,
-  type TestLogger,
-  TOKEN_PATTERN,
-} from './testing.js';
+/**
+ * `@lakebase-kit/local`: the emulator. Test helpers are at `@lakebase-kit/local/testing`, the
+ * `lakebase-kit dev` env file's helpers at `@lakebase-kit/local/dev-env`.
+ */
 export type {
   ConnectionStats,
   CredentialFault,
@@ -33,4 +16,7 @@ export type {
   ProjectPermission,
   ServicePrincipal,
   SuspendOptions,
-} from './types.js';
+} from './base/types.js';
+export { startLocalLakebase } from './local-lakebase.js';
+export { CACHE_DIR_ENV } from './postgres/runtime/staging.js';
+export { PostgresStartError, type PostgresStartProblem } from './postgres/start-error.js';

@@ -94,7 +94,10 @@ export async function waitFor(
   }
 }
 
-/** True when `promise` has not settled after the event loop turned a few times. */
+/**
+ * True when `promise` has not settled after the event loop turned a few times. Only meaningful
+ * once a signal says the thing is held (e.g. `stats().heldConnections`): no wall-clock wait.
+ */
 export async function isPending(promise: Promise<unknown>): Promise<boolean> {
   let settled = false;
   promise.then(
@@ -106,7 +109,6 @@ export async function isPending(promise: Promise<unknown>): Promise<boolean> {
     },
   );
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-  await new Promise((resolve) => setTimeout(resolve, 50));
   return !settled;
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -49,13 +49,14 @@ describe('lifecycle', () => {
     const pid = postmasterPid(lb.dataDir);
     expect(alive(pid)).toBe(true);
     expect(postgresProcessesFor(lb.dataDir).length).toBeGreaterThan(0);
+    const socketDir = path.join(lb.dataDir, 'run');
+    expect(readdirSync(socketDir)).toContain(`.s.PGSQL.${lb.postgresPort}`);
     const client = await connectAs(lb, lb.env.PGUSER, lb.mintPgToken(lb.env.PGUSER).token);
     await Promise.all([lb.stop(), lb.stop()]);
     await lb.stop();
     expect(alive(pid)).toBe(false);
     expect(postgresProcessesFor(lb.dataDir)).toEqual([]);
     expect(existsSync(lb.dataDir)).toBe(false);
-    expect(await accepts(lb.postgresPort)).toBe(false);
     expect(await accepts(lb.proxyPort)).toBe(false);
     expect(await accepts(lb.apiPort)).toBe(false);
     await client.end().catch(() => undefined);
@@ -78,6 +79,7 @@ describe('lifecycle', () => {
     expect(created.status).toBe(200);
     await first.stop();
     expect(existsSync(path.join(persistentRoot, 'pgdata', 'PG_VERSION'))).toBe(true);
+    expect(readdirSync(path.join(persistentRoot, 'run'))).toEqual([]);
 
     const second = await startLocalLakebase({ dataDir: persistentRoot });
     try {

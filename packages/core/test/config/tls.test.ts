@@ -6,12 +6,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import {
-  applyEnv,
-  type LocalLakebase,
-  startLocalLakebase,
-  TOKEN_PATTERN,
-} from '@lakebase-kit/local';
+import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
+import { applyEnv, TOKEN_PATTERN } from '@lakebase-kit/local/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -9,7 +9,7 @@ import { ServicePrincipal, servicePrincipalPool } from '../../src/pool/service-p
 import { TokenCache, type TokenCacheOptions } from '../../src/pool/token-cache.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 
-export { captureLogger, renderError } from '@lakebase-kit/local';
+export { captureLogger, renderError } from '@lakebase-kit/local/testing';
 
 /** A workspace client for the local Lakebase's service principal (M2M OAuth). */
 export function spWorkspaceClient(lb: LocalLakebase): WorkspaceClient {

@@ -4,9 +4,24 @@
 const $ = (id) => document.getElementById(id);
 let userHeaders = {};
 
+// Errors go to the alert under the form, anything else to the status line; each replaces both.
 function setStatus(text, isError = false) {
-  $('status').textContent = text;
-  $('status').className = isError ? 'error' : '';
+  $('status').textContent = isError ? '' : text;
+  $('error').textContent = isError ? text : '';
+  $('error').hidden = !isError;
+}
+
+// "My orders" is aria-busy while a user switch, a refresh or a new order is under way.
+let pending = 0;
+async function whileBusy(work) {
+  pending += 1;
+  $('my-orders').setAttribute('aria-busy', 'true');
+  try {
+    return await work();
+  } finally {
+    pending -= 1;
+    if (pending === 0) $('my-orders').setAttribute('aria-busy', 'false');
+  }
 }
 
 async function api(path, init = {}) {
@@ -21,6 +36,7 @@ function renderOrders(tbody, orders) {
   tbody.replaceChildren(
     ...orders.map((order) => {
       const tr = document.createElement('tr');
+      tr.dataset.orderId = String(order.id);
       const cells = [
         order.id,
         order.item,
@@ -38,41 +54,47 @@ function renderOrders(tbody, orders) {
   );
 }
 
-async function refresh() {
-  try {
-    const [me, mine, all] = await Promise.all([
-      api('/api/whoami'),
-      api('/api/my-orders'),
-      api('/api/orders'),
-    ]);
-    $('whoami').textContent = `as ${me.user}`;
-    renderOrders($('my-orders'), mine);
-    renderOrders($('all-orders'), all);
-    setStatus(`${mine.length} of ${all.length} orders are yours.`);
-  } catch (error) {
-    setStatus(error.message, true);
-  }
+function refresh() {
+  return whileBusy(async () => {
+    try {
+      const [me, mine, all] = await Promise.all([
+        api('/api/whoami'),
+        api('/api/my-orders'),
+        api('/api/orders'),
+      ]);
+      $('whoami').textContent = `as ${me.user}`;
+      renderOrders($('my-orders'), mine);
+      renderOrders($('all-orders'), all);
+      setStatus(`${mine.length} of ${all.length} orders are yours.`);
+    } catch (error) {
+      setStatus(error.message, true);
+    }
+  });
 }
 
-async function selectUser(email) {
-  userHeaders = await api(`/local/headers?user=${encodeURIComponent(email)}`);
-  await refresh();
-}
-
-$('add-order').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  try {
-    const order = await api('/api/my-orders', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ item: $('item').value, quantity: Number($('quantity').value) }),
-    });
-    $('item').value = '';
+function selectUser(email) {
+  return whileBusy(async () => {
+    userHeaders = await api(`/local/headers?user=${encodeURIComponent(email)}`);
     await refresh();
-    setStatus(`Added order #${order.id} (${order.item}) as ${order.owner}.`);
-  } catch (error) {
-    setStatus(error.message, true);
-  }
+  });
+}
+
+$('add-order').addEventListener('submit', (event) => {
+  event.preventDefault();
+  whileBusy(async () => {
+    try {
+      const order = await api('/api/my-orders', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ item: $('item').value, quantity: Number($('quantity').value) }),
+      });
+      $('item').value = '';
+      await refresh();
+      setStatus(`Added order #${order.id} (${order.item}) as ${order.owner}.`);
+    } catch (error) {
+      setStatus(error.message, true);
+    }
+  });
 });
 
 async function start() {
@@ -91,4 +113,4 @@ async function start() {
   }
 }
 
-start().catch((error) => setStatus(error.message, true));
+whileBusy(start).catch((error) => setStatus(error.message, true));

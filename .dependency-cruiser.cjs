@@ -5,19 +5,27 @@
  *   entries (index, admin, adapter) ─▶ lakebase.ts (facade) ─▶ obo ─▶ agent
  *                                                  │            └──▶ pool ─▶ telemetry ─▶ config ─▶ base
  *                                                  └──▶ admin ─────▶ pool
+ *
+ * and the local Lakebase's parts meet only where it is composed:
+ *
+ *   local-lakebase.ts ─▶ project ─▶ postgres | proxy | workspace ─▶ base
  */
 const core = 'packages/core/src';
-/** A layer of the core that may import only itself and `allowed`. */
-const layer = (name, allowed) => ({
-  name: `core-${name}-imports-only-${allowed.join('-') || 'itself'}`,
-  comment: `core/src/${name} may import only ${[name, ...allowed].join(', ')}`,
+const local = 'packages/local/src';
+/** A folder of a package's `src` that may import only itself and `allowed` (of that `src`). */
+const folder = (src, label) => (name, allowed) => ({
+  name: `${label}-${name}-imports-only-${allowed.join('-') || 'itself'}`,
+  comment: `${src}/${name} may import only ${[name, ...allowed].join(', ')}`,
   severity: 'error',
-  from: { path: `^${core}/${name}/` },
+  from: { path: `^${src}/${name}/` },
   to: {
-    path: `^${core}/`,
-    pathNot: [`^${core}/(${[name, ...allowed].join('|')})/`],
+    path: `^${src}/`,
+    pathNot: [`^${src}/(${[name, ...allowed].join('|')})/`],
   },
 });
+const layer = folder(core, 'core');
+/** The local Lakebase: its parts (postgres, proxy, workspace) meet only in project/. */
+const part = folder(local, 'local');
 
 module.exports = {
   forbidden: [
@@ -35,6 +43,11 @@ module.exports = {
     layer('agent', ['base']),
     layer('obo', ['pool', 'agent', 'telemetry', 'config', 'base']),
     layer('admin', ['pool', 'config', 'base']),
+    part('base', []),
+    part('postgres', ['base']),
+    part('proxy', ['base']),
+    part('workspace', ['base']),
+    part('project', ['postgres', 'proxy', 'workspace', 'base']),
     {
       name: 'core-facade-only-from-entries',
       comment: 'Only the entry points (index, admin, adapter) import the facade',

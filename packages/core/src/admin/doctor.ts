@@ -24,6 +24,7 @@ import pg from 'pg';
 import { branchOf } from '../base/endpoint-path.js';
 import { CredentialError, LakebaseError, redactSecrets } from '../base/errors.js';
 import { createRoleCommands } from '../base/role-name.js';
+import { shellWord } from '../base/shell-word.js';
 import type { LakebasePoolConfig, Queryable } from '../base/types.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
 import { sslOptions } from '../config/tls.js';
@@ -85,6 +86,18 @@ function summarize(items: string[], max = 5): string {
   return items.length <= max
     ? items.join(', ')
     : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
+/** `schema.relation`, each part quoted as an identifier. */
+function qualified(schema: string, relation: string): string {
+  return `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(relation)}`;
+}
+
+/** `--schema=<name>` for pg_dump, as one shell word (its pattern quoted when it must be). */
+function dumpSchemaFlag(schema: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(schema)
+    ? `--schema=${schema}`
+    : shellWord(`--schema=${pg.escapeIdentifier(schema)}`);
 }
 
 /** Runs every check; see the file comment. */
@@ -320,8 +333,8 @@ async function ownershipCheck(
     finding: `${rows.length} object(s) the app uses are not owned by ${appRole}: ${summarize(subjects)}`,
     fix:
       `The deployed app will get "permission denied" (the deploy-first trap). Export the data ` +
-      `(pg_dump --schema=${foreignSchemas[0]}, or copy it to a temporary schema), ` +
-      `DROP SCHEMA ${foreignSchemas.join(', ')} CASCADE, and redeploy: the service principal ` +
+      `(pg_dump ${dumpSchemaFlag(foreignSchemas[0] as string)}, or copy it to a temporary schema), ` +
+      `DROP SCHEMA ${foreignSchemas.map((schema) => pg.escapeIdentifier(schema)).join(', ')} CASCADE, and redeploy: the service principal ` +
       'recreates them on startup. Ownership cannot be reassigned by regular users (a role that is ' +
       `a member of both, such as the project owner, may ALTER ... OWNER TO ${pg.escapeIdentifier(appRole)}).`,
     subjects,
@@ -330,12 +343,13 @@ async function ownershipCheck(
 
 async function policiesCheck(db: Queryable, schemas: string[]): Promise<DoctorCheck> {
   const { rows } = await db.query(
-    `select n.nspname || '.' || c.relname as name, count(p.*)::int as policies
+    `select n.nspname || '.' || c.relname as name, n.nspname as schema, c.relname as relation,
+            count(p.*)::int as policies
        from pg_catalog.pg_class c
        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
        join pg_catalog.pg_policy p on p.polrelid = c.oid
       where n.nspname = any($1::text[]) and not c.relrowsecurity
-      group by 1 order by 1`,
+      group by 1, 2, 3 order by 1`,
     [schemas],
   );
   if (rows.length === 0) {
@@ -351,7 +365,12 @@ async function policiesCheck(db: Queryable, schemas: string[]): Promise<DoctorCh
     id: 'rls-policies',
     status: 'error',
     finding: `${names.length} table(s) have policies but row-level security off, so the policies do nothing: ${summarize(names)}`,
-    fix: names.map((name) => `ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY;`).join(' '),
+    fix: rows
+      .map(
+        (row: { schema: string; relation: string }) =>
+          `ALTER TABLE ${qualified(row.schema, row.relation)} ENABLE ROW LEVEL SECURITY;`,
+      )
+      .join(' '),
     subjects: names,
   };
 }
@@ -392,19 +411,29 @@ async function bypassCheck(
   appRole: string,
   identities: readonly string[],
 ): Promise<DoctorCheck> {
-  // Roles of OBO requests: the identities seen, and the roles granted access to the app's schemas.
+  // Roles of OBO requests: the identities seen, and every login role that can reach the app's
+  // tables — by a grant to it, to a role it belongs to, or to PUBLIC — but the app's own role,
+  // the project owner (the database's owner) and the platform's roles (pg_*, databricks_*).
   const { rows } = await db.query(
-    `with candidates as (
+    `with app_tables as (
+       select c.oid from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = any($1::text[]) and c.relkind in ('r', 'p', 'v', 'm', 'f')
+     ),
+     candidates as (
        select r.oid, r.rolname from pg_catalog.pg_roles r where r.rolname = any($2::text[])
        union
-       select r.oid, r.rolname
-         from pg_catalog.pg_namespace n, aclexplode(n.nspacl) a
-         join pg_catalog.pg_roles r on r.oid = a.grantee
-        where n.nspname = any($1::text[]) and r.rolcanlogin
+       select r.oid, r.rolname from pg_catalog.pg_roles r
+        where r.rolcanlogin
+          and r.rolname !~ '^(pg_|databricks_)' and r.oid <> 10 -- 10: the bootstrap superuser
+          and r.oid <> (select d.datdba from pg_catalog.pg_database d where d.datname = current_database())
+          and exists (select 1 from pg_catalog.pg_namespace n
+                       where n.nspname = any($1::text[]) and pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE'))
+          and exists (select 1 from app_tables t
+                       where pg_catalog.has_table_privilege(r.oid, t.oid, 'SELECT, INSERT, UPDATE, DELETE'))
      )
      select c.rolname, r.rolsuper, r.rolbypassrls,
        exists (select 1 from pg_catalog.pg_roles s where s.rolname = 'databricks_superuser'
-               and pg_has_role(c.oid, s.oid, 'MEMBER')) as superuser_member
+               and pg_catalog.pg_has_role(c.oid, s.oid, 'MEMBER')) as superuser_member
        from candidates c join pg_catalog.pg_roles r on r.oid = c.oid
       where c.rolname <> $3
       order by 1`,
@@ -423,10 +452,13 @@ async function bypassCheck(
           row.superuser_member && 'a member of databricks_superuser',
           row.rolbypassrls && 'BYPASSRLS',
         ].filter(Boolean);
-        return why.length ? `${row.rolname} (${why.join(', ')})` : undefined;
+        return why.length
+          ? { role: row.rolname, text: `${row.rolname} (${why.join(', ')})` }
+          : undefined;
       },
     )
-    .filter((entry): entry is string => entry !== undefined);
+    .filter((entry): entry is { role: string; text: string } => entry !== undefined);
+  const bypassingRoles = bypassing.map((entry) => entry.role);
   if (bypassing.length === 0) {
     return {
       id: 'obo-bypass-rls',
@@ -440,13 +472,20 @@ async function bypassCheck(
   return {
     id: 'obo-bypass-rls',
     status: 'error',
-    finding: `${bypassing.length} role(s) used on behalf of users bypass row-level security: ${summarize(bypassing)}`,
+    finding: `${bypassing.length} role(s) that can reach the app's tables on behalf of users bypass row-level security: ${summarize(bypassing.map((entry) => entry.text))}`,
     fix:
       'Never give OBO users databricks_superuser or BYPASSRLS: remove the membership ' +
       '(databricks postgres update-role <role> spec.membership_roles --json \'{"spec": {"membership_roles": []}}\', ' +
-      'or REVOKE databricks_superuser FROM <role>; ALTER ROLE <role> NOBYPASSRLS) and grant what ' +
-      'the app needs instead (lakebase-kit roles grant <identity> --schema <schema>).',
-    subjects: bypassing,
+      `or ${bypassingRoles
+        .slice(0, 3)
+        .map(
+          (role) =>
+            `REVOKE databricks_superuser FROM ${pg.escapeIdentifier(role)}; ALTER ROLE ${pg.escapeIdentifier(role)} NOBYPASSRLS;`,
+        )
+        .join(
+          ' ',
+        )}) and grant what the app needs instead (lakebase-kit roles grant <identity> --schema <schema>).`,
+    subjects: bypassing.map((entry) => entry.text),
   };
 }
 

@@ -35,6 +35,8 @@ afterAll(async () => {
 const doctor = (options: Partial<Parameters<typeof runDoctor>[0]> = {}) =>
   runDoctor({ db: sp.lakebase, env: lb.env, ...options });
 
+const pgIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
 const check = (report: DoctorReport, id: string) => {
   const found = report.checks.find((c) => c.id === id);
   if (!found) throw new Error(`no check ${id} in ${report.checks.map((c) => c.id).join(', ')}`);
@@ -78,7 +80,7 @@ describe('runDoctor', () => {
     ]);
     expect(ownership.finding).toContain(`not owned by ${lb.env.PGUSER}`);
     expect(ownership.fix).toContain('pg_dump --schema=devschema');
-    expect(ownership.fix).toContain('DROP SCHEMA devschema CASCADE, and redeploy');
+    expect(ownership.fix).toContain('DROP SCHEMA "devschema" CASCADE, and redeploy');
     expect(report.ok).toBe(false);
     // the recovery: the schema is dropped, and the SP's startup recreates its own
     await owner.lakebase.query('drop schema devschema cascade');
@@ -87,12 +89,12 @@ describe('runDoctor', () => {
 
   it('finds users of on-behalf-of requests with databricks_superuser or BYPASSRLS', async () => {
     const api = new LakebaseRolesApi(owner.target.workspaceClient!, lb.endpoint);
-    await api.create({
+    const boss = await api.create({
       identity_type: 'USER',
       postgres_role: 'boss@example.com',
       membership_roles: ['DATABRICKS_SUPERUSER'],
     });
-    await api.create({
+    const sneaky = await api.create({
       identity_type: 'USER',
       postgres_role: 'sneaky@example.com',
       attributes: { bypassrls: true },
@@ -105,12 +107,41 @@ describe('runDoctor', () => {
       'sneaky@example.com (BYPASSRLS)',
     ]);
     expect(bypass.fix).toContain('spec.membership_roles');
-    // a role granted access to the app's schema counts as well, without being seen yet
-    await sp.lakebase.query('grant usage on schema app to "boss@example.com"');
+    expect(bypass.fix).toContain('REVOKE databricks_superuser FROM "boss@example.com";');
+    // without being seen yet: every login role that can reach the app's tables counts, here
+    // through the seed's own grants to PUBLIC — but not the project owner, nor alice
+    const unseen = check(await doctor(), 'obo-bypass-rls');
+    expect(unseen.status).toBe('error');
+    expect(unseen.subjects).toEqual([
+      'boss@example.com (a member of databricks_superuser)',
+      'sneaky@example.com (BYPASSRLS)',
+    ]);
+    // with no grant to PUBLIC, a direct grant (or one through a role) is what counts
+    await sp.lakebase.query(`revoke usage on schema app from public;
+      grant usage on schema app to "boss@example.com"`);
     expect(check(await doctor(), 'obo-bypass-rls').subjects).toEqual([
       'boss@example.com (a member of databricks_superuser)',
     ]);
-    await sp.lakebase.query('revoke usage on schema app from "boss@example.com"');
+    await sp.lakebase.query(`revoke usage on schema app from "boss@example.com";
+      grant usage on schema app to public`);
+    for (const role of [sneaky, boss]) await api.delete(role.name.split('/').at(-1)!);
+    expect(check(await doctor(), 'obo-bypass-rls').status).toBe('ok');
+  });
+
+  it('quotes every identifier in the SQL it proposes: a hostile table name stays a name', async () => {
+    const hostile = `x; grant "${lb.projectOwner}" to "${ALICE}"; --`;
+    await sp.lakebase.query(`create table app.${pgIdent(hostile)} (owner text);
+      create policy p on app.${pgIdent(hostile)} using (owner = current_user)`);
+    const fix = check(await doctor(), 'rls-policies').fix;
+    expect(fix).toBe(`ALTER TABLE "app".${pgIdent(hostile)} ENABLE ROW LEVEL SECURITY;`);
+    await owner.lakebase.query(fix); // runs as printed: one statement, on that table
+    const after = await sp.lakebase.query(
+      `select c.relrowsecurity as rls, pg_has_role($2, $1, 'MEMBER') as granted
+         from pg_class c where c.relname = $3`,
+      [lb.projectOwner, ALICE, hostile],
+    );
+    expect(after.rows).toEqual([{ rls: true, granted: false }]);
+    await sp.lakebase.query(`drop table app.${pgIdent(hostile)}`);
   });
 
   it('finds a table with policies but RLS disabled, and one readable by PUBLIC without RLS', async () => {
@@ -122,7 +153,7 @@ describe('runDoctor', () => {
     expect(check(report, 'rls-policies')).toMatchObject({
       status: 'error',
       subjects: ['app.loose'],
-      fix: 'ALTER TABLE app.loose ENABLE ROW LEVEL SECURITY;',
+      fix: 'ALTER TABLE "app"."loose" ENABLE ROW LEVEL SECURITY;',
     });
     expect(check(report, 'rls-public')).toMatchObject({ status: 'warn', subjects: ['app.open'] });
     await sp.lakebase.query('drop table app.loose, app.open');

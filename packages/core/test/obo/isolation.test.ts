@@ -255,3 +255,36 @@ describe.each(MODES)("userPools.mode '%s'", (mode) => {
     expect(logger.lines.join('\n')).not.toMatch(/lbk_|eyJ/);
   });
 });
+
+describe('text that reaches a shell', () => {
+  it("the missing-role 403 gives commands that stay one word per argument, o'brien included", async () => {
+    const lakebase = make('login');
+    const obrien = "o'brien@example.com";
+    const error = (await lakebase
+      .asUser({ 'x-forwarded-access-token': lb.userToken(obrien), 'x-forwarded-email': obrien })
+      .query('select 1')
+      .catch((e: unknown) => e)) as AuthenticationError;
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(error.status).toBe(403);
+    const commands = [...error.message.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
+    const databricks = commands.find((c) => c.startsWith('databricks postgres create-role'));
+    expect(databricks).toBeDefined();
+    // run it through /bin/sh with `databricks` standing for a program that prints its arguments
+    const { execFileSync } = await import('node:child_process');
+    const argv = execFileSync(
+      '/bin/sh',
+      ['-c', `set -- ${databricks}; shift; printf '%s\\n' "$@"`],
+      {
+        encoding: 'utf8',
+      },
+    )
+      .trimEnd()
+      .split('\n');
+    expect(argv.slice(0, 3)).toEqual(['postgres', 'create-role', 'projects/local/branches/main']);
+    expect(argv[3]).toBe('--json');
+    expect(JSON.parse(argv[4] as string)).toEqual({
+      spec: { identity_type: 'USER', postgres_role: obrien },
+    });
+    expect(argv).toHaveLength(5);
+  });
+});

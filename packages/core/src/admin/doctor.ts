@@ -18,7 +18,6 @@
  * `error` is what breaks the app or its security; `warn` the rest. It never throws, and no
  * finding ever holds a token.
  */
-import { isIP } from 'node:net';
 import type { WorkspaceClient } from '@databricks/sdk-experimental';
 import pg from 'pg';
 import { branchOf } from '../base/endpoint-path.js';
@@ -27,7 +26,8 @@ import { createRoleCommands } from '../base/role-name.js';
 import { shellWord } from '../base/shell-word.js';
 import type { LakebasePoolConfig, Queryable } from '../base/types.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
-import { sslOptions } from '../config/tls.js';
+import { tlsSettings, weakerWarning } from '../config/tls.js';
+import { isLoopbackHost } from '../config/workspace-host.js';
 import { generateDatabaseCredential } from '../pool/credentials.js';
 import { createWorkspaceClient } from '../pool/service-principal.js';
 import { missingRoles } from './role-lookup.js';
@@ -75,7 +75,6 @@ export interface DoctorOptions {
 }
 
 const OK_FIX = '';
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
 
 const message = (error: unknown) =>
   error instanceof LakebaseError
@@ -236,11 +235,9 @@ async function loginCheck(
 }
 
 function tlsCheck(config: ResolvedConfig): DoctorCheck {
-  const host = config.host.replace(/^\[|\]$/g, '');
-  const loopback = LOOPBACK.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
-  let ssl: ReturnType<typeof sslOptions>;
+  let settings: ReturnType<typeof tlsSettings>;
   try {
-    ssl = sslOptions(config);
+    settings = tlsSettings(config);
   } catch (error) {
     return {
       id: 'tls',
@@ -249,21 +246,30 @@ function tlsCheck(config: ResolvedConfig): DoctorCheck {
       fix: 'Point PGSSLROOTCERT (option "sslRootCert") at a readable PEM file, or unset it.',
     };
   }
-  if (!ssl) {
+  const loopback = isLoopbackHost(config.host);
+  const weaker = weakerWarning(config, settings.strength);
+  if (settings.strength === 'off') {
     return {
       id: 'tls',
       status: loopback ? 'warn' : 'error',
-      finding: `TLS is off (sslmode=${config.sslMode}) for ${loopback ? 'loopback ' : ''}host ${config.host}`,
+      finding: `${weaker} (${loopback ? 'loopback ' : ''}host ${config.host})`,
       fix: loopback
-        ? 'Lakebase only accepts TLS: test with it on too (startLocalLakebase({ tls: true }), PGSSLMODE=require).'
-        : 'Set PGSSLMODE=require (or verify-full with PGSSLROOTCERT): Lakebase only accepts TLS, and tokens must never cross the network in clear text.',
+        ? 'Lakebase only accepts TLS: test with it on too (startLocalLakebase() speaks TLS; PGSSLMODE=require with its PGSSLROOTCERT).'
+        : 'Set PGSSLMODE=require (the default, which verifies the server): Lakebase only accepts TLS, and tokens must never cross the network in clear text.',
     };
   }
-  const verified = ssl === true || ssl.rejectUnauthorized !== false;
+  if (weaker) {
+    return {
+      id: 'tls',
+      status: 'warn',
+      finding: weaker,
+      fix: "Use sslmode=require or verify-full (the default, require, verifies the certificate and the host name against Node's CA store; PGSSLROOTCERT adds a CA).",
+    };
+  }
   return {
     id: 'tls',
     status: 'ok',
-    finding: `TLS on (sslmode=${config.sslMode}${verified ? ', server certificate verified' : ''})`,
+    finding: `TLS on (${config.ssl !== undefined ? 'pg "ssl" option' : `sslmode=${config.sslMode}`}, server certificate and host name verified)`,
     fix: OK_FIX,
   };
 }

@@ -84,9 +84,36 @@ async function probeError(extra: Partial<LakebasePoolConfig>, host = lb.env.PGHO
 }
 
 describe('sslmodes against a TLS local Lakebase', () => {
-  it("require (core's default) without a CA encrypts without verifying", async () => {
-    const result = await probe({ sslMode: 'require', sslRootCert: undefined });
-    expect(result).toEqual({ me: clientId, encrypted: true, authorized: false });
+  it("require (core's default) verifies, as the official kit does: without the local CA it fails", async () => {
+    const { rendered } = await probeError({ sslMode: 'require', sslRootCert: undefined });
+    expect(rendered).toMatch(/unable to verify the first certificate/i);
+    expect(lb.stats().authAttempts).toBe(0); // no token was offered to an unverified server
+    const result = await probe({ sslMode: 'require', sslRootCert: caFile });
+    expect(result).toEqual({ me: clientId, encrypted: true, authorized: true });
+  });
+
+  it('weaker modes must be asked for by name, are logged once per config, and the doctor warns', async () => {
+    const lines = captureLogger();
+    const pool = createLakebasePool(
+      localPoolOptions(lb, {
+        sslMode: 'prefer',
+        sslRootCert: undefined,
+        logger: lines.logger,
+        max: 2,
+      }),
+    );
+    try {
+      const clients = await Promise.all([pool.connect(), pool.connect()]);
+      const stream = (clients[0] as unknown as { connection: { stream: Stream } }).connection
+        .stream;
+      expect(stream).toMatchObject({ encrypted: true, authorized: false });
+      for (const client of clients) client.release();
+    } finally {
+      await pool.end();
+    }
+    const warned = lines.lines.filter((l) => /encrypts without verifying/.test(l));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/sslmode=prefer/);
   });
 
   it('verify-full with sslRootCert verifies the chain and the host (127.0.0.1 and localhost)', async () => {
@@ -105,13 +132,15 @@ describe('sslmodes against a TLS local Lakebase', () => {
     expect(options.ca).toBe(lb.tls!.caPem);
   });
 
-  it('verify-ca, and require with a root cert (libpq: behaves as verify-ca), verify the chain', async () => {
+  it('verify-ca and require with a root cert verify the chain; require checks the host name too', async () => {
     for (const sslMode of ['verify-ca', 'require'] as const) {
       const result = await probe({ sslMode, sslRootCert: caFile });
       expect(result).toEqual({ me: clientId, encrypted: true, authorized: true });
     }
     const { rendered } = await probeError({ sslMode: 'require', sslRootCert: otherCaFile });
     expect(rendered).toMatch(/unable to verify the first certificate/i);
+    const wrongHost = await probeError({ sslMode: 'require', sslRootCert: caFile }, '127.1');
+    expect(wrongHost.rendered).toMatch(/Host: 127\.1\. is not in the cert's altnames/);
   });
 
   it('verify-full without the local CA (system roots, or another CA) fails with a clear error', async () => {

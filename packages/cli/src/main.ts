@@ -1,4 +1,5 @@
 /** The `lakebase-kit` dispatcher: `lakebase-kit <command> [options]`. */
+import { stripControlCharacters } from '@lakebase-kit/core/admin';
 import { type Command, type CommandIO, UsageError } from './commands/command.js';
 import { commands } from './commands/index.js';
 
@@ -8,9 +9,14 @@ function usage(list: Command[]): string {
   return `Usage: lakebase-kit <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun \`lakebase-kit <command> --help\` for a command's options.\n`;
 }
 
+/**
+ * The terminal: what the CLI prints may hold names from a database or a request (a table named
+ * with an escape sequence, a carriage return), so control characters are stripped on the way
+ * out; newlines and tabs stay, and `--json` escapes them anyway.
+ */
 const defaultIO = (): CommandIO => ({
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
+  stdout: (text) => process.stdout.write(stripControlCharacters(text)),
+  stderr: (text) => process.stderr.write(stripControlCharacters(text)),
   cwd: process.cwd(),
   env: process.env,
 });

@@ -48,7 +48,9 @@ describe('lakebase-kit doctor', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^ok {3}\s+config\s+endpoint projects\/local/m);
-    expect(stdout).toMatch(/^ok\s+tls\s+TLS on \(sslmode=require, server certificate verified\)$/m);
+    expect(stdout).toMatch(
+      /^ok\s+tls\s+TLS on \(sslmode=require, server certificate and host name verified\)$/m,
+    );
     expect(stdout).toMatch(/^ok {3}\s+ownership\s+/m);
     // login mode (the default) does not need SET ROLE: reported, not a warning
     expect(stdout).toMatch(
@@ -71,6 +73,27 @@ describe('lakebase-kit doctor', () => {
     const report = JSON.parse(json.stdout) as Report;
     expect(report.ok).toBe(true);
     expect(report.checks.find((c) => c.id === 'ownership')?.status).toBe('ok');
+  });
+
+  it('names from the database reach the terminal without their control characters', async () => {
+    const evil = 'evil\u001b[2J\u001b]0;pwned\u0007\rname';
+    const quoted = `"${evil.replaceAll('"', '""')}"`;
+    await as(
+      world.lb.env.PGUSER,
+      `create table app.${quoted} (owner text); create policy p on app.${quoted} using (true)`,
+    );
+    try {
+      const { stdout } = await cli(['doctor', '--schema', 'app'], world.lb.env);
+      expect(stdout).toMatch(/^ERROR\s+rls-policies\s+.*app\.evil\[2J\]0;pwnedname/m);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the point of the test
+      expect(stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+      // --json keeps the name exact (JSON escapes it)
+      const json = await cli(['doctor', '--json', '--schema', 'app'], world.lb.env);
+      const report = JSON.parse(json.stdout) as Report;
+      expect(report.checks.find((c) => c.id === 'rls-policies')?.subjects).toEqual([`app.${evil}`]);
+    } finally {
+      await as(world.lb.env.PGUSER, `drop table app.${quoted}`);
+    }
   });
 
   it('run as the developer, --app-role checks ownership against the app SP', async () => {

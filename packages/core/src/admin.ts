@@ -37,6 +37,7 @@ export {
   type IdentityType,
   inferIdentityType,
 } from './base/role-name.js';
+export { shellWord, stripControlCharacters } from './base/shell-word.js';
 export type { Queryable } from './base/types.js';
 export { type ResolvedConfig, resolveConfig } from './config/resolve-config.js';
 export { createWorkspaceClient } from './pool/service-principal.js';

@@ -171,6 +171,10 @@ describe.each(MODES)("userPools.mode '%s'", (mode) => {
     await alice.query('select pg_advisory_lock(4343)');
 
     const bobs = await bob.pool.connect();
+    // alice's LISTEN is not bob's session's (nor is it left on the connection he got)
+    expect(
+      (await bobs.query('select count(*)::int as n from pg_listening_channels()')).rows[0].n,
+    ).toBe(0);
     await bobs.query('listen secrets');
     await bobs.query(`notify secrets, 'for bob only'`);
     const state = await bobs.query(

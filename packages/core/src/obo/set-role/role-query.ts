@@ -29,8 +29,18 @@ type QueryClass = new (
 ) => QueryProtocol & EventEmitter;
 const Query = pg.Query as unknown as QueryClass;
 
+/** One statement of the preamble: named ones are parsed once per connection (`parse`). */
+export interface PreambleStatement {
+  text: string;
+  /** A protocol-level name: Bind to it; Parse it first when `parse`. */
+  name?: string;
+  parse?: boolean;
+  /** Text parameters (the preamble's are ours: role names and flags). */
+  values?: string[];
+}
+
 export class RoleQuery extends Query {
-  readonly #preamble: readonly string[];
+  readonly #preamble: readonly PreambleStatement[];
   /** Preamble statements whose CommandComplete has not arrived yet. */
   #pending: number;
   /** The index of the preamble statement that failed (the statement itself never ran), if one did. */
@@ -40,7 +50,7 @@ export class RoleQuery extends Query {
   constructor(
     query: string | pg.QueryConfig,
     values: unknown[] | undefined,
-    preamble: readonly string[],
+    preamble: readonly PreambleStatement[],
   ) {
     // the extended protocol (pg's public `queryMode` option): one statement only
     super(
@@ -56,9 +66,12 @@ export class RoleQuery extends Query {
     // one write for the preamble and the statement (pg's Query corks its own part too)
     connection.stream.cork?.();
     try {
-      for (const text of this.#preamble) {
-        connection.parse({ name: '', text, types: [] }, true);
-        connection.bind({ portal: '', statement: '', values: [] }, true);
+      for (const statement of this.#preamble) {
+        const name = statement.name ?? '';
+        if (!statement.name || statement.parse) {
+          connection.parse({ name, text: statement.text, types: [] }, true);
+        }
+        connection.bind({ portal: '', statement: name, values: statement.values ?? [] }, true);
         connection.execute({ portal: '' }, true);
       }
       return super.submit(connection);

@@ -14,6 +14,11 @@ import type { Route } from '../route.js';
 import { RoleQuery } from './role-query.js';
 import type { SessionStates } from './session-state.js';
 
+/** True for a `QueryConfig` with a `name` (a statement pg prepares once per connection). */
+function namedQuery(text: string | pg.QueryConfig): boolean {
+  return typeof text !== 'string' && Boolean(text.name);
+}
+
 export class SetRoleRoute implements Route {
   readonly #sp: LakebasePool;
   readonly #sessions: SessionStates;
@@ -49,34 +54,55 @@ export class SetRoleRoute implements Route {
         ),
       );
     }
+    return this.#sp
+      .connectAs(this.#role, { inline: true })
+      .then((client) => this.#run<R>(client, text, values, true));
+  }
+
+  /**
+   * Runs the statement on `client` after its preamble; once, if the hand-off check finds
+   * leftovers, again after the full clear (the statement had not run).
+   */
+  #run<R extends pg.QueryResultRow>(
+    client: pg.PoolClient,
+    text: string | pg.QueryConfig,
+    values: unknown[] | undefined,
+    mayRetry: boolean,
+  ): Promise<pg.QueryResult<R>> {
     const sessions = this.#sessions;
     const role = this.#role;
-    return this.#sp.connectAs(role, { inline: true }).then(
-      (client) =>
-        new Promise<pg.QueryResult<R>>((resolve, reject) => {
-          const preamble = sessions.inline(client, role);
-          const query = new RoleQuery(text, values, preamble.statements);
-          query.once('end', (result: pg.QueryResult<R>) => {
-            sessions.afterInline(client, role, true);
-            client.release();
-            resolve(result);
-          });
-          query.once('error', (error: Error) => {
-            const failedAt = query.failedAt;
-            if (failedAt !== undefined && failedAt < preamble.clearing) {
-              client.release(true); // the clear itself failed: its state is unknown
-              reject(error);
-              return;
-            }
-            // the implicit transaction ended at the Sync (SET LOCAL ROLE with it); what the clear
-            // did inside it was rolled back, so the next holder gets a full clear
-            sessions.afterInline(client, role, false);
-            client.release();
-            reject(failedAt !== undefined ? sessions.setRoleError(role, error) : error);
-          });
-          client.query(query);
-        }),
-    );
+    return new Promise<pg.QueryResult<R>>((resolve, reject) => {
+      const preamble = sessions.inline(client, role);
+      const query = new RoleQuery(text, values, preamble.statements);
+      query.once('end', (result: pg.QueryResult<R>) => {
+        sessions.afterInline(client, role, preamble, undefined);
+        client.release();
+        resolve(result);
+      });
+      query.once('error', (error: Error) => {
+        const failedAt = query.failedAt ?? preamble.statements.length;
+        const outcome = sessions.afterInline(client, role, preamble, failedAt, error);
+        if (outcome === 'left-something' && mayRetry) {
+          // the last holder left something: clear it all, then run the statement (it had not run)
+          sessions.clear(client).then(
+            () => resolve(this.#run<R>(client, text, values, false)),
+            (failure: unknown) => {
+              client.release(true);
+              reject(failure);
+            },
+          );
+          return;
+        }
+        if (outcome !== 'done' || (failedAt < preamble.statements.length && namedQuery(text))) {
+          // its state is unknown (or pg took a preamble's ParseComplete for the named statement's)
+          client.release(true);
+        } else {
+          client.release();
+        }
+        reject(failedAt < preamble.statements.length ? sessions.setRoleError(role, error) : error);
+      });
+      client.query(query as unknown as pg.QueryConfig);
+    });
   }
 
   /** A leased client whose session runs as the identity until released; release clears it. */

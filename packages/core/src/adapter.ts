@@ -45,15 +45,19 @@ export function resolveAdapterLakebase(
 export class ScopedClients<T extends object> {
   readonly #entries = new WeakMap<UserScope, { client: T; unsubscribe: () => void }>();
 
-  constructor(
-    private readonly create: (scope: UserScope) => T,
-    private readonly onDrop?: (client: T) => void,
-  ) {}
+  readonly #create: (scope: UserScope) => T;
+  readonly #onDrop: ((client: T) => void) | undefined;
+
+  constructor(create: (scope: UserScope) => T, onDrop?: (client: T) => void) {
+    this.#create = create;
+    this.#onDrop = onDrop;
+    this.#onDrop = onDrop;
+  }
 
   get(scope: UserScope): T {
     const cached = this.#entries.get(scope);
     if (cached) return cached.client;
-    const client = this.create(scope);
+    const client = this.#create(scope);
     const unsubscribe = scope.onClose(() => this.forget(scope, client));
     this.#entries.set(scope, { client, unsubscribe });
     return client;
@@ -65,7 +69,7 @@ export class ScopedClients<T extends object> {
     if (entry?.client !== client) return;
     this.#entries.delete(scope);
     entry.unsubscribe();
-    this.onDrop?.(client);
+    this.#onDrop?.(client);
   }
 }
 

@@ -52,18 +52,22 @@ export interface RolesApiOptions {
 
 export class LakebaseRolesApi {
   readonly branch: string;
-  private readonly operationTimeoutMs: number;
-  private readonly requestTimeoutMs: number;
+  readonly #operationTimeoutMs: number;
+  readonly #requestTimeoutMs: number;
+
+  readonly #workspaceClient: WorkspaceClient;
 
   constructor(
-    private readonly workspaceClient: WorkspaceClient,
+    workspaceClient: WorkspaceClient,
     /** The branch, or an endpoint of it. */
     branchOrEndpoint: string,
     options: RolesApiOptions = {},
   ) {
+    this.#workspaceClient = workspaceClient;
+
     this.branch = branchOf(branchOrEndpoint);
-    this.operationTimeoutMs = options.operationTimeoutMs ?? 300_000;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#operationTimeoutMs = options.operationTimeoutMs ?? 300_000;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   }
 
   /** Every role of the branch (all pages). */
@@ -71,7 +75,7 @@ export class LakebaseRolesApi {
     const roles: LakebaseRole[] = [];
     let pageToken: string | undefined;
     do {
-      const page = (await this.call('list roles', 'GET', `${this.branch}/roles`, {
+      const page = (await this.#call('list roles', 'GET', `${this.branch}/roles`, {
         query: pageToken ? { page_token: pageToken } : undefined,
       })) as { roles?: LakebaseRole[]; next_page_token?: string };
       roles.push(...(page.roles ?? []));
@@ -81,16 +85,16 @@ export class LakebaseRolesApi {
   }
 
   async get(roleId: string): Promise<LakebaseRole> {
-    return (await this.call('read role', 'GET', this.roleName(roleId))) as LakebaseRole;
+    return (await this.#call('read role', 'GET', this.#roleName(roleId))) as LakebaseRole;
   }
 
   /** Creates a role and waits for the operation; `roleId` is generated when omitted. */
   async create(spec: LakebaseRoleSpec, options: { roleId?: string } = {}): Promise<LakebaseRole> {
-    const operation = (await this.call('create role', 'POST', `${this.branch}/roles`, {
+    const operation = (await this.#call('create role', 'POST', `${this.branch}/roles`, {
       query: options.roleId ? { role_id: options.roleId } : undefined,
       body: { spec },
     })) as Operation;
-    return (await this.wait('create role', operation)) as LakebaseRole;
+    return (await this.#wait('create role', operation)) as LakebaseRole;
   }
 
   /** Updates the fields of `updateMask` (e.g. `spec.membership_roles`) and waits. */
@@ -99,21 +103,21 @@ export class LakebaseRolesApi {
     spec: LakebaseRoleSpec,
     updateMask: readonly string[],
   ): Promise<LakebaseRole> {
-    const operation = (await this.call('update role', 'PATCH', this.roleName(roleId), {
+    const operation = (await this.#call('update role', 'PATCH', this.#roleName(roleId), {
       query: { update_mask: updateMask.join(',') },
-      body: { name: this.roleName(roleId), spec },
+      body: { name: this.#roleName(roleId), spec },
     })) as Operation;
-    return (await this.wait('update role', operation)) as LakebaseRole;
+    return (await this.#wait('update role', operation)) as LakebaseRole;
   }
 
   async delete(roleId: string, options: { reassignOwnedTo?: string } = {}): Promise<void> {
-    const operation = (await this.call('delete role', 'DELETE', this.roleName(roleId), {
+    const operation = (await this.#call('delete role', 'DELETE', this.#roleName(roleId), {
       query: options.reassignOwnedTo ? { reassign_owned_to: options.reassignOwnedTo } : undefined,
     })) as Operation;
-    await this.wait('delete role', operation);
+    await this.#wait('delete role', operation);
   }
 
-  private roleName(roleId: string): string {
+  #roleName(roleId: string): string {
     if (!/^[a-z0-9-]{1,63}$/.test(roleId)) {
       throw new ValidationError(`Invalid role id "${roleId}": lowercase letters, digits, hyphens`, {
         option: 'roleId',
@@ -122,8 +126,8 @@ export class LakebaseRolesApi {
     return `${this.branch}/roles/${roleId}`;
   }
 
-  private async wait(action: string, operation: Operation): Promise<unknown> {
-    const deadline = Date.now() + this.operationTimeoutMs;
+  async #wait(action: string, operation: Operation): Promise<unknown> {
+    const deadline = Date.now() + this.#operationTimeoutMs;
     let current = operation;
     let delay = 0;
     while (!current.done) {
@@ -132,12 +136,12 @@ export class LakebaseRolesApi {
       }
       if (Date.now() > deadline) {
         throw new RolesApiError(
-          `Gave up waiting for operation ${current.name} (${action}) after ${this.operationTimeoutMs} ms`,
+          `Gave up waiting for operation ${current.name} (${action}) after ${this.#operationTimeoutMs} ms`,
         );
       }
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(Math.max(delay * 2, 100), 2000);
-      current = (await this.call(action, 'GET', current.name)) as Operation;
+      current = (await this.#call(action, 'GET', current.name)) as Operation;
     }
     if (current.error) {
       const code = current.error.error_code;
@@ -149,13 +153,13 @@ export class LakebaseRolesApi {
     return current.response;
   }
 
-  private async call(
+  async #call(
     action: string,
     method: string,
     path: string,
     options: { query?: Record<string, string>; body?: unknown } = {},
   ): Promise<unknown> {
-    const config = this.workspaceClient.config;
+    const config = this.#workspaceClient.config;
     const url = new URL(`/api/2.0/postgres/${path}`, await config.getHost());
     for (const [key, value] of Object.entries(options.query ?? {})) {
       url.searchParams.set(key, value);
@@ -169,7 +173,7 @@ export class LakebaseRolesApi {
         method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.requestTimeoutMs),
+        signal: AbortSignal.timeout(this.#requestTimeoutMs),
       });
     } catch (error) {
       throw new RolesApiError(

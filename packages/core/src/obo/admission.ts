@@ -6,31 +6,31 @@
 import { ClosedError } from '../base/errors.js';
 
 export class Admission {
-  private inFlight = 0;
-  private closing = false;
-  private drained: (() => void) | undefined;
+  #inFlight = 0;
+  #closing = false;
+  #drained: (() => void) | undefined;
 
   get isClosing(): boolean {
-    return this.closing;
+    return this.#closing;
   }
 
   /** Admits one piece of work. @throws ClosedError after `close()`. */
   enter(): void {
-    if (this.closing) throw new ClosedError();
-    this.inFlight++;
+    if (this.#closing) throw new ClosedError();
+    this.#inFlight++;
   }
 
   leave(): void {
-    this.inFlight--;
-    if (this.inFlight === 0) this.drained?.();
+    this.#inFlight--;
+    if (this.#inFlight === 0) this.#drained?.();
   }
 
   /** Refuses new work; resolves when the admitted work has left. */
   close(): Promise<void> {
-    this.closing = true;
-    if (this.inFlight === 0) return Promise.resolve();
+    this.#closing = true;
+    if (this.#inFlight === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      this.drained = resolve;
+      this.#drained = resolve;
     });
   }
 }

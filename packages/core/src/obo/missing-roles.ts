@@ -36,29 +36,29 @@ export function missingRoleMessage(identity: string, endpoint: string | undefine
 }
 
 export class MissingRoles {
-  private readonly sp: Queryable;
-  private readonly endpoint: string | undefined;
-  private readonly rememberMs: number;
-  private readonly clock: Clock;
-  private readonly missing: LruMap<string, number>;
+  readonly #sp: Queryable;
+  readonly #endpoint: string | undefined;
+  readonly #rememberMs: number;
+  readonly #clock: Clock;
+  readonly #missing: LruMap<string, number>;
 
   constructor(options: MissingRolesOptions) {
-    this.sp = options.sp;
-    this.endpoint = options.endpoint;
-    this.rememberMs = options.rememberMs ?? 30_000;
-    this.clock = options.clock ?? systemClock;
-    this.missing = new LruMap(options.max ?? 1000);
+    this.#sp = options.sp;
+    this.#endpoint = options.endpoint;
+    this.#rememberMs = options.rememberMs ?? 30_000;
+    this.#clock = options.clock ?? systemClock;
+    this.#missing = new LruMap(options.max ?? 1000);
   }
 
   /** The error for an identity recently found without a role (no I/O), else undefined. */
   known(identity: string): AuthenticationError | undefined {
-    const until = this.missing.peek(identity);
+    const until = this.#missing.peek(identity);
     if (until === undefined) return undefined;
-    if (this.clock.now() >= until) {
-      this.missing.delete(identity);
+    if (this.#clock.now() >= until) {
+      this.#missing.delete(identity);
       return undefined;
     }
-    return this.error(identity);
+    return this.#error(identity);
   }
 
   /**
@@ -69,20 +69,20 @@ export class MissingRoles {
   async check(identity: string): Promise<AuthenticationError | undefined> {
     let exists: boolean;
     try {
-      exists = (await this.sp.query(ROLE_EXISTS_SQL, [identity])).rows.length > 0;
+      exists = (await this.#sp.query(ROLE_EXISTS_SQL, [identity])).rows.length > 0;
     } catch {
       return undefined;
     }
     if (exists) {
-      this.missing.delete(identity);
+      this.#missing.delete(identity);
       return undefined;
     }
-    this.missing.set(identity, this.clock.now() + this.rememberMs);
-    return this.error(identity);
+    this.#missing.set(identity, this.#clock.now() + this.#rememberMs);
+    return this.#error(identity);
   }
 
-  private error(identity: string): AuthenticationError {
-    return new AuthenticationError(missingRoleMessage(identity, this.endpoint), {
+  #error(identity: string): AuthenticationError {
+    return new AuthenticationError(missingRoleMessage(identity, this.#endpoint), {
       status: 403,
       identity,
     });

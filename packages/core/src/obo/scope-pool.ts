@@ -9,12 +9,12 @@
 import pg from 'pg';
 import { ClosedError } from '../base/errors.js';
 
-/** Where a scope's connections come from. */
+/** Where a scope's connections come from: the scope itself. */
 export interface ScopeConnections {
-  /** A client of the shared pool, as the scope's identity. */
-  connect(): Promise<pg.PoolClient>;
+  /** A leased client of the shared pool, as the scope's identity. */
+  checkout(): Promise<pg.PoolClient>;
   /** The shared pool right now, if any (for the counters); never does I/O. */
-  current(): pg.Pool | undefined;
+  sharedPool(): pg.Pool | undefined;
 }
 
 type ConnectCallback = (
@@ -38,7 +38,7 @@ export class ScopePool extends pg.Pool {
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
     const result = this.ending
       ? Promise.reject(new ClosedError('Cannot use a pool after calling end on the pool'))
-      : this.#connections.connect();
+      : this.#connections.checkout();
     if (!callback) return result;
     result.then(
       (client) => callback(undefined, client, client.release),
@@ -49,7 +49,7 @@ export class ScopePool extends pg.Pool {
 
   /** The shared pool right now (read by the counters below). */
   get sharedPool(): pg.Pool | undefined {
-    return this.#connections.current();
+    return this.#connections.sharedPool();
   }
 }
 

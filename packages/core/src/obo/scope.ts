@@ -26,7 +26,7 @@ import { leaseClient } from './lease.js';
 import type { Route } from './route.js';
 import type { Router } from './router.js';
 import { type ScopeCache, scopeKey } from './scope-cache.js';
-import { ScopePool } from './scope-pool.js';
+import { type ScopeConnections, ScopePool } from './scope-pool.js';
 import type { UserScope } from './types.js';
 import type { UserPools, VerifiedUser } from './user-pools.js';
 
@@ -47,20 +47,21 @@ export interface ScopeContext {
 type Listener = () => void;
 
 /** The parts shared by user scopes and the development fallback. */
-abstract class BaseScope implements UserScope {
+abstract class BaseScope implements UserScope, ScopeConnections {
   abstract readonly identity: string;
   abstract readonly isServicePrincipalFallback: boolean;
   #pool: ScopePool | undefined;
   #listeners: Set<Listener> | undefined;
   #dropped = false;
 
-  /** The shared pool this scope runs on now (for the view's counters). */
-  protected abstract currentPool(): pg.Pool | undefined;
-  /** Checks a client out of the pool this scope runs on. */
-  protected abstract checkout(): Promise<pg.PoolClient>;
-  /** Checks out a client logged in as this scope's identity (for statements of others). */
-  protected abstract loginCheckout(): Promise<pg.PoolClient>;
-  protected abstract viewOptions(): pg.PoolConfig;
+  /** The shared pool this scope runs on now (for its pool view's counters). */
+  abstract sharedPool(): pg.Pool | undefined;
+  /** A leased client of the pool this scope runs on (its pool view's `connect()`). */
+  abstract checkout(): Promise<pg.PoolClient>;
+  /** A leased client logged in as this scope's identity (for statements of others). */
+  abstract loginCheckout(): Promise<pg.PoolClient>;
+  /** The options its pool view reports (`pool.options`). */
+  abstract viewOptions(): pg.PoolConfig;
   // biome-ignore lint/suspicious/noExplicitAny: the default row type of pg, as in types.ts
   abstract query<R extends pg.QueryResultRow = any>(
     text: string | pg.QueryConfig,
@@ -70,10 +71,7 @@ abstract class BaseScope implements UserScope {
 
   /** A real `pg.Pool` whose every path runs as this scope's identity (created on first use). */
   get pool(): pg.Pool {
-    this.#pool ??= new ScopePool(this.viewOptions(), {
-      connect: () => this.checkout(),
-      current: () => this.currentPool(),
-    });
+    this.#pool ??= new ScopePool(this.viewOptions(), this);
     return this.#pool;
   }
 
@@ -164,7 +162,7 @@ export class UserScopeImpl extends BaseScope {
     text: string | pg.QueryConfig,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>> {
-    return this.run((route) => route.query<R>(text, values));
+    return this.#run((route) => route.query<R>(text, values));
   }
 
   getPgConfig(): pg.PoolConfig {
@@ -176,7 +174,7 @@ export class UserScopeImpl extends BaseScope {
         userName: this.identity,
         passwords: {
           isToken: true,
-          password: (deadline) => this.run(() => users.token(this.#user, deadline)),
+          password: (deadline) => this.#run(() => users.token(this.#user, deadline)),
         },
         telemetry,
         logger: config.logger,
@@ -189,19 +187,19 @@ export class UserScopeImpl extends BaseScope {
     return this.#pgConfig;
   }
 
-  protected currentPool(): pg.Pool | undefined {
+  sharedPool(): pg.Pool | undefined {
     return this.isVerified ? this.#ctx.router.currentPool(this.identity) : undefined;
   }
 
-  protected checkout(): Promise<pg.PoolClient> {
-    return this.run((route) => route.connect());
+  checkout(): Promise<pg.PoolClient> {
+    return this.#run((route) => route.connect());
   }
 
-  protected loginCheckout(): Promise<pg.PoolClient> {
-    return this.run((route) => route.connect(), true);
+  loginCheckout(): Promise<pg.PoolClient> {
+    return this.#run((route) => route.connect(), true);
   }
 
-  protected viewOptions(): pg.PoolConfig {
+  viewOptions(): pg.PoolConfig {
     return { ...this.#ctx.viewOptions, user: this.identity };
   }
 
@@ -210,7 +208,7 @@ export class UserScopeImpl extends BaseScope {
    * while admitted: `close()` lets it reach the pool (which then lets it finish). A verified
    * token with a known route starts `work` at once (the hot path: no await).
    */
-  private run<T>(work: (route: Route) => Promise<T>, login = false): Promise<T> {
+  #run<T>(work: (route: Route) => Promise<T>, login = false): Promise<T> {
     const { admission, verifier } = this.#ctx;
     const user = this.#user;
     if (verifier.isVerified(user.identity, user.fingerprint)) {
@@ -297,20 +295,20 @@ export class FallbackScope extends BaseScope {
     return this.#pgConfig.pgConfig();
   }
 
-  protected currentPool(): pg.Pool {
+  sharedPool(): pg.Pool {
     return this.#pool;
   }
 
-  protected checkout(): Promise<pg.PoolClient> {
+  checkout(): Promise<pg.PoolClient> {
     return this.#pool.connect().then((client) => leaseClient(client, client.release));
   }
 
   /** The service principal's own login (the development fallback runs as the SP anyway). */
-  protected loginCheckout(): Promise<pg.PoolClient> {
+  loginCheckout(): Promise<pg.PoolClient> {
     return this.checkout();
   }
 
-  protected viewOptions(): pg.PoolConfig {
+  viewOptions(): pg.PoolConfig {
     return this.#options;
   }
 }

@@ -8,7 +8,6 @@
  * on it are served by it before it goes. Nothing about a departed user (pool, token, SDK
  * client) is kept beyond that.
  */
-import type { WorkspaceClient } from '@databricks/sdk-experimental';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
 import { AuthenticationError, ClosedError, CredentialError } from '../base/errors.js';
@@ -24,13 +23,9 @@ import { TokenCache } from '../pool/token-cache.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { UserWorkspaceClients } from './identity/workspace-clients.js';
 import type { MissingRoles } from './missing-roles.js';
+import { UserCredentialSource, UserLoginPolicy, type VerifiedUser } from './user-credentials.js';
 
-/** A forwarded token known to belong to `identity`. */
-export interface VerifiedUser {
-  identity: string;
-  token: string;
-  fingerprint: string;
-}
+export type { VerifiedUser };
 
 export interface UserPoolsOptions {
   config: ResolvedConfig;
@@ -63,10 +58,8 @@ interface UserEntry {
   readonly tokens: TokenCache;
   /** Its number in `lakebase:user:<n>` (given back when the pool has ended). */
   readonly number: number;
-  /** The newest verified forwarded token: what the next credential fetch uses. */
-  token: { value: string; fingerprint: string };
-  /** The SDK client of `client.fingerprint`'s token (built on the first fetch with it). */
-  client: { fingerprint: string; workspace: Promise<WorkspaceClient> } | undefined;
+  /** Mints with the newest verified forwarded token. */
+  readonly source: UserCredentialSource;
   lastUsed: number;
 }
 
@@ -75,42 +68,45 @@ interface UserEntry {
  * identity in it; a dropped pool's number is reused, so there are at most `maxPools` names.
  */
 class PoolNumbers {
-  private next = 1;
-  private readonly free: number[] = [];
+  #next = 1;
+  readonly #free: number[] = [];
 
   take(): number {
-    return this.free.pop() ?? this.next++;
+    return this.#free.pop() ?? this.#next++;
   }
 
   give(n: number): void {
-    this.free.push(n);
+    this.#free.push(n);
   }
 }
 
 export class UserPools {
   readonly budget: ConnectionBudget;
-  private readonly config: ResolvedConfig;
-  private readonly settings: UserPoolSettings;
-  private readonly telemetry: Telemetry;
-  private readonly clients: UserWorkspaceClients;
-  private readonly missingRoles: MissingRoles;
-  private readonly clock: Clock;
-  private readonly entries = new LruMap<string, UserEntry>(Number.POSITIVE_INFINITY);
-  private readonly ending = new Set<Promise<void>>();
-  private readonly numbers = new PoolNumbers();
-  private sweepTimer: unknown;
-  private evictions = 0;
-  private idleDrops = 0;
-  private closed = false;
+  readonly #config: ResolvedConfig;
+  readonly #settings: UserPoolSettings;
+  readonly #telemetry: Telemetry;
+  readonly #clients: UserWorkspaceClients;
+  readonly #missingRoles: MissingRoles;
+  readonly #clock: Clock;
+  readonly #entries = new LruMap<string, UserEntry>(Number.POSITIVE_INFINITY);
+  readonly #ending = new Set<Promise<void>>();
+  readonly #numbers = new PoolNumbers();
+  #sweepTimer: unknown;
+  #evictions = 0;
+  #idleDrops = 0;
+  #closed = false;
 
   constructor(options: UserPoolsOptions) {
-    this.config = options.config;
-    this.settings = options.settings;
-    this.telemetry = options.telemetry;
-    this.clients = options.clients;
-    this.missingRoles = options.missingRoles;
-    this.clock = options.clock ?? systemClock;
-    this.budget = new ConnectionBudget({ max: options.settings.maxConnections, clock: this.clock });
+    this.#config = options.config;
+    this.#settings = options.settings;
+    this.#telemetry = options.telemetry;
+    this.#clients = options.clients;
+    this.#missingRoles = options.missingRoles;
+    this.#clock = options.clock ?? systemClock;
+    this.budget = new ConnectionBudget({
+      max: options.settings.maxConnections,
+      clock: this.#clock,
+    });
   }
 
   /**
@@ -120,19 +116,19 @@ export class UserPools {
    * @throws ClosedError after close()
    */
   pool(user: VerifiedUser): LakebasePool {
-    if (this.closed) throw new ClosedError();
-    const missing = this.missingRoles.known(user.identity);
+    if (this.#closed) throw new ClosedError();
+    const missing = this.#missingRoles.known(user.identity);
     if (missing) throw missing;
-    let entry = this.entries.get(user.identity);
+    let entry = this.#entries.get(user.identity);
     if (!entry) {
-      entry = this.create(user);
-      this.entries.set(user.identity, entry);
-      this.evictBeyondCap();
-      this.startSweeping();
-    } else if (entry.token.fingerprint !== user.fingerprint) {
-      entry.token = { value: user.token, fingerprint: user.fingerprint };
+      entry = this.#create(user);
+      this.#entries.set(user.identity, entry);
+      this.#evictBeyondCap();
+      this.#startSweeping();
+    } else {
+      entry.source.offer(user);
     }
-    entry.lastUsed = this.clock.now();
+    entry.lastUsed = this.#clock.now();
     this.budget.touch(entry.pool);
     return entry.pool;
   }
@@ -140,44 +136,41 @@ export class UserPools {
   /** A valid token of the identity (for pools built from a scope's `getPgConfig()`). */
   token(user: VerifiedUser, deadline: number): Promise<string> {
     this.pool(user);
-    const entry = this.entries.peek(user.identity) as UserEntry;
+    const entry = this.#entries.peek(user.identity) as UserEntry;
     return entry.tokens.getToken(deadline);
   }
 
   /** The identity's pool if it exists (for counters); no I/O, no recency change. */
   current(identity: string): LakebasePool | undefined {
-    return this.entries.peek(identity)?.pool;
+    return this.#entries.peek(identity)?.pool;
   }
 
   /** Makes `user.token` the one the identity's next credential fetch uses (no I/O). */
   offer(user: VerifiedUser): void {
-    const entry = this.entries.peek(user.identity);
-    if (entry && entry.token.fingerprint !== user.fingerprint) {
-      entry.token = { value: user.token, fingerprint: user.fingerprint };
-    }
+    this.#entries.peek(user.identity)?.source.offer(user);
   }
 
   /** The identities that have a pool now (for the doctor). */
   identities(): string[] {
-    return [...this.entries.values()].map((entry) => entry.identity);
+    return [...this.#entries.values()].map((entry) => entry.identity);
   }
 
   stats(): UserPoolsStats {
     let connections = 0;
     let idleConnections = 0;
-    for (const entry of this.entries.values()) {
+    for (const entry of this.#entries.values()) {
       connections += entry.pool.totalCount;
       idleConnections += entry.pool.idleCount;
     }
     const budget = this.budget.stats();
     return {
-      pools: this.entries.size,
+      pools: this.#entries.size,
       connections,
       idleConnections,
       peakConnections: budget.peak,
       maxConnections: budget.max,
-      evictions: this.evictions,
-      idleDrops: this.idleDrops,
+      evictions: this.#evictions,
+      idleDrops: this.#idleDrops,
       reclaims: budget.reclaims,
       waits: budget.waits,
       budgetTimeouts: budget.timeouts,
@@ -186,21 +179,24 @@ export class UserPools {
 
   /** Ends every user pool (accepted work finishes first); idempotent. */
   async close(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      this.stopSweeping();
-      for (const entry of [...this.entries.values()]) this.drop(entry);
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#stopSweeping();
+      for (const entry of [...this.#entries.values()]) this.#drop(entry);
     }
-    while (this.ending.size > 0) await Promise.allSettled([...this.ending]);
+    while (this.#ending.size > 0) await Promise.allSettled([...this.#ending]);
     this.budget.close();
   }
 
-  private create(user: VerifiedUser): UserEntry {
-    const { config, settings, telemetry } = this;
-    const number = this.numbers.take();
+  #create(user: VerifiedUser): UserEntry {
+    const config = this.#config;
+    const settings = this.#settings;
+    const telemetry = this.#telemetry;
+    const number = this.#numbers.take();
     const poolName = `lakebase:user:${number}`;
+    const source = new UserCredentialSource(user, config, this.#clients);
     const tokens = new TokenCache({
-      source: { fetch: (signal) => this.mint(entry, signal) },
+      source,
       name: 'user',
       refreshBufferMs: config.refreshBufferMs,
       refreshAhead: false,
@@ -208,16 +204,16 @@ export class UserPools {
       logger: config.logger,
       telemetry,
       poolName,
-      clock: this.clock,
+      clock: this.#clock,
     });
     const { poolConfig, rejectedTokens } = lakebasePoolConfig({
       config,
       poolName,
       userName: user.identity,
-      passwords: { isToken: true, password: (deadline) => tokens.getToken(deadline) },
+      passwords: tokens,
       telemetry,
       logger: config.logger,
-      clock: this.clock,
+      clock: this.#clock,
       slots: this.budget,
       max: settings.max,
       idleTimeoutMillis: settings.idleTimeoutMillis,
@@ -230,18 +226,9 @@ export class UserPools {
       telemetry,
       ownsTelemetry: false,
       logger: config.logger,
-      clock: this.clock,
+      clock: this.#clock,
       random: Math.random,
-      login: {
-        beforeRetry: () => this.missingRoles.check(identity),
-        rejected: (error) =>
-          new AuthenticationError(
-            `Postgres rejected the login of "${identity}" with a fresh token ` +
-              `(${(error as { code?: string }).code ?? 'auth'}): their role may lack LOGIN or ` +
-              'CONNECT on the database',
-            { identity, cause: { code: (error as { code?: string }).code } },
-          ),
-      },
+      login: new UserLoginPolicy(identity, this.#missingRoles),
     });
     // Refresh ahead only while the pool holds connections: the forwarded token may be gone later.
     pool.on('connect', () => tokens.setRefreshAhead(true));
@@ -253,103 +240,69 @@ export class UserPools {
       identity,
       pool,
       tokens,
+      source,
       number,
-      token: { value: user.token, fingerprint: user.fingerprint },
-      client: undefined,
-      lastUsed: this.clock.now(),
+      lastUsed: this.#clock.now(),
     };
     return entry;
   }
 
-  /** One credential call for the entry's newest verified token. */
-  private async mint(entry: UserEntry, signal?: AbortSignal): Promise<Credential> {
-    const { token } = entry;
-    if (entry.client?.fingerprint !== token.fingerprint) {
-      const workspace = this.clients.create(token.value);
-      workspace.catch(() => {});
-      entry.client = { fingerprint: token.fingerprint, workspace };
-    }
-    const workspace = await entry.client.workspace;
-    const endpoint = this.config.endpoint as string;
-    try {
-      const credential = await generateDatabaseCredential(
-        workspace,
-        { endpoint, claims: this.config.claims ? [...this.config.claims] : undefined },
-        { signal, timeoutMs: this.config.credentialTimeoutMs },
-      );
-      return { token: credential.token, expiresAt: new Date(credential.expire_time) };
-    } catch (error) {
-      if (
-        error instanceof CredentialError &&
-        (error.apiStatus === 401 || error.apiStatus === 403)
-      ) {
-        throw new AuthenticationError(
-          `The workspace refused to mint a Postgres token with "${entry.identity}"'s forwarded ` +
-            `access token (HTTP ${error.apiStatus}${error.errorCode ? ` ${error.errorCode}` : ''}): ` +
-            'it may have expired, or lack the postgres user API scope',
-          { identity: entry.identity, cause: error },
-        );
-      }
-      throw error;
-    }
-  }
-
-  private evictBeyondCap(): void {
-    while (this.entries.size > this.settings.maxPools) {
-      const oldest = this.entries.keys().next();
+  #evictBeyondCap(): void {
+    while (this.#entries.size > this.#settings.maxPools) {
+      const oldest = this.#entries.keys().next();
       if (oldest.done) return;
-      const entry = this.entries.peek(oldest.value) as UserEntry;
-      this.evictions++;
-      this.config.logger.debug('lakebase: user pool evicted (userPools.maxPools)');
-      this.drop(entry);
+      const entry = this.#entries.peek(oldest.value) as UserEntry;
+      this.#evictions++;
+      this.#config.logger.debug('lakebase: user pool evicted (userPools.maxPools)');
+      this.#drop(entry);
     }
   }
 
   /** Forgets the entry and ends its pool gracefully (queued requests are served first). */
-  private drop(entry: UserEntry): void {
-    if (this.entries.peek(entry.identity) === entry) this.entries.delete(entry.identity);
+  #drop(entry: UserEntry): void {
+    if (this.#entries.peek(entry.identity) === entry) this.#entries.delete(entry.identity);
     this.budget.untrack(entry.pool);
-    entry.client = undefined;
+    entry.source.forget();
     if (entry.pool.isClosing) return;
     const ended = entry.pool
       .end()
       .catch((error: unknown) => {
-        this.config.logger.debug(
+        this.#config.logger.debug(
           `lakebase: ending a user pool failed: ${(error as Error).message}`,
         );
       })
       .finally(() => {
-        this.ending.delete(ended);
-        this.numbers.give(entry.number);
+        this.#ending.delete(ended);
+        this.#numbers.give(entry.number);
       });
-    this.ending.add(ended);
+    this.#ending.add(ended);
   }
 
   /** Drops pools without connections, unused for `idleTimeoutMillis`; runs while pools exist. */
-  private startSweeping(): void {
-    const idle = this.settings.idleTimeoutMillis;
-    if (this.sweepTimer !== undefined || idle <= 0 || this.closed) return;
-    this.sweepTimer = this.clock.setTimeout(
+  #startSweeping(): void {
+    const idle = this.#settings.idleTimeoutMillis;
+    if (this.#sweepTimer !== undefined || idle <= 0 || this.#closed) return;
+    this.#sweepTimer = this.#clock.setTimeout(
       () => {
-        this.sweepTimer = undefined;
-        const cutoff = this.clock.now() - idle;
-        for (const entry of [...this.entries.values()]) {
+        this.#sweepTimer = undefined;
+        const cutoff = this.#clock.now() - idle;
+        for (const entry of [...this.#entries.values()]) {
           const { pool } = entry;
           if (entry.lastUsed <= cutoff && pool.totalCount === 0 && pool.waitingCount === 0) {
-            this.idleDrops++;
-            this.config.logger.debug('lakebase: user pool dropped (idle)');
-            this.drop(entry);
+            this.#idleDrops++;
+            this.#config.logger.debug('lakebase: user pool dropped (idle)');
+            this.#drop(entry);
           }
         }
-        if (this.entries.size > 0) this.startSweeping();
+        if (this.#entries.size > 0) this.#startSweeping();
       },
       Math.max(1, idle / 2),
     );
-    (this.sweepTimer as { unref?: () => unknown } | undefined)?.unref?.();
+    (this.#sweepTimer as { unref?: () => unknown } | undefined)?.unref?.();
   }
 
-  private stopSweeping(): void {
-    if (this.sweepTimer !== undefined) this.clock.clearTimeout(this.sweepTimer);
-    this.sweepTimer = undefined;
+  #stopSweeping(): void {
+    if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
   }
 }

@@ -77,10 +77,10 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
   const { passwords, clock, telemetry, tracer } = rt;
 
   class LakebaseClient extends Base {
-    private readonly lbDeadline: number;
-    private lbToken: string | undefined;
+    readonly #deadline: number;
+    #token: string | undefined;
     /** The password asked for while this connect waited for a budget slot (used once). */
-    private lbEarlyPassword: Promise<string> | undefined;
+    #earlyPassword: Promise<string> | undefined;
 
     constructor(config?: string | pg.ClientConfig) {
       const options: pg.ClientConfig =
@@ -97,15 +97,16 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
       if (user !== undefined) options.user = user;
       const holder: { client?: LakebaseClient } = {};
       options.password = async () => {
-        const early = holder.client?.lbEarlyPassword;
-        if (holder.client) holder.client.lbEarlyPassword = undefined;
+        const client = holder.client;
+        const early = client ? client.#earlyPassword : undefined;
+        if (client) client.#earlyPassword = undefined;
         const password = await (early ?? passwords.password(deadline));
-        if (holder.client && passwords.isToken) holder.client.lbToken = password;
+        if (client && passwords.isToken) client.#token = password;
         return password;
       };
       super(options);
       holder.client = this;
-      this.lbDeadline = deadline;
+      this.#deadline = deadline;
       // A checked-out client has no pool listener: without this, a lost connection would be
       // an unhandled 'error' event and crash the process.
       this.on('error', (error: Error) => {
@@ -117,7 +118,7 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
 
     // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded connect(callback?)
     override connect(callback?: any): any {
-      const result = this.lbConnect();
+      const result = this.#connectOnce();
       if (typeof callback === 'function') {
         result.then(
           () => callback(null, this),
@@ -128,17 +129,17 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
       return result;
     }
 
-    private async lbConnect(): Promise<this> {
+    async #connectOnce(): Promise<this> {
       const started = performance.now();
       if (rt.slots && passwords.isToken) {
         // The token is asked for while this connect waits for a budget slot, so a slot is held
         // for the login only, never for a credential call. The login uses this very answer (a
         // failure surfaces there, as it would have).
-        const early = passwords.password(this.lbDeadline);
+        const early = passwords.password(this.#deadline);
         early.catch(() => {});
-        this.lbEarlyPassword = early;
+        this.#earlyPassword = early;
       }
-      const release = rt.slots ? await rt.slots.acquire(this.lbDeadline) : undefined;
+      const release = rt.slots ? await rt.slots.acquire(this.#deadline) : undefined;
       // The slot comes back when this connection has ended (after a failed connect too), so
       // the server never sees more connections than the budget.
       if (release) this.once('end', release);
@@ -150,8 +151,8 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
           );
         });
       } catch (error) {
-        if (this.lbToken !== undefined && error && typeof error === 'object') {
-          rt.rejectedTokens.set(error, this.lbToken);
+        if (this.#token !== undefined && error && typeof error === 'object') {
+          rt.rejectedTokens.set(error, this.#token);
         }
         // pg keeps the socket open after a password failure; close it through the public API.
         this.end().catch(() => {});

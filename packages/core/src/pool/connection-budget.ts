@@ -37,18 +37,18 @@ interface Waiter {
 
 export class ConnectionBudget implements ConnectionSlots {
   readonly max: number;
-  private readonly clock: Clock;
-  private readonly waiters: Waiter[] = [];
+  readonly #clock: Clock;
+  readonly #waiters: Waiter[] = [];
   /** Tracked pools, least recently used first. */
-  private readonly pools = new Map<ReclaimablePool, () => void>();
-  private inUse = 0;
-  private peak = 0;
-  private waits = 0;
-  private timeouts = 0;
-  private reclaims = 0;
+  readonly #pools = new Map<ReclaimablePool, () => void>();
+  #inUse = 0;
+  #peak = 0;
+  #waits = 0;
+  #timeouts = 0;
+  #reclaims = 0;
   /** Pools with a reclaim under way (one at a time per pool: its idle count lags a tick). */
-  private readonly reclaiming = new Set<ReclaimablePool>();
-  private closed = false;
+  readonly #reclaiming = new Set<ReclaimablePool>();
+  #closed = false;
 
   constructor(options: { max: number; clock?: Clock }) {
     if (!Number.isInteger(options.max) || options.max < 1) {
@@ -57,45 +57,46 @@ export class ConnectionBudget implements ConnectionSlots {
       );
     }
     this.max = options.max;
-    this.clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Lets the budget reclaim `pool`'s idle connections; `touch` marks it recently used. */
   track(pool: ReclaimablePool): void {
-    if (this.pools.has(pool)) return;
+    if (this.#pools.has(pool)) return;
     // a connection went idle: a waiter may reclaim it
     const onRelease = () => {
-      if (this.waiters.length > 0) setImmediate(() => this.reclaim());
+      if (this.#waiters.length > 0) setImmediate(() => this.#reclaim());
     };
     pool.on('release', onRelease);
-    this.pools.set(pool, onRelease);
+    this.#pools.set(pool, onRelease);
   }
 
   touch(pool: ReclaimablePool): void {
-    const onRelease = this.pools.get(pool);
+    const onRelease = this.#pools.get(pool);
     if (!onRelease) return;
-    this.pools.delete(pool);
-    this.pools.set(pool, onRelease);
+    this.#pools.delete(pool);
+    this.#pools.set(pool, onRelease);
   }
 
   untrack(pool: ReclaimablePool): void {
-    const onRelease = this.pools.get(pool);
+    const onRelease = this.#pools.get(pool);
     if (!onRelease) return;
     pool.off('release', onRelease);
-    this.pools.delete(pool);
+    this.#pools.delete(pool);
   }
 
   /** Takes a slot, waiting (and reclaiming an idle connection) when none is free. */
   acquire(deadline: number): Promise<ReleaseSlot> {
-    if (this.closed) return Promise.reject(new ClosedError('The user connection budget is closed'));
-    if (this.inUse < this.max && this.waiters.length === 0) return Promise.resolve(this.take());
-    this.waits++;
+    if (this.#closed)
+      return Promise.reject(new ClosedError('The user connection budget is closed'));
+    if (this.#inUse < this.max && this.#waiters.length === 0) return Promise.resolve(this.#take());
+    this.#waits++;
     return new Promise<ReleaseSlot>((resolve, reject) => {
       let timer: unknown;
       const finish = () => {
-        if (timer !== undefined) this.clock.clearTimeout(timer);
-        const index = this.waiters.indexOf(waiter);
-        if (index >= 0) this.waiters.splice(index, 1);
+        if (timer !== undefined) this.#clock.clearTimeout(timer);
+        const index = this.#waiters.indexOf(waiter);
+        if (index >= 0) this.#waiters.splice(index, 1);
       };
       const waiter: Waiter = {
         grant: (release) => {
@@ -107,11 +108,11 @@ export class ConnectionBudget implements ConnectionSlots {
           reject(error);
         },
       };
-      const wait = deadline - this.clock.now();
+      const wait = deadline - this.#clock.now();
       if (Number.isFinite(wait)) {
-        timer = this.clock.setTimeout(
+        timer = this.#clock.setTimeout(
           () => {
-            this.timeouts++;
+            this.#timeouts++;
             waiter.fail(
               new PoolBudgetError(
                 `All ${this.max} user connections (userPools.maxConnections) are in use; ` +
@@ -123,53 +124,53 @@ export class ConnectionBudget implements ConnectionSlots {
         );
         (timer as { unref?: () => unknown } | undefined)?.unref?.();
       }
-      this.waiters.push(waiter);
-      this.reclaim();
+      this.#waiters.push(waiter);
+      this.#reclaim();
     });
   }
 
   stats(): ConnectionBudgetStats {
     return {
-      inUse: this.inUse,
-      peak: this.peak,
+      inUse: this.#inUse,
+      peak: this.#peak,
       max: this.max,
-      waiting: this.waiters.length,
-      waits: this.waits,
-      timeouts: this.timeouts,
-      reclaims: this.reclaims,
+      waiting: this.#waiters.length,
+      waits: this.#waits,
+      timeouts: this.#timeouts,
+      reclaims: this.#reclaims,
     };
   }
 
   /** Fails every waiter; later `acquire` calls fail. Held slots can still be given back. */
   close(): void {
-    this.closed = true;
-    for (const waiter of this.waiters.slice()) {
+    this.#closed = true;
+    for (const waiter of this.#waiters.slice()) {
       waiter.fail(new ClosedError('The user connection budget is closed'));
     }
-    for (const pool of [...this.pools.keys()]) this.untrack(pool);
+    for (const pool of [...this.#pools.keys()]) this.untrack(pool);
   }
 
-  private take(): ReleaseSlot {
-    this.inUse++;
-    if (this.inUse > this.peak) this.peak = this.inUse;
+  #take(): ReleaseSlot {
+    this.#inUse++;
+    if (this.#inUse > this.#peak) this.#peak = this.#inUse;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.inUse--;
-      const waiter = this.waiters[0];
-      if (waiter && this.inUse < this.max) waiter.grant(this.take());
+      this.#inUse--;
+      const waiter = this.#waiters[0];
+      if (waiter && this.#inUse < this.max) waiter.grant(this.#take());
     };
   }
 
   /** Closes idle connections (least recently used pool first), one per waiter not yet served. */
-  private reclaim(): void {
-    if (this.closed) return;
-    while (this.reclaiming.size < this.waiters.length && this.inUse >= this.max) {
-      const pool = this.reclaimable();
+  #reclaim(): void {
+    if (this.#closed) return;
+    while (this.#reclaiming.size < this.#waiters.length && this.#inUse >= this.max) {
+      const pool = this.#reclaimable();
       if (!pool) return;
-      this.reclaiming.add(pool);
-      this.reclaims++;
+      this.#reclaiming.add(pool);
+      this.#reclaims++;
       pool
         .connect()
         .then((client) => client.release(true))
@@ -177,14 +178,14 @@ export class ConnectionBudget implements ConnectionSlots {
           /* it went busy meanwhile: the waiter waits on */
         })
         .finally(() => {
-          this.reclaiming.delete(pool);
+          this.#reclaiming.delete(pool);
         });
     }
   }
 
-  private reclaimable(): ReclaimablePool | undefined {
-    for (const pool of this.pools.keys()) {
-      if (pool.idleCount > 0 && pool.waitingCount === 0 && !this.reclaiming.has(pool)) return pool;
+  #reclaimable(): ReclaimablePool | undefined {
+    for (const pool of this.#pools.keys()) {
+      if (pool.idleCount > 0 && pool.waitingCount === 0 && !this.#reclaiming.has(pool)) return pool;
     }
     return undefined;
   }

@@ -81,8 +81,8 @@ export interface LakebasePoolRuntime {
   clock: Clock;
   random: () => number;
   login?: LoginPolicy;
-  /** Work before a connect may start (the SCIM lookup of the role); undefined once done. */
-  ready?: () => Promise<void> | undefined;
+  /** Whose pool it is: its `ready()` is the work before a connect may start (the SCIM lookup of the role), undefined once done. */
+  identity?: { ready(): Promise<void> | undefined };
   /**
    * Sets up each client's session for whom it is handed to (set-role mode): undefined when
    * nothing is to be done; a rejection destroys the client.
@@ -233,7 +233,7 @@ export class LakebasePool extends pg.Pool {
    */
   #checkout(callback: ConnectCallback, target: SessionTarget | undefined): void {
     const rt = this.#rt;
-    const ready = rt.ready?.();
+    const ready = rt.identity?.ready();
     if (ready) {
       ready.then(
         () => this.#attempt(callback, target, performance.now(), undefined),

@@ -54,7 +54,7 @@ export function passwordSource(
     };
   }
   if (!tokens) throw new Error('lakebase: an OAuth pool needs a token cache');
-  return { isToken: true, password: (deadline) => tokens.getToken(deadline) };
+  return tokens;
 }
 
 export function lakebasePoolConfig(parts: PoolConfigParts): BuiltPoolConfig {

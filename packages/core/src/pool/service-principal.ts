@@ -5,7 +5,7 @@
  * (`createLakebasePool`, `getWorkspaceClient`, `getUsernameWithApiLookup`).
  */
 import { WorkspaceClient } from '@databricks/sdk-experimental';
-import { systemClock } from '../base/clock.js';
+import { type Clock, systemClock } from '../base/clock.js';
 import { ConfigurationError } from '../base/errors.js';
 import type { LakebasePoolConfig } from '../base/types.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
@@ -62,53 +62,53 @@ function safeCause(error: unknown): Error | undefined {
 
 /** The identity of a config's own pools: its workspace client and its Postgres role. */
 export class ServicePrincipal implements LoginUser {
-  private readonly config: ResolvedConfig;
-  private client: WorkspaceClient | undefined;
-  private resolved: string | undefined;
-  private lookup: Promise<string> | undefined;
+  readonly #config: ResolvedConfig;
+  #client: WorkspaceClient | undefined;
+  #resolved: string | undefined;
+  #lookup: Promise<string> | undefined;
 
   constructor(config: ResolvedConfig) {
-    this.config = config;
-    this.client = config.workspaceClient;
-    this.resolved = config.user;
+    this.#config = config;
+    this.#client = config.workspaceClient;
+    this.#resolved = config.user;
   }
 
   /** The given workspace client, or one created on first use from the config's env. */
   get workspaceClient(): WorkspaceClient {
-    this.client ??= createWorkspaceClient(this.config.env);
-    return this.client;
+    this.#client ??= createWorkspaceClient(this.#config.env);
+    return this.#client;
   }
 
   /** The role, once known (configured, or after `resolveUser()` succeeded). */
   current(): string | undefined {
-    return this.resolved;
+    return this.#resolved;
   }
 
   /** Undefined when the role is known; else the (shared) SCIM lookup to wait for. */
   ready(): Promise<void> | undefined {
-    if (this.resolved !== undefined) return undefined;
+    if (this.#resolved !== undefined) return undefined;
     return this.resolveUser().then(() => undefined);
   }
 
   /** The role: configured, or SCIM `currentUser.me()` once (a failure is not remembered). */
   resolveUser(): Promise<string> {
-    if (this.resolved !== undefined) return Promise.resolve(this.resolved);
-    if (!this.lookup) {
-      const lookup = this.meUserName();
-      this.lookup = lookup;
+    if (this.#resolved !== undefined) return Promise.resolve(this.#resolved);
+    if (!this.#lookup) {
+      const lookup = this.#meUserName();
+      this.#lookup = lookup;
       lookup.then(
         (name) => {
-          this.resolved = name;
+          this.#resolved = name;
         },
         () => {
-          if (this.lookup === lookup) this.lookup = undefined;
+          if (this.#lookup === lookup) this.#lookup = undefined;
         },
       );
     }
-    return this.lookup;
+    return this.#lookup;
   }
 
-  private async meUserName(): Promise<string> {
+  async #meUserName(): Promise<string> {
     let userName: string | undefined;
     let cause: unknown;
     try {
@@ -161,8 +161,11 @@ export function servicePrincipalPool(
     identity?: ServicePrincipal;
     tokens?: TokenCache;
     sessions?: LakebasePoolRuntime['sessions'];
+    /** Time for the pool's deadlines and backoff (tests); default the real clock. */
+    clock?: Clock;
   },
 ): LakebasePool {
+  const clock = options.clock ?? systemClock;
   const identity = options.identity ?? new ServicePrincipal(config);
   const tokens = options.tokens ?? servicePrincipalTokens(config, identity, telemetry);
   const { poolConfig, rejectedTokens } = lakebasePoolConfig({
@@ -173,7 +176,7 @@ export function servicePrincipalPool(
     passwords: passwordSource(config, tokens),
     telemetry,
     logger: config.logger,
-    clock: systemClock,
+    clock,
   });
   return new LakebasePool(poolConfig, {
     poolName: 'lakebase:sp',
@@ -182,9 +185,9 @@ export function servicePrincipalPool(
     telemetry,
     ownsTelemetry: options.ownsTelemetry,
     logger: config.logger,
-    clock: systemClock,
+    clock,
     random: Math.random,
-    ready: () => identity.ready(),
+    identity,
     sessions: options.sessions,
   });
 }

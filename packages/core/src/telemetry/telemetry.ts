@@ -165,22 +165,26 @@ const NOOP_HISTOGRAM = createNoopMeter().createHistogram('lakebase.noop');
 
 /** One query being timed: its end time is taken at `end()`, the recording comes later. */
 class QueryRecording implements QueryRecorder {
-  private readonly start = performance.now();
-  private ended = false;
+  readonly #start = performance.now();
+  #ended = false;
 
-  constructor(
-    private readonly telemetry: Telemetry,
-    private readonly span: Span | undefined,
-    private readonly shape: QueryShape,
-  ) {}
+  readonly #telemetry: Telemetry;
+  readonly #span: Span | undefined;
+  readonly #shape: QueryShape;
+
+  constructor(telemetry: Telemetry, span: Span | undefined, shape: QueryShape) {
+    this.#telemetry = telemetry;
+    this.#span = span;
+    this.#shape = shape;
+  }
 
   end(error?: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.telemetry.finishedQuery({
-      span: this.span,
-      shape: this.shape,
-      start: this.start,
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#telemetry.finishedQuery({
+      span: this.#span,
+      shape: this.#shape,
+      start: this.#start,
       end: performance.now(),
       error,
     });
@@ -191,37 +195,37 @@ export class Telemetry {
   readonly traces: boolean;
   readonly metrics: boolean;
   /** Query spans + durations: true/false forced, undefined → unless instrumentation-pg. */
-  private readonly queries: boolean | undefined;
-  private readonly byProvider = new WeakMap<MeterProvider, Instruments>();
-  private lastProvider: MeterProvider | undefined;
-  private lastInstruments: Instruments | undefined;
-  private tracerProvider: TracerProvider | undefined;
-  private tracer: Tracer | undefined;
-  private readonly poolAttributes = new Map<string, Attributes>();
+  readonly #queries: boolean | undefined;
+  readonly #byProvider = new WeakMap<MeterProvider, Instruments>();
+  #lastProvider: MeterProvider | undefined;
+  #lastInstruments: Instruments | undefined;
+  #tracerProvider: TracerProvider | undefined;
+  #tracer: Tracer | undefined;
+  readonly #poolAttributes = new Map<string, Attributes>();
   /** Live pools observed by the gauges, per pool name. */
-  private readonly pools = new Map<pg.Pool, string>();
-  private readonly poolNames = new Set<string>();
-  private finished: FinishedQuery[] = [];
-  private flushScheduled = false;
-  private closed = false;
+  readonly #pools = new Map<pg.Pool, string>();
+  readonly #poolNames = new Set<string>();
+  #finished: FinishedQuery[] = [];
+  #flushScheduled = false;
+  #closed = false;
 
   constructor(options: ResolvedTelemetry) {
     this.traces = options.traces;
     this.metrics = options.metrics;
-    this.queries = options.queries;
+    this.#queries = options.queries;
   }
 
   /** Whether query spans/durations are recorded by us for a client class right now. */
   recordsQueries(Client: { prototype: { query: unknown } }): boolean {
     if (!this.traces && !this.metrics) return false;
-    if (this.queries !== undefined) return this.queries;
+    if (this.#queries !== undefined) return this.#queries;
     return !isPgInstrumented(Client);
   }
 
   credentialFetch(poolName: string, seconds: number, error?: unknown): void {
     if (!this.metrics) return;
-    this.instruments().credentialDuration.record(seconds, {
-      ...this.pool(poolName),
+    this.#instruments().credentialDuration.record(seconds, {
+      ...this.#pool(poolName),
       'lakebase.credential.outcome': error === undefined ? 'success' : 'failure',
       ...(error === undefined ? {} : { 'error.type': errorType(error) }),
     });
@@ -229,41 +233,41 @@ export class Telemetry {
 
   cacheLookup(poolName: string, hit: boolean): void {
     if (!this.metrics) return;
-    const i = this.instruments();
-    (hit ? i.cacheHits : i.cacheMisses).add(1, this.pool(poolName));
+    const i = this.#instruments();
+    (hit ? i.cacheHits : i.cacheMisses).add(1, this.#pool(poolName));
   }
 
   connectRetry(poolName: string, reason: 'auth' | 'wake', type: string): void {
     if (!this.metrics) return;
-    this.instruments().connectRetries.add(1, {
-      ...this.pool(poolName),
+    this.#instruments().connectRetries.add(1, {
+      ...this.#pool(poolName),
       'lakebase.retry.reason': reason,
       'error.type': type,
     });
   }
 
   authFailure(poolName: string): void {
-    if (this.metrics) this.instruments().authFailures.add(1, this.pool(poolName));
+    if (this.metrics) this.#instruments().authFailures.add(1, this.#pool(poolName));
   }
 
   connectionCreated(poolName: string, seconds: number): void {
-    if (this.metrics) this.instruments().createTime.record(seconds, this.pool(poolName));
+    if (this.metrics) this.#instruments().createTime.record(seconds, this.#pool(poolName));
   }
 
   connectionWait(poolName: string, seconds: number): void {
-    if (this.metrics) this.instruments().waitTime.record(seconds, this.pool(poolName));
+    if (this.metrics) this.#instruments().waitTime.record(seconds, this.#pool(poolName));
   }
 
   connectionTimeout(poolName: string): void {
-    if (this.metrics) this.instruments().timeouts.add(1, this.pool(poolName));
+    if (this.metrics) this.#instruments().timeouts.add(1, this.#pool(poolName));
   }
 
   /** Observe the pool's connection gauges until the returned function is called. */
   registerPool(target: pg.Pool, poolName: string): () => void {
-    if (!this.metrics || this.closed) return () => {};
-    const inst = this.instruments();
-    this.pools.set(target, poolName);
-    this.poolNames.add(poolName);
+    if (!this.metrics || this.#closed) return () => {};
+    const inst = this.#instruments();
+    this.#pools.set(target, poolName);
+    this.#poolNames.add(poolName);
     if (!inst.gauges) {
       // One batch callback per (instance, meter provider) sums this instance's live pools per
       // name; a name whose pools all ended reports 0 instead of a stale last value.
@@ -272,9 +276,9 @@ export class Telemetry {
           string,
           { idle: number; used: number; max: number; pending: number }
         >();
-        for (const name of this.poolNames)
+        for (const name of this.#poolNames)
           totals.set(name, { idle: 0, used: 0, max: 0, pending: 0 });
-        for (const [pool, name] of this.pools) {
+        for (const [pool, name] of this.#pools) {
           const t = totals.get(name) ?? { idle: 0, used: 0, max: 0, pending: 0 };
           t.idle += pool.idleCount;
           t.used += Math.max(0, pool.totalCount - pool.idleCount);
@@ -283,14 +287,14 @@ export class Telemetry {
           totals.set(name, t);
         }
         for (const [name, t] of totals) {
-          const byName = this.pool(name);
+          const byName = this.#pool(name);
           result.observe(inst.count, t.idle, { ...byName, 'db.client.connection.state': 'idle' });
           result.observe(inst.count, t.used, { ...byName, 'db.client.connection.state': 'used' });
           result.observe(inst.max, t.max, byName);
           result.observe(inst.pending, t.pending, byName);
         }
         // After close(), the zeros above are the last word: then the callback goes.
-        if (this.closed) this.removeGauges(inst);
+        if (this.#closed) this.#removeGauges(inst);
       };
       inst.meter.addBatchObservableCallback(inst.gauges, [inst.count, inst.max, inst.pending]);
     }
@@ -298,7 +302,7 @@ export class Telemetry {
     return () => {
       if (done) return;
       done = true;
-      this.pools.delete(target); // the ended pool is no longer observed nor referenced
+      this.#pools.delete(target); // the ended pool is no longer observed nor referenced
     };
   }
 
@@ -326,7 +330,7 @@ export class Telemetry {
           shapes.set(operation, shape);
         }
         const span = this.traces
-          ? this.currentTracer().startSpan(
+          ? this.#currentTracer().startSpan(
               shape.spanName,
               {
                 kind: SpanKind.CLIENT,
@@ -339,7 +343,7 @@ export class Telemetry {
             )
           : undefined;
         const recordsSpan = span?.isRecording() === true;
-        const recordsDuration = this.metrics && this.instruments().recordsDurations;
+        const recordsDuration = this.metrics && this.#instruments().recordsDurations;
         // No SDK (or a sampler that drops the span, and no meter): nothing to record.
         if (!recordsSpan && !recordsDuration) return NOOP_RECORDER;
         return new QueryRecording(this, recordsSpan ? span : undefined, shape);
@@ -349,9 +353,9 @@ export class Telemetry {
 
   /** Queues a finished query; recording runs right after the current I/O turn. */
   finishedQuery(query: FinishedQuery): void {
-    this.finished.push(query);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
+    this.#finished.push(query);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
       setImmediate(() => this.flush());
     }
   }
@@ -360,8 +364,8 @@ export class Telemetry {
   async traceCredentialFetch<T>(poolName: string, run: () => Promise<T>): Promise<T> {
     const start = performance.now();
     const span = this.traces
-      ? this.currentTracer().startSpan('lakebase.credential.fetch', {
-          attributes: this.pool(poolName),
+      ? this.#currentTracer().startSpan('lakebase.credential.fetch', {
+          attributes: this.#pool(poolName),
         })
       : undefined;
     try {
@@ -380,11 +384,11 @@ export class Telemetry {
 
   /** Records the queries that ended so far (they are otherwise recorded after the I/O turn). */
   flush(): void {
-    this.flushScheduled = false;
-    const batch = this.finished;
+    this.#flushScheduled = false;
+    const batch = this.#finished;
     if (batch.length === 0) return;
-    this.finished = [];
-    const operationDuration = this.metrics ? this.instruments().operationDuration : undefined;
+    this.#finished = [];
+    const operationDuration = this.metrics ? this.#instruments().operationDuration : undefined;
     for (const query of batch) {
       const seconds = (query.end - query.start) / 1000;
       if (query.error === undefined) {
@@ -410,13 +414,13 @@ export class Telemetry {
    * cumulative exporter would otherwise keep their last value), then stop being observed.
    */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.#closed) return;
+    this.#closed = true;
     this.flush();
-    this.pools.clear();
+    this.#pools.clear();
   }
 
-  private removeGauges(inst: Instruments): void {
+  #removeGauges(inst: Instruments): void {
     const gauges = inst.gauges;
     if (!gauges) return;
     inst.gauges = undefined;
@@ -426,36 +430,36 @@ export class Telemetry {
     ).unref();
   }
 
-  private pool(poolName: string): Attributes {
-    let attributes = this.poolAttributes.get(poolName);
+  #pool(poolName: string): Attributes {
+    let attributes = this.#poolAttributes.get(poolName);
     if (!attributes) {
       attributes = Object.freeze({ [ATTR_POOL_NAME]: poolName });
-      this.poolAttributes.set(poolName, attributes);
+      this.#poolAttributes.set(poolName, attributes);
     }
     return attributes;
   }
 
   /** The instruments of the current global meter provider (created once per provider). */
-  private instruments(): Instruments {
+  #instruments(): Instruments {
     const provider = metrics.getMeterProvider();
-    if (provider === this.lastProvider && this.lastInstruments) return this.lastInstruments;
-    let found = this.byProvider.get(provider);
+    if (provider === this.#lastProvider && this.#lastInstruments) return this.#lastInstruments;
+    let found = this.#byProvider.get(provider);
     if (!found) {
       found = createInstruments(provider.getMeter(INSTRUMENTATION_SCOPE, VERSION));
-      this.byProvider.set(provider, found);
+      this.#byProvider.set(provider, found);
     }
-    this.lastProvider = provider;
-    this.lastInstruments = found;
+    this.#lastProvider = provider;
+    this.#lastInstruments = found;
     return found;
   }
 
   /** The tracer of the current global provider, looked up again only when it changes. */
-  private currentTracer(): Tracer {
+  #currentTracer(): Tracer {
     const provider = trace.getTracerProvider();
-    if (provider !== this.tracerProvider || !this.tracer) {
-      this.tracerProvider = provider;
-      this.tracer = provider.getTracer(INSTRUMENTATION_SCOPE, VERSION);
+    if (provider !== this.#tracerProvider || !this.#tracer) {
+      this.#tracerProvider = provider;
+      this.#tracer = provider.getTracer(INSTRUMENTATION_SCOPE, VERSION);
     }
-    return this.tracer;
+    return this.#tracer;
   }
 }

@@ -47,7 +47,11 @@ describe('resolveConfig', () => {
       credentialTimeoutMs: 5000,
       telemetry: { traces: true, metrics: true, queries: undefined },
     });
-    expect(sslOptions(config)).toEqual({ rejectUnauthorized: false });
+    // require verifies, as the official kit: the chain and the host name
+    expect(sslOptions(config)).toEqual({
+      rejectUnauthorized: true,
+      servername: 'ep-1.database.example.com',
+    });
     expect(config.pool).toMatchObject({
       max: 10,
       connectionTimeoutMillis: 10_000,
@@ -173,7 +177,10 @@ describe('resolveConfig', () => {
     expect(ssl('disable')).toBe(false);
     expect(ssl('allow')).toEqual({ rejectUnauthorized: false });
     expect(ssl('prefer')).toEqual({ rejectUnauthorized: false });
-    expect(ssl('require')).toEqual({ rejectUnauthorized: false });
+    expect(ssl('require')).toEqual({
+      rejectUnauthorized: true,
+      servername: 'ep-1.database.example.com',
+    });
     expect(ssl('require', { PGSSLROOTCERT: ca })).toMatchObject({
       rejectUnauthorized: true,
       ca: expect.stringContaining('BEGIN'),

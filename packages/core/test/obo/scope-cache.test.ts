@@ -4,21 +4,9 @@
  * steady use must still count as recent however often it is asked for.
  */
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/base/clock.js';
 import type { UserScopeImpl } from '../../src/obo/scope.js';
 import { ScopeCache } from '../../src/obo/scope-cache.js';
-
-function manualClock(): Clock & { advance(ms: number): void } {
-  let now = 0;
-  return {
-    now: () => now,
-    setTimeout: () => ({}),
-    clearTimeout: () => {},
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
+import { FakeClock } from '../support/fake-clock.js';
 
 /** Just what the cache touches of a scope. */
 function fakeScope(identity: string) {
@@ -30,14 +18,14 @@ function fakeScope(identity: string) {
 }
 
 describe('ScopeCache (pure unit)', () => {
-  it('keeps a scope asked for every 500 ms while idle ones are forgotten first', () => {
-    const clock = manualClock();
+  it('keeps a scope asked for every 500 ms while idle ones are forgotten first', async () => {
+    const clock = new FakeClock(0);
     const cache = new ScopeCache({ max: 3, idleMs: 0, clock });
     const busy = fakeScope('busy@example.com');
     cache.add('busy', busy as unknown as UserScopeImpl);
     const others = Array.from({ length: 10 }, (_, i) => fakeScope(`u${i}@example.com`));
     for (const [i, other] of others.entries()) {
-      clock.advance(500);
+      await clock.advance(500);
       expect(cache.get('busy')).toBe(busy); // in steady use, more often than once a second
       cache.add(`u${i}`, other as unknown as UserScopeImpl);
     }
@@ -48,14 +36,14 @@ describe('ScopeCache (pure unit)', () => {
     expect(others.slice(8).some((o) => o.dropped)).toBe(false);
   });
 
-  it('forgets the least recently used scope when full', () => {
-    const clock = manualClock();
+  it('forgets the least recently used scope when full', async () => {
+    const clock = new FakeClock(0);
     const cache = new ScopeCache({ max: 2, idleMs: 0, clock });
     const [a, b, c] = ['a', 'b', 'c'].map((n) => fakeScope(`${n}@example.com`));
     cache.add('a', a as unknown as UserScopeImpl);
-    clock.advance(1000);
+    await clock.advance(1000);
     cache.add('b', b as unknown as UserScopeImpl);
-    clock.advance(1000);
+    await clock.advance(1000);
     expect(cache.get('a')).toBe(a); // a is now the most recent
     cache.add('c', c as unknown as UserScopeImpl);
     expect(b!.dropped).toBe(true);

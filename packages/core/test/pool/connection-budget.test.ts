@@ -1,38 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/base/clock.js';
 import { ClosedError, PoolBudgetError } from '../../src/base/errors.js';
 import type { ReleaseSlot } from '../../src/pool/client.js';
 import { ConnectionBudget } from '../../src/pool/connection-budget.js';
+import { FakeClock } from '../support/fake-clock.js';
 
-/** A manual clock: timers fire only when the test advances time. */
-function fakeClock() {
-  let now = 0;
-  let nextId = 1;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  const clock: Clock & { advance(ms: number): void; pending(): number } = {
-    now: () => now,
-    setTimeout: (fn, ms) => {
-      const id = nextId++;
-      timers.set(id, { at: now + ms, fn });
-      return id;
-    },
-    clearTimeout: (handle) => {
-      timers.delete(handle as number);
-    },
-    advance(ms) {
-      now += ms;
-      for (const [id, timer] of [...timers]) {
-        if (timer.at <= now) {
-          timers.delete(id);
-          timer.fn();
-        }
-      }
-    },
-    pending: () => timers.size,
-  };
-  return clock;
-}
+/** A manual clock starting at 0, so deadlines read as offsets. */
+const fakeClock = () => new FakeClock(0);
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -148,10 +122,10 @@ describe('ConnectionBudget', () => {
     const budget = new ConnectionBudget({ max: 1, clock });
     const slot = await budget.acquire(500);
     const waiting = budget.acquire(500);
-    clock.advance(499);
+    await clock.advance(499);
     await flush();
     expect(budget.stats().waiting).toBe(1);
-    clock.advance(1);
+    await clock.advance(1);
     await expect(waiting).rejects.toBeInstanceOf(PoolBudgetError);
     await expect(waiting).rejects.toMatchObject({ status: 503, code: 'LAKEBASE_POOL_BUDGET' });
     expect(budget.stats()).toMatchObject({ inUse: 1, peak: 1, waiting: 0, timeouts: 1 });

@@ -20,12 +20,7 @@ import {
   servicePrincipalTokens,
 } from '../../src/pool/service-principal.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
-import {
-  captureLogger,
-  localPoolOptions,
-  renderError,
-  spWorkspaceClient,
-} from '../support/sp-support.js';
+import { captureLogger, localPoolOptions, renderError } from '../support/sp-support.js';
 
 let lb: LocalLakebase;
 let clientId: string;
@@ -93,7 +88,9 @@ describe('createLakebasePool (service principal)', () => {
         ? false
         : expect.objectContaining({ rejectUnauthorized: true }),
     );
-    expect(config.Client).toBeDefined();
+    // our pg.Client subclass (token password with a deadline, spans), not pg's own Client
+    expect(config.Client).not.toBe(pg.Client);
+    expect(config.Client?.prototype).toBeInstanceOf(pg.Client);
     expect(config).toMatchObject({
       max: 10,
       connectionTimeoutMillis: 10_000,
@@ -261,9 +258,23 @@ describe('createLakebasePool (service principal)', () => {
     const config = resolveConfig(options, { ...lb.env });
     const telemetry = new Telemetry(config.telemetry);
     const tokens = servicePrincipalTokens(config, new ServicePrincipal(config), telemetry);
-    expect(await tokens?.getToken()).toMatch(/.+/);
+    const token = await tokens?.getToken();
     tokens?.close();
-    expect(spWorkspaceClient(lb)).toBeDefined();
+    // the token minted through the env's auth chain logs the SP in
+    const client = new pg.Client({
+      host: lb.env.PGHOST,
+      port: Number(lb.env.PGPORT),
+      database: lb.env.PGDATABASE,
+      user: lb.env.PGUSER,
+      password: token,
+      ssl: lb.tls ? { ca: lb.tls.caPem } : false,
+    });
+    await client.connect();
+    try {
+      expect((await client.query('select current_user as me')).rows[0].me).toBe(lb.env.PGUSER);
+    } finally {
+      await client.end();
+    }
   });
 
   it('never logs a secret', () => {

@@ -1,31 +1,66 @@
-/** A manual clock for tests: time moves, and timers fire, only when the test advances it. */
+/**
+ * The one fake clock of the tests. Manual (the default): time moves, and timers fire, only when
+ * the test advances it. Flowing (`FakeClock.flowing()`): time runs as the real clock does, and
+ * `advance(ms)` jumps it forward at once, firing the timers that fall due — for tests where real
+ * I/O must proceed (a login, an HTTP call) but waiting out a token's lifetime would take seconds.
+ */
 import type { Clock } from '../../src/base/clock.js';
 
 const microtasks = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 };
 
-export class FakeClock implements Clock {
-  time: number;
-  private seq = 0;
-  readonly timers = new Map<number, { at: number; fn: () => void }>();
+interface Timer {
+  at: number;
+  fn: () => void;
+  /** The real timer behind it (flowing mode). */
+  real?: NodeJS.Timeout;
+}
 
-  constructor(start = 1_000_000) {
+export class FakeClock implements Clock {
+  /** Manual mode: the time. Flowing mode: how far ahead of the real clock it has jumped. */
+  time: number;
+  readonly #flowing: boolean;
+  #seq = 0;
+  readonly timers = new Map<number, Timer>();
+
+  constructor(start = 1_000_000, flowing = false) {
     this.time = start;
+    this.#flowing = flowing;
   }
 
-  now = () => this.time;
+  /** A clock that runs with real time, ahead of it by whatever `advance()` added. */
+  static flowing(): FakeClock {
+    return new FakeClock(0, true);
+  }
+
+  now = (): number => (this.#flowing ? Date.now() + this.time : this.time);
 
   setTimeout = (fn: () => void, ms: number) => {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.time + ms, fn });
+    const id = ++this.#seq;
+    const timer: Timer = { at: this.now() + ms, fn };
+    if (this.#flowing) {
+      timer.real = setTimeout(() => {
+        if (this.timers.delete(id)) fn();
+      }, ms);
+      timer.real.unref();
+    }
+    this.timers.set(id, timer);
     return { id, unref: () => undefined };
   };
 
   clearTimeout = (handle: unknown) => {
     const id = (handle as { id?: number } | undefined)?.id;
-    if (id !== undefined) this.timers.delete(id);
+    if (id === undefined) return;
+    const timer = this.timers.get(id);
+    if (timer?.real) clearTimeout(timer.real);
+    this.timers.delete(id);
   };
+
+  /** Timers not fired yet. */
+  pending(): number {
+    return this.timers.size;
+  }
 
   /** Due time of the earliest pending timer. */
   nextAt(): number | undefined {
@@ -34,18 +69,21 @@ export class FakeClock implements Clock {
 
   /** Moves time forward by `ms`, firing due timers in order (with microtasks in between). */
   async advance(ms: number): Promise<void> {
-    const target = this.time + ms;
+    const target = this.now() + ms;
     for (;;) {
       const due = [...this.timers.entries()]
         .filter(([, t]) => t.at <= target)
         .sort((a, b) => a[1].at - b[1].at)[0];
       if (!due) break;
-      this.time = due[1].at;
-      this.timers.delete(due[0]);
-      due[1].fn();
+      const [id, timer] = due;
+      if (!this.#flowing) this.time = timer.at;
+      if (timer.real) clearTimeout(timer.real);
+      this.timers.delete(id);
+      timer.fn();
       await microtasks();
     }
-    this.time = target;
+    if (this.#flowing) this.time += target - this.now();
+    else this.time = target;
     await microtasks();
   }
 }

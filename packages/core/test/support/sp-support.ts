@@ -78,7 +78,12 @@ export function recordedSpPool(
     defaultWaitMs: config.pool.connectionTimeoutMillis,
     ...cache,
   });
-  const pool = servicePrincipalPool(config, telemetry, { ownsTelemetry: true, identity, tokens });
+  const pool = servicePrincipalPool(config, telemetry, {
+    ownsTelemetry: true,
+    identity,
+    tokens,
+    clock: cache.clock,
+  });
   return { pool, tokens, source };
 }
 

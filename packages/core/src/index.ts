@@ -19,11 +19,15 @@ export {
   ClosedError,
   ConfigurationError,
   CredentialError,
+  DatabaseUnavailableError,
   LakebaseError,
+  OverloadedError,
   PoolBudgetError,
+  ReleasedClientError,
   redactSecrets,
   ValidationError,
 } from './base/errors.js';
+export { type ErrorResponse, errorResponse, lakebaseErrorHandler } from './base/http-errors.js';
 export {
   consoleLogger,
   type Logger,

@@ -6,7 +6,7 @@ import { LakebaseError } from '../base/errors.js';
 
 /** The caller lacks a permission; `missing` names each one (`CAN_MANAGE on project …`, `CREATEROLE`). */
 export class PermissionDeniedError extends LakebaseError {
-  readonly status = 403 as const;
+  override readonly status = 403 as const;
   readonly missing: readonly string[];
   constructor(message: string, details: { missing: string[]; cause?: unknown }) {
     super('LAKEBASE_PERMISSION_DENIED', message, { cause: details.cause });
@@ -14,10 +14,11 @@ export class PermissionDeniedError extends LakebaseError {
   }
 }
 
-/** The Lakebase roles API failed (other than a permission problem). */
+/** The Lakebase roles API failed (other than a permission problem): the upstream API (502). */
 export class RolesApiError extends LakebaseError {
-  /** HTTP status, when there was an answer. */
-  readonly status: number | undefined;
+  override readonly status = 502 as const;
+  /** The HTTP status the API answered, when there was an answer. */
+  readonly apiStatus: number | undefined;
   /** Databricks `error_code` (e.g. `ALREADY_EXISTS`), when the API gave one. */
   readonly errorCode: string | undefined;
   constructor(
@@ -25,7 +26,7 @@ export class RolesApiError extends LakebaseError {
     details: { status?: number; errorCode?: string; cause?: unknown } = {},
   ) {
     super('LAKEBASE_ROLES_API', message, { cause: details.cause });
-    this.status = details.status;
+    this.apiStatus = details.status;
     this.errorCode = details.errorCode;
   }
 }

@@ -108,7 +108,7 @@ function rolesApiOf(target: ProvisioningTarget): LakebaseRolesApi | undefined {
 function fallsBack(error: unknown): boolean {
   return (
     error instanceof PermissionDeniedError ||
-    (error instanceof RolesApiError && (error.status === 404 || error.status === 501))
+    (error instanceof RolesApiError && (error.apiStatus === 404 || error.apiStatus === 501))
   );
 }
 

@@ -5,10 +5,17 @@
  */
 export class LakebaseError extends Error {
   readonly code: string;
+  /** The HTTP status to answer with (each subclass narrows it). */
+  readonly status: number = 500;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+  }
+
+  /** `status`, under the name Express, AppKit and http-errors use. */
+  get statusCode(): number {
+    return this.status;
   }
 }
 
@@ -22,7 +29,7 @@ interface NamedKnob {
 export class ConfigurationError extends LakebaseError {
   readonly option: string | undefined;
   readonly envVar: string | undefined;
-  readonly status = 500 as const;
+  override readonly status = 500 as const;
   constructor(message: string, details: NamedKnob = {}) {
     super('LAKEBASE_CONFIGURATION', message, { cause: details.cause });
     this.option = details.option;
@@ -34,7 +41,7 @@ export class ConfigurationError extends LakebaseError {
 export class ValidationError extends LakebaseError {
   readonly option: string | undefined;
   readonly envVar: string | undefined;
-  readonly status = 400 as const;
+  override readonly status = 400 as const;
   constructor(message: string, details: NamedKnob = {}) {
     super('LAKEBASE_VALIDATION', message, { cause: details.cause });
     this.option = details.option;
@@ -51,7 +58,7 @@ export class CredentialError extends LakebaseError {
   /** True when retrying later may succeed (network errors, timeouts, 429, 5xx). */
   readonly retryable: boolean;
   /** 503 when retrying may help, else 502: the upstream Databricks API failed. */
-  readonly status: 502 | 503;
+  override readonly status: 502 | 503;
   constructor(
     message: string,
     details: { status?: number; errorCode?: string; retryable?: boolean; cause?: unknown } = {},
@@ -69,7 +76,7 @@ export class CredentialError extends LakebaseError {
  * someone else or that the workspace rejects (401), or a user without a Postgres role (403).
  */
 export class AuthenticationError extends LakebaseError {
-  readonly status: 401 | 403;
+  override readonly status: 401 | 403;
   /** The identity the request claimed, when there was one (an email, never a token). */
   readonly identity: string | undefined;
   constructor(
@@ -86,9 +93,22 @@ export class AuthenticationError extends LakebaseError {
   }
 }
 
+/**
+ * Postgres could not be reached (connection refused or reset, host unreachable, the compute
+ * still starting) for `connectionTimeoutMillis`, retries included. Retrying later may help
+ * (503); `cause` is the last network error.
+ */
+export class DatabaseUnavailableError extends LakebaseError {
+  override readonly status = 503 as const;
+  readonly retryable = true as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LAKEBASE_UNAVAILABLE', message, options);
+  }
+}
+
 /** The global user-connection budget stayed exhausted for `connectionTimeoutMillis`. */
 export class PoolBudgetError extends LakebaseError {
-  readonly status = 503 as const;
+  override readonly status = 503 as const;
   constructor(message: string, options?: { cause?: unknown }) {
     super('LAKEBASE_POOL_BUDGET', message, options);
   }
@@ -96,7 +116,7 @@ export class PoolBudgetError extends LakebaseError {
 
 /** The Lakebase object (or a pool it owns) was closed, or is closing and took no new work. */
 export class ClosedError extends LakebaseError {
-  readonly status = 503 as const;
+  override readonly status = 503 as const;
   constructor(message = 'Lakebase client is closed') {
     super('LAKEBASE_CLOSED', message);
   }
@@ -107,7 +127,7 @@ export class ClosedError extends LakebaseError {
  * connection may already serve someone else. A bug in the caller (500).
  */
 export class ReleasedClientError extends LakebaseError {
-  readonly status = 500 as const;
+  override readonly status = 500 as const;
   constructor(message: string) {
     super('LAKEBASE_CLIENT_RELEASED', message);
   }
@@ -115,7 +135,7 @@ export class ReleasedClientError extends LakebaseError {
 
 /** Too much verification work is waiting already: retry later (503). Nothing was queued. */
 export class OverloadedError extends LakebaseError {
-  readonly status = 503 as const;
+  override readonly status = 503 as const;
   constructor(message: string) {
     super('LAKEBASE_OVERLOADED', message);
   }

@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import type { Clock } from '../base/clock.js';
-import { ClosedError, redactSecrets } from '../base/errors.js';
+import { ClosedError, DatabaseUnavailableError, redactSecrets } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { errorType } from '../telemetry/attributes.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -329,7 +329,14 @@ export class LakebasePool extends pg.Pool {
     if (isWakeError(error)) {
       state.wakeAttempts++;
       const delay = backoffDelay(state.wakeAttempts, WAKE_BACKOFF, rt.random);
-      if (!fitsBefore(rt.clock.now(), delay, state.deadline)) return false;
+      if (!fitsBefore(rt.clock.now(), delay, state.deadline)) {
+        throw new DatabaseUnavailableError(
+          `${rt.poolName} could not reach Postgres at ${this.options.host}:${this.options.port} ` +
+            `(${type}, ${state.wakeAttempts} attempt(s) within connectionTimeoutMillis): ` +
+            redactSecrets(error.message, 160),
+          { cause: error },
+        );
+      }
       rt.telemetry.connectRetry(rt.poolName, 'wake', type);
       rt.logger.info(
         `${rt.poolName} connect failed (${type}); the compute may be waking up, ` +

@@ -150,10 +150,10 @@ describe('LakebaseRolesApi', () => {
       .create({ identity_type: 'USER', postgres_role: 'temp@example.com' })
       .catch((e) => e);
     expect(duplicate).toBeInstanceOf(RolesApiError);
-    expect(duplicate).toMatchObject({ status: 409, errorCode: 'ALREADY_EXISTS' });
+    expect(duplicate).toMatchObject({ status: 502, apiStatus: 409, errorCode: 'ALREADY_EXISTS' });
     await api.delete('temp-role');
     await expect(api.get('temp-role')).rejects.toMatchObject({
-      status: 404,
+      apiStatus: 404,
       errorCode: 'NOT_FOUND',
     });
   });

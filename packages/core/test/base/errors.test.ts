@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { redactSecrets } from '../../src/base/errors.js';
+import {
+  AuthenticationError,
+  ConfigurationError,
+  type LakebaseError,
+  PoolBudgetError,
+  redactSecrets,
+} from '../../src/base/errors.js';
+import { errorResponse, lakebaseErrorHandler } from '../../src/base/http-errors.js';
 
 describe('redactSecrets (pure unit)', () => {
   const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
@@ -51,5 +58,47 @@ describe('redactSecrets (pure unit)', () => {
     const text =
       'HTTP 403 PERMISSION_DENIED for role 6f1c2d3e-1111-2222-3333-444455556666 on projects/p/branches/main';
     expect(redactSecrets(text, 1000)).toBe(text);
+  });
+});
+
+describe('errors as HTTP answers (pure unit)', () => {
+  it('every error declares status and its statusCode alias', () => {
+    const errors: LakebaseError[] = [
+      new AuthenticationError('no token'),
+      new AuthenticationError('no role', { status: 403 }),
+      new PoolBudgetError('full'),
+      new ConfigurationError('missing'),
+    ];
+    expect(errors.map((e) => [e.status, e.statusCode])).toEqual([
+      [401, 401],
+      [403, 403],
+      [503, 503],
+      [500, 500],
+    ]);
+  });
+
+  it("errorResponse: the kit's status and code, a plain 500 for anything else", () => {
+    expect(errorResponse(new PoolBudgetError('busy'))).toEqual({
+      status: 503,
+      body: { error: { code: 'LAKEBASE_POOL_BUDGET', message: 'busy' } },
+    });
+    expect(errorResponse(new Error('secret detail'))).toEqual({
+      status: 500,
+      body: { error: { code: 'INTERNAL', message: 'Internal server error' } },
+    });
+  });
+
+  it("lakebaseErrorHandler answers the kit's errors and passes the others on", () => {
+    const sent: unknown[] = [];
+    const res = {
+      status: (code: number) => ({ json: (body: unknown) => sent.push([code, body]) }),
+    };
+    const passed: unknown[] = [];
+    const handler = lakebaseErrorHandler();
+    handler(new AuthenticationError('who?'), {}, res, (e) => passed.push(e));
+    const other = new Error('boom');
+    handler(other, {}, res, (e) => passed.push(e));
+    expect(sent).toEqual([[401, { error: { code: 'LAKEBASE_AUTHENTICATION', message: 'who?' } }]]);
+    expect(passed).toEqual([other]);
   });
 });

@@ -7,7 +7,7 @@ import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LakebasePoolConfig } from '../../src/base/types.js';
-import { CredentialError } from '../../src/index.js';
+import { CredentialError, DatabaseUnavailableError } from '../../src/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { captureLogger, recordedSpPool, renderError, sleep, until } from '../support/sp-support.js';
 
@@ -212,15 +212,27 @@ describe('scale to zero', () => {
     record();
   });
 
-  it('gives up with the wake error once connectionTimeoutMillis is spent', async () => {
+  it('gives up with a typed 503 once connectionTimeoutMillis is spent, the wake error as cause', async () => {
     const { pool } = setup({ connectionTimeoutMillis: 600 });
     await lb.faults.suspend({ mode: 'refuse' });
     const r = await attempt(() => pool.query('select 1'));
     expect(r.ok).toBe(false);
-    expect((r as { error: { code?: string } }).error.code).toBe('57P03');
+    const error = (r as { error: DatabaseUnavailableError }).error;
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
+    expect(error).toMatchObject({ status: 503, statusCode: 503, code: 'LAKEBASE_UNAVAILABLE' });
+    expect((error.cause as { code?: string }).code).toBe('57P03');
     expect(pool.totalCount).toBe(0);
     lb.faults.wake();
     await pool.query('select 1');
+  });
+
+  it('an unreachable host (nothing listening) is the same typed 503, within the connect timeout', async () => {
+    const { pool } = setup({ port: 1, connectionTimeoutMillis: 800 });
+    const r = await attempt(() => pool.query('select 1'));
+    const error = (r as { error: DatabaseUnavailableError }).error;
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
+    expect((error.cause as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(error.message).toContain(':1 ');
   });
 });
 

@@ -27,8 +27,17 @@ import type {
   LakebaseStats,
 } from './lakebase-types.js';
 import { Admission } from './obo/admission.js';
-import { ACCESS_TOKEN_HEADER, readRequestIdentity } from './obo/identity/request-identity.js';
-import { IdentityVerifier, tokenFingerprint } from './obo/identity/token-owner.js';
+import {
+  ACCESS_TOKEN_HEADER,
+  EMAIL_HEADER,
+  readRequestIdentity,
+} from './obo/identity/request-identity.js';
+import {
+  IdentityVerifier,
+  ownsIdentity,
+  roleOf,
+  tokenFingerprint,
+} from './obo/identity/token-owner.js';
 import { UserWorkspaceClients } from './obo/identity/workspace-clients.js';
 import { MissingRoles, missingRoleMessage } from './obo/missing-roles.js';
 import { Router } from './obo/router.js';
@@ -201,17 +210,32 @@ class LakebaseFacade implements Lakebase {
       );
     }
     const fingerprint = tokenFingerprint(token);
-    const key = scopeKey(identity, fingerprint);
+    const fromEmailHeader = identityHeader === EMAIL_HEADER;
+    // the role: the email named, or (only x-forwarded-user) the token owner's, once known
+    const owner = this.#verifier.knownOwner(fingerprint);
+    const role =
+      owner && ownsIdentity(owner, identity) ? roleOf(owner, identity, fromEmailHeader) : undefined;
+    const key = scopeKey(role ?? identity, fingerprint);
     const cached = this.#scopes.get(key);
     if (cached) {
       // the newest forwarded token of a verified identity is the one its next fetch uses
       cached.offerToken();
       return cached;
     }
-    const scope = new UserScopeImpl(this.#scopeContext, { identity, token, fingerprint });
+    if (role !== undefined && role !== identity && roleNameProblem(role)) {
+      throw new AuthenticationError(
+        `The token owner's name cannot be a Postgres role: ${roleNameProblem(role)}`,
+        { status: 403 },
+      );
+    }
+    const scope = new UserScopeImpl(
+      this.#scopeContext,
+      { claimed: identity, fromEmailHeader, token, fingerprint },
+      role,
+    );
     // Only a verified token's scope is kept (with its token): an unverified one is not cached
     // until its first use has verified it (then it adopts itself), and is dropped if that fails.
-    if (this.#verifier.isVerified(identity, fingerprint)) this.#scopes.adopt(key, scope);
+    if (role !== undefined && scope.isVerified) this.#scopes.adopt(key, scope);
     return scope;
   }
 

@@ -13,6 +13,7 @@ import {
 } from '../agent/statement-runner.js';
 import { systemClock } from '../base/clock.js';
 import { AuthenticationError } from '../base/errors.js';
+import { roleNameProblem } from '../base/role-name.js';
 import type { OrmConfig } from '../base/types.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import type { LakebasePool } from '../pool/lakebase-pool.js';
@@ -21,7 +22,7 @@ import type { IdentityPgConfigSource } from '../pool/pg-config.js';
 import { lakebasePoolConfig } from '../pool/pool-config.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { Admission } from './admission.js';
-import type { IdentityVerifier } from './identity/token-owner.js';
+import { type IdentityVerifier, roleOf } from './identity/token-owner.js';
 import { leaseClient } from './lease.js';
 import type { Route } from './route.js';
 import type { Router } from './router.js';
@@ -128,19 +129,43 @@ abstract class BaseScope implements UserScope, ScopeConnections {
   }
 }
 
+/** What a request claims: an identity (from `x-forwarded-email`, else `x-forwarded-user`) and a token. */
+export interface ClaimedUser {
+  claimed: string;
+  fromEmailHeader: boolean;
+  token: string;
+  fingerprint: string;
+}
+
 /** A verified user's scope: everything runs on that user's pool. */
 export class UserScopeImpl extends BaseScope {
-  readonly identity: string;
   readonly isServicePrincipalFallback = false;
   readonly #ctx: ScopeContext;
-  readonly #user: VerifiedUser;
+  readonly #claim: ClaimedUser;
+  /** The verified user (the role settled from the token's owner); until then, the claim's. */
+  #user: VerifiedUser;
+  #settled: boolean;
   #pgConfig: pg.PoolConfig | undefined;
 
-  constructor(ctx: ScopeContext, user: VerifiedUser) {
+  /** `role`: the settled Postgres role when the token's owner is known already. */
+  constructor(ctx: ScopeContext, claim: ClaimedUser, role?: string) {
     super();
     this.#ctx = ctx;
-    this.#user = user;
-    this.identity = user.identity;
+    this.#claim = claim;
+    this.#settled = role !== undefined;
+    this.#user = {
+      identity: role ?? claim.claimed,
+      token: claim.token,
+      fingerprint: claim.fingerprint,
+    };
+  }
+
+  /**
+   * The Postgres role: the email the request names, or, with only `x-forwarded-user`, the token
+   * owner's (known once the token is verified; until then the claimed id).
+   */
+  get identity(): string {
+    return this.#user.identity;
   }
 
   get fingerprint(): string {
@@ -149,7 +174,9 @@ export class UserScopeImpl extends BaseScope {
 
   /** True once the token is known to belong to the identity (no I/O). */
   get isVerified(): boolean {
-    return this.#ctx.verifier.isVerified(this.#user.identity, this.#user.fingerprint);
+    return (
+      this.#settled && this.#ctx.verifier.isVerified(this.#claim.claimed, this.#claim.fingerprint)
+    );
   }
 
   /** Makes this scope's token the one the identity's next credential fetch uses. */
@@ -203,15 +230,31 @@ export class UserScopeImpl extends BaseScope {
     return { ...this.#ctx.viewOptions, user: this.identity };
   }
 
+  /** The role from the verified token's owner, checked as every role name is. */
+  #settle(role: string): void {
+    if (this.#settled) return;
+    const problem = roleNameProblem(role);
+    if (problem) {
+      throw new AuthenticationError(
+        `The token owner's name cannot be a Postgres role: ${problem}`,
+        {
+          status: 403,
+        },
+      );
+    }
+    this.#user = { ...this.#user, identity: role };
+    this.#settled = true;
+  }
+
   /**
    * Waits until the token is verified, then starts `work` where the identity's work runs, all
    * while admitted: `close()` lets it reach the pool (which then lets it finish). A verified
    * token with a known route starts `work` at once (the hot path: no await).
    */
   #run<T>(work: (route: Route) => Promise<T>, login = false): Promise<T> {
-    const { admission, verifier } = this.#ctx;
+    const { admission } = this.#ctx;
     const user = this.#user;
-    if (verifier.isVerified(user.identity, user.fingerprint)) {
+    if (this.isVerified) {
       let routed: Route | Promise<Route>;
       try {
         routed = login ? this.#ctx.router.loginRoute(user) : this.#ctx.router.route(user);
@@ -238,21 +281,23 @@ export class UserScopeImpl extends BaseScope {
 
   async #runAfterVerification<T>(work: (route: Route) => Promise<T>, login: boolean): Promise<T> {
     const { admission, verifier } = this.#ctx;
-    const user = this.#user;
     admission.enter();
     let started: Promise<T>;
     try {
-      if (!verifier.isVerified(user.identity, user.fingerprint)) {
+      if (!this.isVerified) {
+        const claim = this.#claim;
         try {
-          await verifier.verify(user.identity, user.token, user.fingerprint);
+          const owner = await verifier.verify(claim.claimed, claim.token, claim.fingerprint);
+          this.#settle(roleOf(owner, claim.claimed, claim.fromEmailHeader));
         } catch (error) {
           // a token that is not the identity's: this scope is done (its onClose fires)
           if (error instanceof AuthenticationError) this.drop();
           throw error;
         }
         // verified: from now on the cache hands this scope out (and forgets it in time)
-        this.#ctx.scopes.adopt(scopeKey(user.identity, user.fingerprint), this);
+        this.#ctx.scopes.adopt(scopeKey(this.#user.identity, claim.fingerprint), this);
       }
+      const user = this.#user;
       const routed = login ? this.#ctx.router.loginRoute(user) : this.#ctx.router.route(user);
       started = work(routed instanceof Promise ? await routed : routed);
     } finally {

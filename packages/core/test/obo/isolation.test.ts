@@ -292,3 +292,34 @@ describe('text that reaches a shell', () => {
     expect(argv).toHaveLength(5);
   });
 });
+
+describe('headers as Databricks Apps sends them', () => {
+  it.each(MODES)(
+    "'%s': a token with only x-forwarded-user (the numeric id) runs as the token's owner, never as a role named after the id",
+    async (mode) => {
+      const lakebase = make(mode);
+      const { 'x-forwarded-user': userId, 'x-forwarded-access-token': token } =
+        await lb.userHeaders(ALICE);
+      expect(userId).toMatch(/^\d+$/);
+      const headers = { 'x-forwarded-access-token': token, 'x-forwarded-user': userId };
+      const first = lakebase.asUser(headers);
+      const { rows } = await first.query('select current_user as who, body from public.items');
+      expect(rows.every((r) => r.who === ALICE)).toBe(true);
+      expect(rows.map((r) => r.body)).toContain('alice 1');
+      expect(first.identity).toBe(ALICE);
+      // the next request is served from the cache, under the owner's role
+      const again = lakebase.asUser(headers);
+      expect(again).toBe(first);
+      expect((await again.pool.query('select current_user as who')).rows[0].who).toBe(ALICE);
+      const roles = await lb.sql(`select rolname from pg_roles where rolname = $1`, [userId]);
+      expect(roles).toEqual([]);
+      // someone else's id with alice's token is a 401
+      const bobId = (await lb.userHeaders(BOB))['x-forwarded-user'];
+      await expect(
+        lakebase
+          .asUser({ 'x-forwarded-access-token': token, 'x-forwarded-user': bobId })
+          .query('select 1'),
+      ).rejects.toMatchObject({ status: 401 });
+    },
+  );
+});

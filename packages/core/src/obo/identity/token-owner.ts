@@ -41,6 +41,16 @@ export function ownsIdentity(owner: TokenOwner, identity: string): boolean {
   return [owner.userName, owner.id, ...owner.emails].some((name) => name === identity);
 }
 
+/**
+ * The Postgres role of a verified request: the claimed identity itself when it came from
+ * `x-forwarded-email`; the token owner's user name (their email) when only `x-forwarded-user`
+ * (the numeric user id Databricks Apps sends) was there — never a role named after an id.
+ */
+export function roleOf(owner: TokenOwner, claimed: string, fromEmailHeader: boolean): string {
+  if (fromEmailHeader) return claimed;
+  return owner.userName ?? owner.emails[0] ?? claimed;
+}
+
 export interface IdentityVerifierOptions {
   clients: UserWorkspaceClients;
   /** Token owners remembered at once. Default 10 000. */
@@ -116,7 +126,7 @@ export class IdentityVerifier {
    * @throws CredentialError when the workspace could not be asked (retryable; not remembered)
    * @throws OverloadedError (503) when too many lookups are in flight and waiting already
    */
-  async verify(identity: string, token: string, fingerprint: string): Promise<void> {
+  async verify(identity: string, token: string, fingerprint: string): Promise<TokenOwner> {
     let owner: TokenOwner;
     try {
       owner = await this.#owner(fingerprint, token);
@@ -133,6 +143,7 @@ export class IdentityVerifier {
       );
     }
     this.#verifications++;
+    return owner;
   }
 
   /** True when the token is already known to belong to `identity` (no I/O). */

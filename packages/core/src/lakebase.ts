@@ -92,7 +92,7 @@ class LakebaseFacade implements Lakebase {
     this.#mode = settings.mode;
     this.#developmentFallback = developmentFallbackEnabled(options, env);
     this.#loggerGiven = options.logger !== undefined;
-    this.#telemetry = new Telemetry(config.telemetry);
+    this.#telemetry = new Telemetry(config.telemetry, config.endpoint);
     this.#sp = new ServicePrincipal(config);
     this.#spTokens = servicePrincipalTokens(config, this.#sp, this.#telemetry);
     this.#spPgConfig = new IdentityPgConfigSource(

@@ -27,6 +27,8 @@ const executed: string[] = [];
 beforeAll(async () => {
   lb = await startWorld();
   lk = lakebaseKysely<TelemetryDB>({
+    // the spans below are read by the semantic conventions' attributes
+    telemetry: { names: 'semconv' },
     log: (event: LogEvent) => {
       executed.push(event.query.sql);
     },

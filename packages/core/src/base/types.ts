@@ -66,7 +66,18 @@ export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' |
  * `queries`: query spans and `db.client.operation.duration`; default on, except when
  * `@opentelemetry/instrumentation-pg` has patched pg (then it already records them).
  */
-export type TelemetryOptions = boolean | { traces?: boolean; metrics?: boolean; queries?: boolean };
+export type TelemetryOptions =
+  | boolean
+  | { traces?: boolean; metrics?: boolean; queries?: boolean; names?: TelemetryNames };
+
+/**
+ * The names of spans and instruments: `official` (default) — those of `@databricks/lakebase`
+ * (`lakebase.query.duration` in ms, `lakebase.pool.connections.*`, `lakebase.pool.errors`,
+ * `lakebase.token.refresh.duration`, span `lakebase.query`), so dashboards keep working after
+ * the swap; `semconv` — the OpenTelemetry database semantic conventions
+ * (`db.client.operation.duration` in s, `db.client.connection.*`); `both`.
+ */
+export type TelemetryNames = 'official' | 'semconv' | 'both';
 
 /** The options of `createLakebasePool` (a superset of the official `LakebasePoolConfig`). */
 export interface LakebasePoolConfig extends pg.PoolConfig {

@@ -8,7 +8,12 @@ import type pg from 'pg';
 import { validateEndpoint } from '../base/endpoint-path.js';
 import { ConfigurationError, ValidationError } from '../base/errors.js';
 import { type Logger, resolveLogger } from '../base/logger.js';
-import type { LakebasePoolConfig, RequestedClaims, SslMode } from '../base/types.js';
+import type {
+  LakebasePoolConfig,
+  RequestedClaims,
+  SslMode,
+  TelemetryNames,
+} from '../base/types.js';
 
 export { validateEndpoint };
 
@@ -53,6 +58,8 @@ export interface ResolvedTelemetry {
   metrics: boolean;
   /** undefined: on, unless `@opentelemetry/instrumentation-pg` records the queries itself. */
   queries: boolean | undefined;
+  /** Which instrument and span names: the official kit's, the OTel semantic conventions', or both. */
+  names: TelemetryNames;
 }
 
 export interface ResolvedConfig {
@@ -142,21 +149,31 @@ function resolveSslMode(option: string | undefined, env: string | undefined): Ss
   return raw as SslMode;
 }
 
+const TELEMETRY_NAMES: readonly TelemetryNames[] = ['official', 'semconv', 'both'];
+
 function resolveTelemetry(option: LakebasePoolConfig['telemetry']): ResolvedTelemetry {
-  if (option === false) return { traces: false, metrics: false, queries: false };
+  if (option === false) return { traces: false, metrics: false, queries: false, names: 'official' };
   if (option === true || option === undefined) {
-    return { traces: true, metrics: true, queries: undefined };
+    return { traces: true, metrics: true, queries: undefined, names: 'official' };
   }
   if (typeof option !== 'object' || option === null) {
     throw new ValidationError(
-      'Invalid option "telemetry": expected true, false or { traces?, metrics?, queries? }',
+      'Invalid option "telemetry": expected true, false or { traces?, metrics?, queries?, names? }',
       { option: 'telemetry' },
+    );
+  }
+  const names = option.names ?? 'official';
+  if (!TELEMETRY_NAMES.includes(names)) {
+    throw new ValidationError(
+      `Invalid option "telemetry.names": expected one of ${TELEMETRY_NAMES.join(', ')}, got ${JSON.stringify(names)}`,
+      { option: 'telemetry.names' },
     );
   }
   return {
     traces: option.traces ?? true,
     metrics: option.metrics ?? true,
     queries: option.queries,
+    names,
   };
 }
 

@@ -131,6 +131,7 @@ export class LakebasePool extends pg.Pool {
     const { poolName, logger } = runtime;
     // The client listener logs; this one only keeps an idle client's error from crashing us.
     this.on('error', (error: Error) => {
+      runtime.telemetry.poolError(error);
       logger.debug(`${poolName} removed an idle connection (${errorType(error)})`);
     });
     this.on('connect', () =>

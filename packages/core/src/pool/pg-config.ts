@@ -80,7 +80,7 @@ export class IdentityPgConfigSource {
 export function getLakebasePgConfig(config: Partial<LakebasePoolConfig> = {}): pg.PoolConfig {
   const resolved = resolveConfig(config);
   const identity = new ServicePrincipal(resolved);
-  const telemetry = new Telemetry(resolved.telemetry);
+  const telemetry = new Telemetry(resolved.telemetry, resolved.endpoint);
   const tokens = servicePrincipalTokens(resolved, identity, telemetry, { refreshAhead: false });
   return identityPgConfig(resolved, identity, telemetry, tokens, 'getLakebasePgConfig');
 }

@@ -75,6 +75,8 @@ export function lakebasePoolConfig(parts: PoolConfigParts): BuiltPoolConfig {
       host: config.host,
       port: config.port,
       poolName,
+      // the official `db.user`: the service principal's role only, never a user's email
+      user: parts.user ? parts.userName : undefined,
     }),
   });
   const poolConfig: pg.PoolConfig = {

@@ -199,5 +199,7 @@ export function servicePrincipalPool(
  */
 export function createLakebasePool(config: Partial<LakebasePoolConfig> = {}): LakebasePool {
   const resolved = resolveConfig(config);
-  return servicePrincipalPool(resolved, new Telemetry(resolved.telemetry), { ownsTelemetry: true });
+  return servicePrincipalPool(resolved, new Telemetry(resolved.telemetry, resolved.endpoint), {
+    ownsTelemetry: true,
+  });
 }

@@ -6,6 +6,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { CredentialError } from '../base/errors.js';
 import { firstKeyword } from '../base/sql-lexer.js';
+import type { TelemetryNames } from '../base/types.js';
 
 export const ATTR_POOL_NAME = 'db.client.connection.pool.name';
 
@@ -15,6 +16,8 @@ export interface QueryTarget {
   host: string;
   port: number;
   poolName: string;
+  /** The role the pool logs in as, for the official `db.user` (the SP's; never a user's email). */
+  user?: string;
 }
 
 const OPERATIONS = new Set([
@@ -86,22 +89,69 @@ export function errorType(error: unknown): string {
 export interface QueryShape {
   spanName: string;
   spanAttributes: Attributes;
-  metricAttributes: Attributes;
+  /** `db.client.operation.duration`'s attributes (semconv), when recorded. */
+  semconvMetric: Attributes | undefined;
+  /** `lakebase.query.duration`'s attributes (official), when recorded. */
+  officialMetric: Attributes | undefined;
 }
 
-/** The attributes of one (pool target, operation): built once, shared by every such query. */
-export function queryShape(target: QueryTarget, operation: string | undefined): QueryShape {
-  const spanAttributes: Attributes = Object.freeze({
-    'db.system.name': 'postgresql',
-    'db.namespace': target.database,
-    'server.address': target.host,
-    'server.port': target.port,
-    ...(operation ? { 'db.operation.name': operation } : {}),
-  });
+/** Longest statement text on an official span, and on the official metric (its own limits). */
+const OFFICIAL_SPAN_TEXT = 500;
+const OFFICIAL_METRIC_TEXT = 100;
+
+/**
+ * The attributes of one kind of query of a pool, built once and shared by every such query.
+ * `text` is given for parameterized statements only: the text of a statement built with
+ * literals could carry data, so it never goes on a span or a metric.
+ */
+export function queryShape(
+  target: QueryTarget,
+  names: TelemetryNames,
+  operation: string | undefined,
+  text: string | undefined,
+): QueryShape {
+  const official = names !== 'semconv';
+  const semconv = names !== 'official';
+  const span: Attributes = {};
+  if (semconv) {
+    span['db.system.name'] = 'postgresql';
+    span['db.namespace'] = target.database;
+    span['server.address'] = target.host;
+    span['server.port'] = target.port;
+    if (operation) span['db.operation.name'] = operation;
+    if (text !== undefined) span['db.query.text'] = text;
+  }
+  if (official) {
+    span['db.system'] = 'lakebase';
+    if (target.user !== undefined) span['db.user'] = target.user;
+    if (text !== undefined) span['db.statement'] = text.slice(0, OFFICIAL_SPAN_TEXT);
+  }
+  const semconvMetric = semconv
+    ? Object.freeze({
+        'db.system.name': 'postgresql',
+        'db.namespace': target.database,
+        'server.address': target.host,
+        'server.port': target.port,
+        ...(operation ? { 'db.operation.name': operation } : {}),
+        [ATTR_POOL_NAME]: target.poolName,
+      })
+    : undefined;
+  const officialMetric = official
+    ? Object.freeze({
+        'db.statement':
+          text !== undefined ? text.slice(0, OFFICIAL_METRIC_TEXT) : (operation ?? 'unknown'),
+        [ATTR_POOL_NAME]: target.poolName,
+      })
+    : undefined;
   return {
-    spanName: operation ? `${operation} ${target.database}` : target.database,
-    spanAttributes,
-    metricAttributes: Object.freeze({ ...spanAttributes, [ATTR_POOL_NAME]: target.poolName }),
+    spanName: semconv
+      ? operation
+        ? `${operation} ${target.database}`
+        : target.database
+      : 'lakebase.query',
+    spanAttributes: Object.freeze(span),
+    semconvMetric,
+    officialMetric,
   };
 }
 

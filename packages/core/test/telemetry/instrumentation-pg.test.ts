@@ -24,6 +24,9 @@ import { createLakebasePool } from '../../src/index.js';
 import { INSTRUMENTATION_SCOPE } from '../../src/telemetry/telemetry.js';
 import { captureLogger, localPoolOptions } from '../support/sp-support.js';
 
+/** These tests read the OpenTelemetry semantic conventions' names (the default is the official kit's). */
+const SEMCONV = { names: 'semconv' } as const;
+
 class TestReader extends MetricReader {
   protected async onForceFlush(): Promise<void> {}
   protected async onShutdown(): Promise<void> {}
@@ -101,7 +104,9 @@ async function threeQueries(pool: ReturnType<typeof createLakebasePool>) {
 
 describe('exactly one span and one duration per query', () => {
   it('without instrumentation-pg: ours', async () => {
-    const pool = createLakebasePool(localPoolOptions(lb, { logger: log.logger }));
+    const pool = createLakebasePool(
+      localPoolOptions(lb, { logger: log.logger, telemetry: SEMCONV }),
+    );
     await pool.query('select 1'); // warm: login and token outside the measurement
     const before = (await recorded()).durations;
     await threeQueries(pool);
@@ -120,7 +125,9 @@ describe('exactly one span and one duration per query', () => {
     expect(since(later.durations, patched)).toEqual({ [PG_SCOPE]: 3 });
 
     // and a pool created while it is registered
-    const fresh = createLakebasePool(localPoolOptions(lb, { logger: log.logger }));
+    const fresh = createLakebasePool(
+      localPoolOptions(lb, { logger: log.logger, telemetry: SEMCONV }),
+    );
     await fresh.query('select 1');
     const warm = (await recorded()).durations;
     await threeQueries(fresh);

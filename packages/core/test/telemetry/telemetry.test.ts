@@ -22,6 +22,9 @@ import { createLakebase } from '../../src/lakebase.js';
 import { INSTRUMENTATION_SCOPE } from '../../src/telemetry/telemetry.js';
 import { captureLogger, localPoolOptions } from '../support/sp-support.js';
 
+/** These tests read the OpenTelemetry semantic conventions' names (the default is the official kit's). */
+const SEMCONV = { names: 'semconv' } as const;
+
 class TestReader extends MetricReader {
   protected async onForceFlush(): Promise<void> {}
   protected async onShutdown(): Promise<void> {}
@@ -81,7 +84,9 @@ const find = (points: Point[] | undefined, attrs: Record<string, unknown>) =>
 
 describe('query spans', () => {
   it('pool.query: a CLIENT span per semconv; db.query.text only when parameterized', async () => {
-    const pool = createLakebasePool(localPoolOptions(lb, { logger: log.logger }));
+    const pool = createLakebasePool(
+      localPoolOptions(lb, { logger: log.logger, telemetry: SEMCONV }),
+    );
     await pool.query('select 1 as plain');
     await pool.query('select $1::int as param', [42]);
     const failed = await pool.query('select * from no_such_table').catch((e) => e);
@@ -114,7 +119,9 @@ describe('query spans', () => {
   });
 
   it('a Kysely-style pool.connect() query is traced exactly once', async () => {
-    const pool = createLakebasePool(localPoolOptions(lb, { logger: log.logger }));
+    const pool = createLakebasePool(
+      localPoolOptions(lb, { logger: log.logger, telemetry: SEMCONV }),
+    );
     const client = await pool.connect();
     await client.query('begin');
     await client.query({ text: 'select $1::text as once', values: ['x'] });
@@ -136,7 +143,9 @@ describe('query spans', () => {
   });
 
   it('callback-style queries are traced too', async () => {
-    const pool = createLakebasePool(localPoolOptions(lb, { logger: log.logger }));
+    const pool = createLakebasePool(
+      localPoolOptions(lb, { logger: log.logger, telemetry: SEMCONV }),
+    );
     const rows = await new Promise((resolve, reject) =>
       pool.query('select 2 as cb', (err: Error | undefined, res: pg.QueryResult) =>
         err ? reject(err) : resolve(res.rows),
@@ -160,13 +169,19 @@ describe('query spans', () => {
       configurable: true,
       writable: true,
     });
-    const auto = createLakebasePool(localPoolOptions(lb, { Client: Patched, logger: log.logger }));
+    const auto = createLakebasePool(
+      localPoolOptions(lb, { Client: Patched, logger: log.logger, telemetry: SEMCONV }),
+    );
     await auto.query('select 1');
     await auto.end();
     expect((await finishedSpans()).filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(0);
 
     const forced = createLakebasePool(
-      localPoolOptions(lb, { Client: Patched, telemetry: { queries: true }, logger: log.logger }),
+      localPoolOptions(lb, {
+        Client: Patched,
+        telemetry: { queries: true, names: 'semconv' },
+        logger: log.logger,
+      }),
     );
     await forced.query('select 1');
     await forced.end();
@@ -187,6 +202,7 @@ describe('metrics', () => {
         connectionTimeoutMillis: 300,
         maxUses: 100,
         logger: log.logger,
+        telemetry: SEMCONV,
       }),
     );
     const sp = { 'db.client.connection.pool.name': 'lakebase:sp' };
@@ -282,7 +298,9 @@ describe('metrics', () => {
       ).toBe(0);
     }
     expect(value(find(m.get('db.client.connection.max'), sp)) ?? 0).toBe(0);
-    const next = createLakebasePool(localPoolOptions(lb, { max: 5, logger: log.logger }));
+    const next = createLakebasePool(
+      localPoolOptions(lb, { max: 5, logger: log.logger, telemetry: SEMCONV }),
+    );
     m = await collect();
     expect(value(find(m.get('db.client.connection.max'), sp))).toBe(5);
     await next.end();
@@ -290,7 +308,9 @@ describe('metrics', () => {
 
   it('failed credential fetches are counted with their error type', async () => {
     lb.faults.credentials({ status: 403, times: 1 });
-    const pool = createLakebasePool(localPoolOptions(lb, { logger: log.logger }));
+    const pool = createLakebasePool(
+      localPoolOptions(lb, { logger: log.logger, telemetry: SEMCONV }),
+    );
     const error = await pool.query('select 1').catch((e) => e);
     expect(error.apiStatus).toBe(403);
     await pool.end();
@@ -306,7 +326,7 @@ describe('metrics', () => {
   });
 
   it('user pools are told apart by pool name, and no identity appears in any attribute', async () => {
-    const lakebase = createLakebase({ env: lb.env, logger: log.logger });
+    const lakebase = createLakebase({ env: lb.env, logger: log.logger, telemetry: SEMCONV });
     try {
       for (const email of ['alice@example.com', 'bob@example.com']) {
         await lakebase.asUser(await lb.userHeaders(email)).query('select $1::text as who', [email]);

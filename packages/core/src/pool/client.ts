@@ -188,27 +188,30 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
           ? super.query(config, values, traced)
           : super.query(config, traced);
       }
-      let result: Promise<unknown> | undefined;
-      try {
-        result = super.query(config, values) as unknown as Promise<unknown> | undefined;
-      } catch (error) {
-        recorder.end(error);
-        throw error;
+      if (typeof config?.callback === 'function') {
+        // pg's own callback-in-config form: it answers there, not with a promise
+        const result = super.query(config, values);
+        recorder.end();
+        return result;
       }
-      if (result && typeof result.then === 'function') {
-        return result.then(
-          (value) => {
-            recorder.end();
-            return value;
-          },
-          (error: unknown) => {
-            recorder.end(error);
-            throw error;
-          },
-        );
-      }
-      recorder.end();
-      return result;
+      // One promise, ours, over pg's callback form (pg's promise form plus a .then would be two):
+      // the span and duration end with the answer, at no extra turn.
+      return new Promise((resolve, reject) => {
+        try {
+          super.query(config, values, (error: unknown, result: unknown) => {
+            if (error) {
+              recorder.end(error);
+              reject(error);
+            } else {
+              recorder.end();
+              resolve(result);
+            }
+          });
+        } catch (error) {
+          recorder.end(error);
+          reject(error);
+        }
+      });
     }
   }
   return LakebaseClient as unknown as typeof pg.Client;

@@ -49,6 +49,8 @@ export class Telemetry implements QuerySink {
   readonly traces: boolean;
   readonly metrics: boolean;
   readonly names: TelemetryNames;
+  /** True when the semantic conventions' instruments are recorded too (`names` not `official`). */
+  readonly #semconv: boolean;
   /** Query spans + durations: true/false forced, undefined → unless instrumentation-pg. */
   readonly #queries: boolean | undefined;
   /** The endpoint, for the official token-refresh span. */
@@ -68,6 +70,7 @@ export class Telemetry implements QuerySink {
     this.traces = options.traces;
     this.metrics = options.metrics;
     this.names = options.names;
+    this.#semconv = options.metrics && options.names !== 'official';
     this.#queries = options.queries;
     this.#endpoint = endpoint;
   }
@@ -129,17 +132,20 @@ export class Telemetry implements QuerySink {
   }
 
   connectionCreated(poolName: string, seconds: number): void {
-    const semconv = this.metrics ? this.#instruments().semconv : undefined;
+    if (!this.#semconv) return;
+    const semconv = this.#instruments().semconv;
     semconv?.createTime.record(seconds, this.#pool(poolName));
   }
 
   connectionWait(poolName: string, seconds: number): void {
-    const semconv = this.metrics ? this.#instruments().semconv : undefined;
+    if (!this.#semconv) return; // per checkout: nothing to look up in the default (official) names
+    const semconv = this.#instruments().semconv;
     semconv?.waitTime.record(seconds, this.#pool(poolName));
   }
 
   connectionTimeout(poolName: string): void {
-    const semconv = this.metrics ? this.#instruments().semconv : undefined;
+    if (!this.#semconv) return;
+    const semconv = this.#instruments().semconv;
     semconv?.timeouts.add(1, this.#pool(poolName));
   }
 

@@ -72,8 +72,8 @@ export {
 } from './obo/identity/request-identity.js';
 export type { UserPoolStats, UserScope } from './obo/types.js';
 export { generateDatabaseCredential } from './pool/credentials.js';
+export { getLakebaseOrmConfig, getLakebasePgConfig } from './pool/external-config.js';
 export { LakebasePool } from './pool/lakebase-pool.js';
-export { getLakebaseOrmConfig, getLakebasePgConfig } from './pool/pg-config.js';
 export {
   createLakebasePool,
   getUsernameWithApiLookup,

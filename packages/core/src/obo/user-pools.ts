@@ -10,15 +10,13 @@
  */
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
-import { AuthenticationError, ClosedError, CredentialError } from '../base/errors.js';
+import { ClosedError } from '../base/errors.js';
 import { LruMap } from '../base/lru-map.js';
-import type { Credential } from '../base/types.js';
 import type { UserPoolSettings } from '../config/lakebase-options.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { ConnectionBudget } from '../pool/connection-budget.js';
-import { generateDatabaseCredential } from '../pool/credentials.js';
 import { LakebasePool } from '../pool/lakebase-pool.js';
-import { lakebasePoolConfig } from '../pool/pool-config.js';
+import { lakebasePoolConfig } from '../pool/pool-options.js';
 import { TokenCache } from '../pool/token-cache.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { UserWorkspaceClients } from './identity/workspace-clients.js';

@@ -13,7 +13,7 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import type { LoginUser } from './client.js';
 import { workspaceCredentialSource } from './credentials.js';
 import { LakebasePool, type LakebasePoolRuntime } from './lakebase-pool.js';
-import { lakebasePoolConfig, passwordSource } from './pool-config.js';
+import { lakebasePoolConfig, passwordSource } from './pool-options.js';
 import { TokenCache } from './token-cache.js';
 
 /**
@@ -77,6 +77,16 @@ export class ServicePrincipal implements LoginUser {
   get workspaceClient(): WorkspaceClient {
     this.#client ??= createWorkspaceClient(this.#config.env);
     return this.#client;
+  }
+
+  /**
+   * The workspace URL that user tokens are sent to: `DATABRICKS_HOST` of the config's env, unless
+   * a workspace client was given (then its host, as for the SDK default chain's).
+   */
+  async workspaceHost(): Promise<string> {
+    const fromEnv = this.#config.env.DATABRICKS_HOST;
+    if (!this.#config.workspaceClient && fromEnv) return fromEnv;
+    return (await this.workspaceClient.config.getHost()).origin;
   }
 
   /** The role, once known (configured, or after `resolveUser()` succeeded). */

@@ -41,7 +41,9 @@ function world() {
   const config = resolveConfig({ logger }, lb.env);
   const telemetry = new Telemetry(config.telemetry);
   const sp = servicePrincipalPool(config, telemetry, { ownsTelemetry: false });
-  const clients = new RecordingClients({ host: () => lb.env.DATABRICKS_HOST });
+  const clients = new RecordingClients({
+    host: { workspaceHost: async () => lb.env.DATABRICKS_HOST },
+  });
   const pools = new UserPools({
     config,
     settings: {

@@ -11,9 +11,14 @@ import { PatCredentials, WorkspaceClient } from '@databricks/sdk-experimental';
 import { ClosedError } from '../../base/errors.js';
 import { workspaceOrigin } from '../../config/workspace-host.js';
 
+/** Where the workspace URL comes from (the service principal's configuration). */
+export interface WorkspaceHostSource {
+  workspaceHost(): Promise<string>;
+}
+
 export interface UserWorkspaceClientsOptions {
   /** The workspace URL (resolved once, on first use; checked by `workspaceOrigin`). */
-  host: () => string | Promise<string>;
+  host: WorkspaceHostSource;
   /** The SDK's retry budget for retryable answers (429/503), in seconds. Default 10. */
   retryTimeoutSeconds?: number;
 }
@@ -74,7 +79,7 @@ export class UserWorkspaceClients {
 
   #resolveHost(): Promise<string> {
     this.#host ??= Promise.resolve()
-      .then(() => this.#options.host())
+      .then(() => this.#options.host.workspaceHost())
       .then((host) => workspaceOrigin(host))
       .catch((error: unknown) => {
         this.#host = undefined;

@@ -13,8 +13,7 @@ import { ConfigurationError } from '../base/errors.js';
 import type { LakebasePoolConfig, OrmConfig } from '../base/types.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
 import { Telemetry } from '../telemetry/telemetry.js';
-import { toOrmConfig } from './orm-config.js';
-import { lakebasePoolConfig, passwordSource } from './pool-config.js';
+import { lakebasePoolConfig, passwordSource } from './pool-options.js';
 import { ServicePrincipal, servicePrincipalTokens } from './service-principal.js';
 import type { TokenCache } from './token-cache.js';
 
@@ -92,4 +91,39 @@ export function getLakebasePgConfig(config: Partial<LakebasePoolConfig> = {}): p
 export function getLakebaseOrmConfig(config: Partial<LakebasePoolConfig> = {}): OrmConfig {
   const pgConfig = getLakebasePgConfig(config);
   return toOrmConfig(pgConfig, pgConfig.user, 'getLakebaseOrmConfig');
+}
+
+/** `pg.PoolConfig` → the TypeORM / Sequelize shape (`username`, simplified `ssl`). */
+export function toOrmConfig(
+  config: pg.PoolConfig,
+  username: string | undefined,
+  caller: string,
+): OrmConfig {
+  if (!username) {
+    throw new ConfigurationError(
+      `${caller} needs the Postgres user up front: set option "user" or env PGUSER ` +
+        '(or DATABRICKS_CLIENT_ID for a service principal)',
+      { option: 'user', envVar: 'PGUSER' },
+    );
+  }
+  const { user: _user, password, ssl, Client: _client, host, port, database, ...rest } = config;
+  const ormSsl: OrmConfig['ssl'] =
+    ssl === false || ssl === undefined
+      ? false
+      : ssl === true
+        ? true
+        : {
+            rejectUnauthorized: ssl.rejectUnauthorized !== false,
+            ...(ssl.ca ? { ca: ssl.ca as string | Buffer } : {}),
+            ...(ssl.servername ? { servername: ssl.servername } : {}),
+          };
+  return {
+    ...rest,
+    host: host as string,
+    port: port as number,
+    database: database as string,
+    username,
+    password: password as OrmConfig['password'],
+    ssl: ormSsl,
+  };
 }

@@ -4,6 +4,27 @@
  * settings the CLI prints. Used by `lakebase-kit`, AppKit's startup checks and
  * `lakebase.doctor()`; never on a request's path.
  */
+
+export {
+  BranchExistsError,
+  BranchesApiError,
+  BranchProtectedError,
+  LakebaseApiError,
+  NotFoundError,
+  PermissionDeniedError,
+  RolesApiError,
+} from './admin/api-errors.js';
+export {
+  type BranchSpec,
+  type BranchState,
+  branchIdProblem,
+  type EndpointHostsStatus,
+  type EndpointType,
+  type LakebaseBranch,
+  LakebaseBranchesApi,
+  type LakebaseEndpoint,
+  toBranchId,
+} from './admin/branches-api.js';
 export {
   type DoctorCheck,
   type DoctorOptions,
@@ -11,7 +32,6 @@ export {
   type DoctorStatus,
   runDoctor,
 } from './admin/doctor.js';
-export { PermissionDeniedError, RolesApiError } from './admin/permission-errors.js';
 export {
   type AddRoleResult,
   addRole,

@@ -16,7 +16,7 @@ import {
   UUID_PATTERN,
 } from '../base/role-name.js';
 import type { Queryable } from '../base/types.js';
-import { PermissionDeniedError, RolesApiError } from './permission-errors.js';
+import { PermissionDeniedError, RolesApiError } from './api-errors.js';
 import { roleExists } from './role-lookup.js';
 import { type LakebaseRole, LakebaseRolesApi } from './roles-api.js';
 

@@ -5,7 +5,7 @@
  */
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PermissionDeniedError, RolesApiError } from '../../src/admin/permission-errors.js';
+import { PermissionDeniedError, RolesApiError } from '../../src/admin/api-errors.js';
 import { addRole, grantSchemaAccess, listRoles } from '../../src/admin/provisioning.js';
 import { LakebaseRolesApi } from '../../src/admin/roles-api.js';
 import { ValidationError } from '../../src/base/errors.js';

@@ -216,12 +216,18 @@ describe('resolveConfig', () => {
       traces: false,
       metrics: false,
       queries: false,
+      names: 'official',
     });
     expect(resolveConfig({ telemetry: { metrics: false } }, env()).telemetry).toEqual({
       traces: true,
       metrics: false,
       queries: undefined,
+      names: 'official',
     });
+    expect(resolveConfig({ telemetry: { names: 'both' } }, env()).telemetry.names).toBe('both');
+    expect(() =>
+      resolveConfig({ telemetry: { names: 'otel' as never } }, env()),
+    ).toThrow(/telemetry\.names.*official, semconv, both.*"otel"/);
 
     // What instrumentation-pg (shimmer) leaves on a patched prototype.
     class Patched extends pg.Client {}

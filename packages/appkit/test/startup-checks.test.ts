@@ -84,6 +84,32 @@ describe('startup checks', () => {
     ]);
   });
 
+  it("say nothing of the public schema's owner when the app's table is in public (AppKit's template)", async () => {
+    // the template creates `todos` in public: the SP needs CREATE there, not ownership
+    await lb.sql(`grant create on schema public to "${lb.env.PGUSER}"`);
+    const admin = new LakebasePlugin({ doctor: false, logger: { info: false } });
+    await admin.setup();
+    await admin
+      .exports()
+      .query(
+        'CREATE TABLE IF NOT EXISTS todos (id SERIAL PRIMARY KEY, title TEXT NOT NULL, completed BOOLEAN NOT NULL DEFAULT false, created_at TIMESTAMPTZ NOT NULL DEFAULT NOW())',
+      );
+    await admin.close();
+    const clean = await checkAndStop({});
+    expect(clean.report).toMatchObject({ errors: 0, warnings: 0 });
+    expect(clean.report?.checks.find((check) => check.id === 'ownership')?.finding).toMatch(
+      /public schema belongs to pg_database_owner/,
+    );
+    // a table in public that someone else made is still the trap
+    await lb.sql('create table public.made_by_hand (id int)');
+    const trap = await checkAndStop({});
+    expect(trap.report?.checks.find((check) => check.id === 'ownership')).toMatchObject({
+      status: 'error',
+      subjects: expect.arrayContaining(['table public.made_by_hand (owner postgres)']),
+    });
+    await lb.sql('drop table public.made_by_hand; drop table public.todos');
+  });
+
   it('doctor: false turns them off', async () => {
     const { report, lines } = await checkAndStop({ doctor: false });
     expect(report).toBeUndefined();

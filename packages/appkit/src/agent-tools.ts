@@ -4,6 +4,8 @@
  * setup); each execution builds the registry for the scope it runs on, so a call runs as the
  * user whose `asUser(req)` it came through and nothing is kept per call.
  */
+
+import { AuthenticationError } from '@databricks/appkit';
 import {
   type AgentToolDefinition,
   executeFromRegistry,
@@ -13,11 +15,12 @@ import {
   toolsFromRegistry,
 } from '@databricks/appkit/beta';
 import {
-  AuthenticationError,
+  AuthenticationError as CoreAuthenticationError,
   type Lakebase,
   type Logger,
   type UserScope,
 } from '@lakebase-kit/core';
+import { toAppKitError } from './errors.js';
 import {
   QUERY_TOOL,
   type QueryToolOptions,
@@ -36,7 +39,7 @@ export class AgentTools {
   readonly #listing: ToolRegistry;
 
   /**
-   * @throws ConfigurationError when `exposeAsAgentTool` is malformed. (Any `userPools.mode`
+   * @throws ConfigurationError (AppKit's) when `exposeAsAgentTool` is malformed. (Any `userPools.mode`
    * works: core runs an agent's statement on a login as the user in every mode.)
    */
   constructor(exposeAsAgentTool: unknown, logger: Logger) {
@@ -74,16 +77,17 @@ export class AgentTools {
 /**
  * The scope of a tool call that came without a request (`plugin.executeAgentTool(...)`
  * directly, or AppKit's standalone `runAgent`): the development fallback to the service
- * principal when it is on, otherwise an `AuthenticationError`, never the SP silently.
+ * principal when it is on, otherwise AppKit's `AuthenticationError` (401), never the SP
+ * silently (the official tool runs such a call as the service principal).
  */
 export function requestlessScope(lakebase: Lakebase): UserScope {
   try {
     return lakebase.asUser({ headers: {} });
   } catch (error) {
-    if (!(error instanceof AuthenticationError)) throw error;
+    if (!(error instanceof CoreAuthenticationError)) throw toAppKitError(error);
     throw new AuthenticationError(
       'The lakebase agent tool runs as the requesting user: call it through asUser(req).executeAgentTool() (AppKit agents do); without a request it runs only with developmentFallback on',
-      { cause: error },
+      { cause: error, context: { lakebaseCode: error.code } },
     );
   }
 }

@@ -2,9 +2,12 @@
  * The plugin's public API (`AppKit.lakebase`) for the service principal and for one request's
  * user. AppKit types `asUser(req)` as returning the same shape as the SP exports, so the user
  * side has exactly that shape, and everything in it runs as the user — the ORM accessors too.
+ * `pool`, `query`, `getPgConfig` and `getOrmConfig` answer AppKit's error classes (errors.ts);
+ * the ORM accessors, which the official plugin does not have, answer core's.
  */
 import type { Lakebase, OrmConfig, RequestLike, UserScope } from '@lakebase-kit/core';
 import type pg from 'pg';
+import { appkitAsync, appkitErrors, appkitPool } from './errors.js';
 import type {
   DrizzleDb,
   KyselyHandle,
@@ -37,10 +40,10 @@ export interface LakebaseExports {
 
 export function servicePrincipalExports(lakebase: Lakebase, orm: OrmAccessors): LakebaseExports {
   return {
-    pool: lakebase.pool,
-    query: (text, values) => lakebase.query(text, values),
-    getOrmConfig: () => lakebase.getOrmConfig(),
-    getPgConfig: () => lakebase.getPgConfig(),
+    pool: appkitPool(lakebase.pool),
+    query: (text, values) => appkitAsync(() => lakebase.query(text, values)),
+    getOrmConfig: () => appkitErrors(() => lakebase.getOrmConfig()),
+    getPgConfig: () => appkitErrors(() => lakebase.getPgConfig()),
     drizzle: (schema) => orm.drizzle(schema),
     kysely: () => orm.kysely(),
     prisma: (PrismaClient) => orm.prisma(PrismaClient),
@@ -80,10 +83,10 @@ export function userExports(
 ): LakebaseExports {
   const noop = async (): Promise<void> => {};
   return {
-    pool: scope.pool,
-    query: (text, values) => scope.query(text, values),
-    getOrmConfig: () => scope.getOrmConfig(),
-    getPgConfig: () => scope.getPgConfig(),
+    pool: appkitPool(scope.pool),
+    query: (text, values) => appkitAsync(() => scope.query(text, values)),
+    getOrmConfig: () => appkitErrors(() => scope.getOrmConfig()),
+    getPgConfig: () => appkitErrors(() => scope.getPgConfig()),
     drizzle: (schema) => {
       const sp = orm.drizzle(schema);
       const user = sp.asUser(req);

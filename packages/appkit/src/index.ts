@@ -5,10 +5,6 @@
 export type { LakebaseExports } from './exports.js';
 export { manifest } from './manifest.js';
 export type { DrizzleDb, KyselyHandle, PrismaHandle } from './orm.js';
-export {
-  LakebasePlugin,
-  type LakebasePluginConfig,
-  type LakebaseUserView,
-  lakebase,
-} from './plugin.js';
-export type { LakebaseExposeAsAgentTool } from './query-tool.js';
+export { LakebasePlugin, type LakebasePluginConfig, lakebase } from './plugin.js';
+export type { LakebaseExposeAsAgentTool, QueryToolAnswer } from './query-tool.js';
+export { ReadOnlySqlViolation } from './read-only-sql.js';

@@ -1,10 +1,11 @@
 /**
  * ORM accessors of the plugin. The adapters are optional peer dependencies: they are imported
  * once at plugin setup when installed, and an accessor whose adapter is missing throws a
- * `ConfigurationError` that says what to install. Every client shares the plugin's one
+ * `ConfigurationError` (AppKit's) that says what to install. Every client shares the plugin's one
  * `Lakebase`, so Drizzle, Kysely, Prisma and `query` use the same bounded pools.
  */
-import { ConfigurationError, type Lakebase, type Logger } from '@lakebase-kit/core';
+import { ConfigurationError } from '@databricks/appkit';
+import type { Lakebase, Logger } from '@lakebase-kit/core';
 import type * as DrizzleAdapter from '@lakebase-kit/drizzle';
 import type * as KyselyAdapter from '@lakebase-kit/kysely';
 import type * as PrismaAdapter from '@lakebase-kit/prisma';
@@ -57,7 +58,7 @@ export async function loadOrmModules(logger: Logger): Promise<OrmModules> {
 function missing(accessor: string, packages: string): ConfigurationError {
   return new ConfigurationError(
     `AppKit.lakebase.${accessor}() needs ${packages}; install them (pnpm add ${packages}) and restart`,
-    { option: accessor },
+    { context: { option: accessor } },
   );
 }
 

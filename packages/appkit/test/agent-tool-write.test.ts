@@ -2,7 +2,8 @@
  * `lakebase({ exposeAsAgentTool: { readOnly: false } })` under the real AppKit: the tool is
  * annotated destructive, so AppKit's agents plugin asks for approval before each call (and
  * refuses it on the non-streaming `/invocations`); an approved call writes one statement as
- * the requesting user, with RLS's `with check` applying; a denied one writes nothing.
+ * the requesting user, with RLS's `with check` applying; a denied one writes nothing. This
+ * world uses `answer: 'detailed'` (the whole result instead of the official bare rows).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,7 +21,7 @@ let world: AgentWorld;
 let alice: Record<string, string>;
 
 beforeAll(async () => {
-  world = await startAgentWorld({ exposeAsAgentTool: { readOnly: false } });
+  world = await startAgentWorld({ exposeAsAgentTool: { readOnly: false, answer: 'detailed' } });
   alice = await world.lb.userHeaders(ALICE);
 });
 afterAll(async () => {
@@ -88,8 +89,9 @@ describe('the query agent tool (readOnly: false)', () => {
       [`insert into agent.orders (item, owner) values ('forged', '${BOB}')`, { code: '42501' }],
       // one statement only, in write mode too
       ['select 1; delete from agent.orders', { code: '42601' }],
-      ['SET ROLE postgres', { name: 'ValidationError' }],
-      ['COMMIT', { name: 'ValidationError' }],
+      // refused before anything is sent: AppKit's ValidationError (400)
+      ['SET ROLE postgres', { name: 'ValidationError', code: 'VALIDATION_ERROR' }],
+      ['COMMIT', { name: 'ValidationError', code: 'VALIDATION_ERROR' }],
       [`select set_config('role', 'postgres', false)`, { name: 'ValidationError' }],
     ];
     for (const [text, expected] of cases) {

@@ -1,10 +1,12 @@
 /**
- * `lakebase({ exposeAsAgentTool: {...} })` (read-only, the default) under the real AppKit: the
- * tool is listed by `getAgentTools()`, offered to an agent through `plugins.lakebase.toolkit()`,
- * and every call goes AppKit's own way (agents plugin → `PluginContext.executeTool` →
- * `plugin.asUser(req).executeAgentTool`) and runs as the requesting user, so RLS applies.
+ * `lakebase({ exposeAsAgentTool: {...} })` (read-only, the default; the official bare-rows
+ * answer) under the real AppKit: the tool is listed by `getAgentTools()`, offered to an agent
+ * through `plugins.lakebase.toolkit()`, and every call goes AppKit's own way (agents plugin →
+ * `PluginContext.executeTool` → `plugin.asUser(req).executeAgentTool`) and runs as the
+ * requesting user, so RLS applies.
  */
-import { AuthenticationError, createLakebase } from '@lakebase-kit/core';
+import { AuthenticationError } from '@databricks/appkit';
+import { createLakebase } from '@lakebase-kit/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LakebasePlugin } from '../src/index.js';
 import {
@@ -66,16 +68,12 @@ describe('the query agent tool (read-only)', () => {
     const sql = { text: 'select item, current_user as who from agent.orders order by item' };
     const mine = await ask(alice, sql);
     expect(mine.error).toBeUndefined();
-    expect(mine.result).toMatchObject({
-      command: 'SELECT',
-      truncated: false,
-      rows: [
-        { item: 'apple', who: ALICE },
-        { item: 'avocado', who: ALICE },
-      ],
-    });
+    expect(mine.result).toEqual([
+      { item: 'apple', who: ALICE },
+      { item: 'avocado', who: ALICE },
+    ]);
     const theirs = await ask(bob, sql);
-    expect(theirs.result).toMatchObject({ rows: [{ item: 'banana', who: BOB }] });
+    expect(theirs.result).toEqual([{ item: 'banana', who: BOB }]);
   });
 
   it('passes values as parameters', async () => {
@@ -83,29 +81,40 @@ describe('the query agent tool (read-only)', () => {
       text: 'select item from agent.orders where item = $1',
       values: ['avocado'],
     });
-    expect(answer.result).toMatchObject({ rows: [{ item: 'avocado' }], rowCount: 1 });
+    expect(answer.result).toEqual([{ item: 'avocado' }]);
   });
 
   it('applies the configured row cap and statement timeout', async () => {
     const many = await ask(alice, { text: 'select n from generate_series(1, 10) as n' });
-    expect(many.result).toMatchObject({
-      rows: [{ n: 1 }, { n: 2 }, { n: 3 }],
-      truncated: true,
-    });
+    expect(many.result).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
     const timeout = await ask(alice, { text: 'show statement_timeout' });
-    expect(timeout.result).toMatchObject({ rows: [{ statement_timeout: '20s' }] });
+    expect(timeout.result).toEqual([{ statement_timeout: '20s' }]);
   });
 
   it('answers refusals and read-only violations as errors, and the data stays as it was', async () => {
     const before = await world.rows();
-    const refused = { name: 'ValidationError', code: 'LAKEBASE_VALIDATION' };
+    const violation = (reason: string) => ({
+      name: 'ReadOnlySqlViolation',
+      message: `SQL read-only policy violation: ${reason}`,
+    });
+    const onlyReads =
+      'only SELECT, WITH, SHOW, EXPLAIN, DESCRIBE, DESC are allowed in read-only mode';
     const cases: Array<[string, Partial<ModelAnswer['error']>]> = [
-      ['delete from agent.orders', refused],
-      [`insert into agent.orders (item) values ('x')`, refused],
-      ['SET ROLE postgres', refused],
-      [`select set_config('role', 'postgres', false)`, refused],
+      // AppKit's rule, AppKit's error and message
+      ['delete from agent.orders', violation(`statement starts with 'delete'; ${onlyReads}`)],
+      [
+        `insert into agent.orders (item) values ('x')`,
+        violation(`statement starts with 'insert'; ${onlyReads}`),
+      ],
+      ['SET ROLE postgres', violation(`statement starts with 'SET'; ${onlyReads}`)],
+      [
+        'select 1; delete from agent.orders',
+        violation(`statement starts with 'delete'; ${onlyReads}`),
+      ],
+      // core's refusals, as the same error (AppKit would run this one)
+      [`select set_config('role', 'postgres', false)`, { name: 'ReadOnlySqlViolation' }],
       // sent, and stopped by Postgres: one statement only, and a READ ONLY transaction
-      ['select 1; delete from agent.orders', { code: '42601' }],
+      ['select 1; select 2', { code: '42601' }],
       ['with d as (delete from agent.orders returning *) select * from d', { code: '25006' }],
     ];
     for (const [text, expected] of cases) {
@@ -127,18 +136,23 @@ describe('the query agent tool (read-only)', () => {
     await ask(alice, { text: 'select 1' });
     const openBefore = open(); // alice's idle connections
     const answer = await ask(alice, { text: 'select pg_sleep(60)' });
-    // the signal, not the 20 s statement_timeout (57014), ended it
-    expect(answer.error?.name).toBe('ClosedError');
+    // the signal (its reason: AbortSignal.timeout's TimeoutError), not the 20 s
+    // statement_timeout (57014), ended it
+    expect(answer.error?.name).toBe('TimeoutError');
     // the connection that ran it is closed, never handed out again
     await vi.waitFor(() => expect(open()).toBe(openBefore - 1));
     const next = await ask(alice, { text: 'select current_user as who' });
-    expect(next.result).toMatchObject({ rows: [{ who: ALICE }] });
+    expect(next.result).toEqual([{ who: ALICE }]);
   });
 
   it('refuses a request whose user token did not reach the app (no SP fallback)', async () => {
     const answer = await ask(withoutToken(alice), { text: 'select current_user' });
     expect(answer.result).toBeUndefined();
-    expect(answer.error?.name).toBe('AuthenticationError');
+    expect(answer.error).toMatchObject({
+      name: 'AuthenticationError',
+      code: 'AUTHENTICATION_ERROR',
+      message: 'Missing user token in request headers',
+    });
   });
 
   it('refuses executeAgentTool() without a request (no SP fallback)', async () => {
@@ -165,25 +179,31 @@ describe('the query agent tool (read-only)', () => {
       const result = await plugin.executeAgentTool('query', {
         text: 'select current_user as who',
       });
-      expect(result).toMatchObject({ rows: [{ who: world.lb.env.PGUSER }] });
+      expect(result).toEqual([{ who: world.lb.env.PGUSER }]);
     } finally {
       await plugin.close();
       await shared.close();
     }
   });
 
-  it('refuses malformed options with a ConfigurationError naming the option; any userPools.mode', () => {
+  it("refuses malformed options with AppKit's ConfigurationError naming the option; any userPools.mode", () => {
     const make = (config: object) => () =>
       new LakebasePlugin({ doctor: false, logger: { warn: false }, ...config });
     const cases: Array<[object, string]> = [
       [{ exposeAsAgentTool: { readOnly: 'false' } }, 'exposeAsAgentTool.readOnly'],
       [{ exposeAsAgentTool: { maxRows: 0 } }, 'exposeAsAgentTool.maxRows'],
       [{ exposeAsAgentTool: { timeoutMs: 1.5 } }, 'exposeAsAgentTool.timeoutMs'],
+      [{ exposeAsAgentTool: { maxBytes: -1 } }, 'exposeAsAgentTool.maxBytes'],
+      [{ exposeAsAgentTool: { answer: 'all' } }, 'exposeAsAgentTool.answer'],
       [{ exposeAsAgentTool: 'yes' }, 'exposeAsAgentTool'],
     ];
     for (const [config, option] of cases) {
       expect(make(config), JSON.stringify(config)).toThrow(
-        expect.objectContaining({ name: 'ConfigurationError', option }),
+        expect.objectContaining({
+          name: 'ConfigurationError',
+          code: 'CONFIGURATION_ERROR',
+          context: { option },
+        }),
       );
     }
     // core runs an agent's statement on a login as the user in every mode (tested in core's

@@ -1,8 +1,10 @@
 /**
  * The real `createApp({ plugins: [server(), lakebase()] })` on the local Lakebase, driven over
- * HTTP with the headers the Databricks Apps proxy forwards.
+ * HTTP with the headers the Databricks Apps proxy forwards; the app creates its table in
+ * `onPluginsReady`, as AppKit's template does. The plugin logs with its default AppKit-style
+ * lines (console, spied on).
  */
-import { createApp, server } from '@databricks/appkit';
+import { AppKitError, createApp, server } from '@databricks/appkit';
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { pgSchema, serial, text } from 'drizzle-orm/pg-core';
 import type { Request, Response } from 'express';
@@ -24,21 +26,40 @@ interface DB {
 
 let lb: LocalLakebase;
 let base: string;
+/** What the plugin wrote to the console: `[appkit:lakebase] ...` lines, by level. */
+const consoleLines: string[] = [];
+/** Whether the startup checks had started when onPluginsReady finished. */
+let checksStartedDuringSetup: boolean | undefined;
 let appkit: Awaited<ReturnType<typeof startApp>>;
 const savedEnv = { ...process.env };
 /** The SIGTERM handlers AppKit's server registered (not embedded Postgres's own). */
 let appkitShutdown: NodeJS.SignalsListener[] = [];
 
+const checksStarted = () =>
+  consoleLines.some((line) => line.endsWith('[appkit:lakebase] Running the startup checks'));
+
 async function startApp(port: number) {
   return createApp({
     plugins: [server({ port, host: '127.0.0.1' }), lakebase({ pool: { max: 5 } })],
-    onPluginsReady(kit) {
+    async onPluginsReady(kit) {
+      // The app's own setup, as the SP, in an order that is unsafe half way: the table is
+      // readable by PUBLIC before its RLS is on. Startup checks running now would report it.
+      const sp = lb.env.PGUSER;
+      await kit.lakebase.query(`create schema app;
+        create table app.orders (id serial primary key, item text not null, owner text not null default current_user);
+        grant usage on schema app to public;
+        grant select, insert on app.orders to public;
+        grant usage on sequence app.orders_id_seq to public`);
+      checksStartedDuringSetup = checksStarted();
+      await kit.lakebase.query(`alter table app.orders enable row level security;
+        create policy own on app.orders using (owner = current_user) with check (owner = current_user);
+        insert into app.orders (item, owner) values ('apple', '${ALICE}'), ('avocado', '${ALICE}'), ('banana', '${BOB}'), ('sp-crate', '${sp}')`);
       const route =
         (fn: (req: Request) => Promise<unknown>) => async (req: Request, res: Response) => {
           try {
             res.json(await fn(req));
           } catch (error) {
-            const status = (error as { status?: number }).status ?? 500;
+            const status = (error as { statusCode?: number }).statusCode ?? 500;
             res.status(status).json({ error: (error as Error).name });
           }
         };
@@ -107,20 +128,20 @@ beforeAll(async () => {
   Object.assign(process.env, lb.env, {
     DISABLE_APPKIT_INTERNAL_TELEMETRY: 'true',
     NODE_ENV: 'production',
+    DEBUG: 'appkit:lakebase', // the plugin's debug lines too
   });
-  const sp = lb.env.PGUSER;
-  // The SP creates and owns the schema (as migrations would), then grants the users.
-  const { createLakebase } = await import('@lakebase-kit/core');
-  const admin = createLakebase({ env: lb.env, logger: { error: false } });
-  await admin.query(`create schema app;
-    create table app.orders (id serial primary key, item text not null, owner text not null default current_user);
-    alter table app.orders enable row level security;
-    create policy own on app.orders using (owner = current_user) with check (owner = current_user);
-    grant usage on schema app to "${ALICE}", "${BOB}";
-    grant select, insert on app.orders to "${ALICE}", "${BOB}";
-    grant usage on sequence app.orders_id_seq to "${ALICE}", "${BOB}";
-    insert into app.orders (item, owner) values ('apple', '${ALICE}'), ('avocado', '${ALICE}'), ('banana', '${BOB}'), ('sp-crate', '${sp}')`);
-  await admin.close();
+  for (const [level, method] of [
+    ['info', 'log'],
+    ['warn', 'warn'],
+    ['error', 'error'],
+    ['debug', 'debug'],
+  ] as const) {
+    const original = console[method].bind(console);
+    vi.spyOn(console, method).mockImplementation((...data: unknown[]) => {
+      if (data[0] === '[appkit:lakebase]') consoleLines.push(`${level} ${data.join(' ')}`);
+      original(...data);
+    });
+  }
   const port = 20000 + Math.floor(Math.random() * 20000);
   base = `http://127.0.0.1:${port}`;
   const before = new Set(process.listeners('SIGTERM'));
@@ -129,11 +150,32 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  vi.restoreAllMocks();
   await lb?.stop();
   process.env = savedEnv;
 });
 
 describe('lakebase() on AppKit', () => {
+  it('writes the official lifecycle lines at info, prefixed [appkit:lakebase]', () => {
+    const lifecycle = consoleLines.filter((line) => line.startsWith('info ')).slice(0, 2);
+    expect(lifecycle).toEqual([
+      'info [appkit:lakebase] Lakebase SP pool initialized',
+      'info [appkit:lakebase] Lakebase OBO pool manager initialized',
+    ]);
+  });
+
+  it('runs the startup checks once the app is set up (never during onPluginsReady): nothing to report', async () => {
+    expect(checksStartedDuringSetup).toBe(false);
+    // AppKit's server started after onPluginsReady: that started them
+    expect(checksStarted()).toBe(true);
+    const summary = () => consoleLines.filter((line) => line.includes('Startup checks'));
+    await vi.waitFor(() => expect(summary()).toHaveLength(1));
+    expect(summary()[0]).toMatch(
+      /^info \[appkit:lakebase\] Startup checks \(lakebase-kit doctor\): no problems found in \d+ checks/,
+    );
+    expect(consoleLines.filter((line) => line.startsWith('warn '))).toEqual([]);
+  });
+
   it('runs SP routes as the service principal: all rows', async () => {
     expect((await get('/sp/query')).body).toEqual(['apple', 'avocado', 'banana', 'sp-crate']);
     expect((await get('/sp/kysely')).body).toEqual(['apple', 'avocado', 'banana', 'sp-crate']);
@@ -162,16 +204,37 @@ describe('lakebase() on AppKit', () => {
     }
   });
 
+  it("throws AppKit's AuthenticationError from asUser(req) at once, as the official plugin", () => {
+    const req = { headers: { 'x-forwarded-email': ALICE } };
+    let thrown: unknown;
+    try {
+      appkit.lakebase.asUser(req as unknown as Request);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(AppKitError);
+    expect(thrown).toMatchObject({
+      name: 'AuthenticationError',
+      code: 'AUTHENTICATION_ERROR',
+      statusCode: 401,
+      message: 'Missing user token in request headers',
+      context: { tokenType: 'user token' },
+      cause: { code: 'LAKEBASE_AUTHENTICATION', status: 401 },
+    });
+  });
+
   it('refuses alice’s token presented as bob', async () => {
     await get('/me/query', await lb.userHeaders(BOB)); // bob's pool is warm
     const forged = { ...(await lb.userHeaders(ALICE)), 'x-forwarded-email': BOB };
     const res = await get('/me/query', forged);
     expect(res.status).toBe(401);
+    expect(res.body.error).toBe('AuthenticationError');
   });
 
   it('closes every connection on AppKit shutdown', async () => {
     const core = appkit.lakebase.lakebase;
     await get('/me/query', await lb.userHeaders(ALICE));
+    await get('/me/query', await lb.userHeaders(BOB));
     await get('/sp/query');
     const open = (role: string) => lb.stats().connections[role]?.open ?? 0;
     expect(open(ALICE)).toBeGreaterThan(0);
@@ -192,6 +255,18 @@ describe('lakebase() on AppKit', () => {
     });
     expect(core.stats().sp.totalCount).toBe(0);
     expect(core.stats().users.connections).toBe(0);
-    expect(() => appkit.lakebase.pool).toThrow(/shut down/);
+    // the official plugin's lines, in its order
+    const closing = consoleLines.filter((line) => line.includes('Closing'));
+    expect(closing).toEqual([
+      'info [appkit:lakebase] Closing Lakebase SP pool',
+      'info [appkit:lakebase] Closing all Lakebase OBO pools (2)',
+    ]);
+    // AppKit.lakebase stays, its calls fail with AppKit's ConnectionError (503)
+    await expect(appkit.lakebase.query('select 1')).rejects.toMatchObject({
+      name: 'ConnectionError',
+      code: 'CONNECTION_ERROR',
+      statusCode: 503,
+    });
+    expect(consoleLines.join('\n')).not.toMatch(/lbk_/);
   });
 });

@@ -12,36 +12,6 @@ import { type DoctorReport, runDoctor } from '@lakebase-kit/core/admin';
 
 const LABEL = 'Startup checks (lakebase-kit doctor)';
 
-/**
- * On Postgres 15+ the `public` schema belongs to `pg_database_owner`. Core's `ownership` check
- * (through the current core) counts that schema itself as "not owned by the app" once the app
- * has a table in it (AppKit's template creates `todos` there) and proposes the deploy-first
- * trap's recovery, `DROP SCHEMA "public" CASCADE`: a false alarm with a harmful fix. The app
- * needs CREATE on `public`, not its ownership; the tables in it are still checked.
- */
-const PUBLIC_SCHEMA_SUBJECT = 'schema public (owner pg_database_owner)';
-
-/** `report` without that false alarm (an ownership finding whose only subject it is). */
-export function withoutPublicSchemaAlarm(report: DoctorReport): DoctorReport {
-  const checks = report.checks.map((check) =>
-    check.id === 'ownership' &&
-    check.status !== 'ok' &&
-    check.subjects?.length === 1 &&
-    check.subjects[0] === PUBLIC_SCHEMA_SUBJECT
-      ? {
-          id: check.id,
-          status: 'ok' as const,
-          finding:
-            'the app owns every object it uses (the public schema belongs to pg_database_owner, as in every database)',
-          fix: '',
-        }
-      : check,
-  );
-  const errors = checks.filter((check) => check.status === 'error').length;
-  const warnings = checks.filter((check) => check.status === 'warn').length;
-  return { ok: errors === 0, errors, warnings, checks };
-}
-
 function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
@@ -67,7 +37,7 @@ export async function logStartupChecks(
   logger: Logger,
 ): Promise<DoctorReport | undefined> {
   // No extra token: the SP pool's own login shows whether minting works.
-  const report = withoutPublicSchemaAlarm(await runDoctor({ db: lakebase, config, mint: false }));
+  const report = await runDoctor({ db: lakebase, config, mint: false });
   if (lakebase.closed) return undefined; // shut down meanwhile: the findings are moot
   const clean = report.errors === 0 && report.warnings === 0;
   if (clean) logger.info(summaryLine(report));

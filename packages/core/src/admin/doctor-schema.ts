@@ -35,6 +35,8 @@ export async function ownershipCheck(
     `select 'schema' as kind, n.nspname as name, n.nspowner::regrole::text as owner, n.nspname as schema
        from pg_catalog.pg_namespace n
       where n.nspname = any($1::text[]) and n.nspowner <> $2::regrole
+        -- public belongs to pg_database_owner since Postgres 15: the app creates in it, not owns it
+        and not (n.nspname = 'public' and n.nspowner = 'pg_database_owner'::regrole)
      union all
      select c.relkind::text, n.nspname || '.' || c.relname, c.relowner::regrole::text, n.nspname
        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
@@ -62,6 +64,19 @@ export async function ownershipCheck(
   const foreignSchemas = [
     ...new Set(rows.map((row: { schema: string }) => row.schema)),
   ] as string[];
+  // the shared public schema is never dropped: only the app's objects in it are recreated
+  const dropSchemas = foreignSchemas.filter((schema) => schema !== 'public');
+  const publicObjects = rows
+    .filter((row: { schema: string; kind: string }) => row.schema === 'public' && row.kind !== 'schema')
+    .map((row: { name: string }) => row.name) as string[];
+  const drops = [
+    dropSchemas.length
+      ? `DROP SCHEMA ${dropSchemas.map((schema) => pg.escapeIdentifier(schema)).join(', ')} CASCADE`
+      : undefined,
+    publicObjects.length
+      ? `drop ${summarize(publicObjects)} (not the public schema itself)`
+      : undefined,
+  ].filter(Boolean);
   return {
     id: 'ownership',
     status: 'error',
@@ -69,7 +84,7 @@ export async function ownershipCheck(
     fix:
       `The deployed app will get "permission denied" (the deploy-first trap). Export the data ` +
       `(pg_dump ${dumpSchemaFlag(foreignSchemas[0] as string)}, or copy it to a temporary schema), ` +
-      `DROP SCHEMA ${foreignSchemas.map((schema) => pg.escapeIdentifier(schema)).join(', ')} CASCADE, and redeploy: the service principal ` +
+      `${drops.join(', and ')}, and redeploy: the service principal ` +
       'recreates them on startup. Ownership cannot be reassigned by regular users (a role that is ' +
       `a member of both, such as the project owner, may ALTER ... OWNER TO ${pg.escapeIdentifier(appRole)}).`,
     subjects,

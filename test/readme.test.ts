@@ -62,7 +62,7 @@ describe('READMEs and docs', () => {
     const others = [
       /cd examples\/orders-app && pnpm start/,
       /example-orders-app start/,
-      /npm (run )?start/,
+      /(?<!p)npm (run )?start/,
       /node --import tsx src\/main\.ts/,
     ];
     for (const file of files) {

@@ -113,7 +113,7 @@ describe('docs/rls.md', () => {
       const text = readText(file);
       const name = path.relative(repoRoot, file);
       // every policy written out is the recipe's: for all users, owner = current_user both ways
-      for (const policy of text.matchAll(/create policy[^;`]*/gi)) {
+      for (const policy of text.matchAll(/create policy \S+ on [^;`]*/gi)) {
         expect(policy[0].replace(/\s+/g, ' '), name).toMatch(
           /for all to public using \(owner = current_user\) with check \(owner = current_user\)/i,
         );

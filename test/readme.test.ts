@@ -98,4 +98,16 @@ describe('READMEs and docs', () => {
     );
     expect(readme).toContain(`"engines": { "node": "${root}" }`);
   });
+
+  it('the docs teach asUser(req); withUser appears only as the deprecated older name', () => {
+    // (packages/appkit's README is its own team's, and still says withUser)
+    for (const file of files.filter((f) => !f.includes(`${path.sep}appkit${path.sep}`))) {
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('withUser'))
+        .forEach((line) => {
+          expect(line, path.relative(repoRoot, file)).toMatch(/deprecated|older/);
+        });
+    }
+  });
 });

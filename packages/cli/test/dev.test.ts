@@ -149,19 +149,40 @@ describe('lakebase-kit dev (built bin)', () => {
     );
     await client.end();
 
-    // The project owner's command line: its environment creates roles with the roles API.
-    const ownerLine = /^env (.*) lakebase-kit roles list$/m.exec(stdout)![1]!;
-    const ownerEnv = Object.fromEntries(
-      ownerLine
-        .split(' ')
-        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-    );
+    // The project owner's env file: doctor (run as the app, with .env.local) prints a fix for a
+    // user without a role; that fix runs as printed with .env.owner.local loaded, as documented.
+    const ownerFile = path.join(cwd, '.env.owner.local');
+    expect((await fs.stat(ownerFile)).mode & 0o777).toBe(0o600);
+    const ownerEnv = parseEnv(readFileSync(ownerFile, 'utf8'));
     expect(ownerEnv.PGUSER).toBe('owner@example.com');
-    const added = await main(['roles', 'add', 'cara@example.com'], {
-      ...collect({ out: [], err: [] }),
-      env: { PATH: process.env.PATH, ...ownerEnv },
-    });
-    expect(added).toBe(0);
+    expect(stdout).toContain('(set -a; . ./.env.owner.local; set +a; lakebase-kit roles list)');
+    const launcherDir = fileURLToPath(new URL('../../../node_modules/.bin', import.meta.url));
+    const shell = (script: string) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const sh = spawn('/bin/sh', ['-c', script], {
+          cwd,
+          env: { PATH: `${launcherDir}:${process.env.PATH}`, HOME: cwd },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const out = { stdout: '', stderr: '' };
+        sh.stdout!.on('data', (chunk) => (out.stdout += chunk));
+        sh.stderr!.on('data', (chunk) => (out.stderr += chunk));
+        sh.once('close', (code) => resolve({ code, ...out }));
+      });
+    const asApp = 'set -a; . ./.env.local; set +a; lakebase-kit doctor --identity cara@example.com';
+    const before = await shell(asApp);
+    expect(before.code).toBe(1);
+    const fix = /^ERROR\s+user-roles\s.*\n\s+fix: (.*)$/m.exec(before.stdout)![1]!;
+    expect(fix).toBe('lakebase-kit roles add cara@example.com');
+    // as the app itself the fix is refused (the roles API needs CAN_MANAGE) …
+    expect((await shell(`set -a; . ./.env.local; set +a; ${fix}`)).code).toBe(2);
+    // … as the owner, with the file dev wrote, it runs as printed
+    const added = await shell(`(set -a; . ./.env.owner.local; set +a; ${fix})`);
+    expect(added.stderr).toBe('');
+    expect(added.code).toBe(0);
+    const after = await shell(asApp);
+    expect(after.stdout).toMatch(/^ok\s+user-roles\s+all 1 identities seen have a Postgres role/m);
+    expect(after.code).toBe(0);
 
     const postmaster = Number(
       readFileSync(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0],
@@ -174,6 +195,7 @@ describe('lakebase-kit dev (built bin)', () => {
     expect(existsSync(path.join(dataDir, 'pgdata', 'postmaster.pid'))).toBe(false);
     expect(existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
     expect(existsSync(path.join(cwd, '.env.local'))).toBe(false); // removed on the way out
+    expect(existsSync(ownerFile)).toBe(false);
   });
 
   it('--env-file <a file that does not exist yet> through the package manager bin (Node takes no flag)', async () => {

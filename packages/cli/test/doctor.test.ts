@@ -1,7 +1,8 @@
 /** `lakebase-kit doctor` run as the real CLI against the local Lakebase. */
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, useCliWorld } from './harness.js';
+import { ALICE, runCli, useCliWorld } from './harness.js';
 
 const world = useCliWorld();
 const cli = (args: string[], env: Record<string, string>) => runCli(world, args, env);
@@ -114,6 +115,51 @@ describe('lakebase-kit doctor', () => {
       `schema devschema (owner "${world.lb.projectOwner}")`,
       `table devschema.t (owner "${world.lb.projectOwner}")`,
     ]);
+  });
+
+  it('--mode set-role: a user role the app may not SET ROLE to is an error; auto a warning', async () => {
+    const check = async (mode: string) => {
+      const run = await cli(
+        ['doctor', '--json', '--mode', mode, '--identity', ALICE],
+        world.lb.env,
+      );
+      return (JSON.parse(run.stdout) as Report).checks.find((c) => c.id === 'set-role')!;
+    };
+    expect((await check('set-role')).status).toBe('error');
+    expect((await check('set-role')).fix).toContain(`GRANT "${ALICE}" TO`);
+    expect((await check('auto')).status).toBe('warn');
+    expect((await check('login')).status).toBe('ok');
+    await world.lb.grantSetRole(ALICE);
+    try {
+      expect((await check('set-role')).status).toBe('ok');
+    } finally {
+      await world.lb.grantSetRole(ALICE, false);
+    }
+    const bad = await cli(['doctor', '--mode', 'sometimes'], world.lb.env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Unknown --mode "sometimes"');
+  });
+
+  it('the README and --help list exactly the checks doctor runs', async () => {
+    const run = await cli(['doctor', '--json', '--identity', ALICE], world.lb.env);
+    const ran = (JSON.parse(run.stdout) as Report).checks.map((c) => c.id);
+    expect(ran).toHaveLength(10);
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('| check '));
+    const documented = table
+      .slice(0, table.indexOf('\n\n'))
+      .split('\n')
+      .slice(2)
+      .map((row) => /^\|\s*`([a-z-]+)`/.exec(row)?.[1]);
+    expect(documented).toEqual(ran);
+    const help = (await cli(['doctor', '--help'], {})).stdout;
+    const listed = help
+      .split('Each check')[0]!
+      .split('\n')
+      .map((line) => /^ {2}([a-z][a-z-]+) {2,}/.exec(line)?.[1])
+      .filter(Boolean);
+    expect(listed).toEqual(ran);
+    expect(readme).toContain(`(${ran.length} checks)`);
   });
 
   it('no endpoint: the config and credential problems are the report (exit 1), not a crash', async () => {

@@ -35,6 +35,58 @@ describe('lakebase-kit exec', () => {
     expect(viaUrl.stdout).toBe(`${world.lb.env.PGUSER}\n`);
   });
 
+  it('DATABASE_URL: pg connects over verified TLS without its sslmode SECURITY WARNING', async () => {
+    // What drizzle-kit, kysely-codegen and every pg-based tool do with the URL.
+    const probe =
+      "const pg=require('pg');const c=new pg.Client(process.env.DATABASE_URL);c.connect()" +
+      '.then(()=>{const s=c.connection.stream;console.log(JSON.stringify({url:' +
+      "new URL(process.env.DATABASE_URL).searchParams.get('sslmode'),tls:s.encrypted===true," +
+      'authorized:s.authorized,error:s.authorizationError??null}));return c.end()})' +
+      '.catch(e=>{console.error(e.code||e.message);process.exit(3)})';
+    const run = await cli(['exec', '--', 'node', '-e', probe], world.lb.env);
+    expect(run.stderr).toBe(''); // no "SECURITY WARNING: The SSL modes 'prefer', 'require' …"
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      url: 'verify-full',
+      tls: true,
+      authorized: true,
+      error: null,
+    });
+
+    // The check can fail: the warning pg prints for a URL with sslmode=require …
+    const required = await cli(
+      [
+        'exec',
+        '--',
+        'node',
+        '-e',
+        probe.replace(
+          'new pg.Client(process.env.DATABASE_URL)',
+          "new pg.Client(process.env.DATABASE_URL.replace('verify-full','require'))",
+        ),
+      ],
+      world.lb.env,
+    );
+    expect(required.stderr).toContain('SECURITY WARNING');
+    // … and the URL's CA is what verifies: with another CA file the same URL is refused.
+    const otherCa = await cli(['exec', '--', 'node', '-e', probe], {
+      ...world.lb.env,
+      PGSSLROOTCERT: '/etc/ssl/certs/ca-certificates.crt',
+    });
+    expect(otherCa.code).toBe(3);
+    expect(otherCa.stderr).toMatch(/UNABLE_TO_VERIFY|CERT/);
+  });
+
+  it('DATABASE_URL works as is in psql (libpq): verify-full with the CA file', async () => {
+    const { code, stdout, stderr } = await cli(
+      ['exec', '--', 'sh', '-c', 'psql "$DATABASE_URL" -Atc "select current_user"'],
+      world.lb.env,
+    );
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toBe(`${world.lb.env.PGUSER}\n`);
+  });
+
   it('runs as the current identity: a user with DATABRICKS_TOKEN connects as the user', async () => {
     const env = {
       DATABRICKS_HOST: world.lb.env.DATABRICKS_HOST,

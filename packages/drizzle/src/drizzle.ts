@@ -3,6 +3,7 @@ import { resolveAdapterLakebase, ScopedClients } from '@lakebase-kit/core/adapte
 import type { DrizzleConfig } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
+import { UserCache } from './user-cache.js';
 
 type Schema = Record<string, unknown>;
 
@@ -49,12 +50,19 @@ export function lakebaseDrizzle<TSchema extends Schema = Record<string, never>>(
   const { lakebase, owned } = resolveAdapterLakebase(shared, config);
   const drizzleConfig: DrizzleConfig<TSchema> = { schema, casing, cache, logger: queryLogger };
 
+  // Each user's database gets its own key space in the app's cache: RLS makes the same SQL
+  // return other rows for another user, so a shared key would serve bob alice's rows.
   const users = new ScopedClients<LakebaseUserDrizzle<TSchema>>(
     (scope) =>
-      Object.defineProperty(drizzle({ ...drizzleConfig, client: scope.pool }), '$scope', {
-        value: scope,
-        enumerable: false,
-      }) as LakebaseUserDrizzle<TSchema>,
+      Object.defineProperty(
+        drizzle({
+          ...drizzleConfig,
+          cache: cache && new UserCache(cache, scope.identity),
+          client: scope.pool,
+        }),
+        '$scope',
+        { value: scope, enumerable: false },
+      ) as LakebaseUserDrizzle<TSchema>,
   );
 
   const db = drizzle({ ...drizzleConfig, client: lakebase.pool });

@@ -105,6 +105,8 @@ describe('lakebaseDrizzle', () => {
 
   it('caches one database per user scope, bound to that scope’s pool', async () => {
     const headers = await lb.userHeaders(ALICE);
+    // core caches a scope only once its token is verified (the first query does that)
+    await db.asUser(headers).select().from(notes);
     const first = db.asUser(headers);
     expect(db.asUser({ ...headers })).toBe(first);
     expect(first.$scope.identity).toBe(ALICE);

@@ -1,47 +1,34 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lakebaseKysely } from '@lakebase-kit/kysely';
-import { FileMigrationProvider, Migrator } from 'kysely';
+import { lakebaseKysely, migrate } from '@lakebase-kit/kysely';
 import type { DB } from './db.js';
 
 // Configured from the environment Databricks Apps sets for a Lakebase resource
 // (DATABRICKS_HOST, DATABRICKS_CLIENT_ID/SECRET, LAKEBASE_ENDPOINT, PGHOST, PGDATABASE, ...).
-export const { kysely, withUser, destroy } = lakebaseKysely<DB>();
+export const { kysely, asUser, destroy } = lakebaseKysely<DB>();
 
-// On start, as the service principal: it owns the tables the migrations create. On Lakebase
-// the SP may create schemas but not tables in `public` (the project owner's), so Kysely keeps
-// its bookkeeping tables in a schema of their own.
-const migrator = new Migrator({
-  db: kysely,
-  migrationTableSchema: 'kysely',
-  provider: new FileMigrationProvider({
-    fs,
-    path,
-    migrationFolder: fileURLToPath(new URL('./migrations', import.meta.url)),
-  }),
-});
-const { error } = await migrator.migrateToLatest();
-if (error) throw error;
+// On start, as the service principal: it owns the tables the migrations create. Kysely's own
+// Migrator (kysely 0.28 and 0.29), its bookkeeping tables in schema `kysely`: on Lakebase the SP
+// may create schemas but not tables in `public` (the project owner's).
+await migrate(kysely, { migrationFolder: fileURLToPath(new URL('./migrations', import.meta.url)) });
 
 // In a request handler (Express/Node request, Fetch Request or a headers object):
 // every query runs as the signed-in user, so RLS shows them their own rows only.
 export async function addNote(req: Request, body: string) {
-  return withUser(req)
-    .kysely.insertInto('app.notes')
+  return asUser(req)
+    .insertInto('app.notes')
     .values({ body })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
 
 export async function myNotes(req: Request) {
-  return withUser(req).kysely.selectFrom('app.notes').selectAll().orderBy('id').execute();
+  return asUser(req).selectFrom('app.notes').selectAll().orderBy('id').execute();
 }
 
 // Transactions run on one of the user's connections.
 export async function retag(req: Request, from: string, to: string) {
-  return withUser(req)
-    .kysely.transaction()
+  return asUser(req)
+    .transaction()
     .execute(async (trx) => {
       const moved = await trx
         .updateTable('app.notes')

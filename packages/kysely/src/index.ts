@@ -5,3 +5,13 @@ export {
   type LakebaseKyselyUser,
   lakebaseKysely,
 } from './kysely.js';
+export {
+  type KyselyMigration,
+  type KyselyMigrationModule,
+  type KyselyMigrationProvider,
+  type KyselyMigrator,
+  kyselyMigrationModule,
+  type MigrateOptions,
+  type MigrationResult,
+  migrate,
+} from './migrate.js';

@@ -24,9 +24,15 @@ export interface LakebaseKyselyUser<DB> {
 export interface LakebaseKysely<DB> {
   /** `Kysely<DB>` on the service principal's pool. */
   readonly kysely: Kysely<DB>;
-  /** The request's user's `Kysely<DB>` (the verb every adapter answers): `withUser(req).kysely`. */
+  /**
+   * The request's user's `Kysely<DB>` (the verb every adapter answers): every query and
+   * transaction runs as the user. Cached per user scope, so cheap per request.
+   */
   asUser(req: RequestLike): Kysely<DB>;
-  /** The request's user; its `kysely` is cached per user scope (cheap per request). */
+  /**
+   * @deprecated Use `asUser(req)`, which returns the Kysely itself (`withUser(req).kysely`);
+   * the identity is `lakebase.asUser(req).identity`.
+   */
   withUser(req: RequestLike): LakebaseKyselyUser<DB>;
   /** The underlying Lakebase (SP pool, user pools). */
   readonly lakebase: Lakebase;
@@ -35,8 +41,8 @@ export interface LakebaseKysely<DB> {
 }
 
 /**
- * Kysely on Lakebase: `kysely` runs as the service principal; `withUser(req).kysely` runs as
- * the request's user. Kysely never ends a pool it is given here (see `borrowPool`).
+ * Kysely on Lakebase: `kysely` runs as the service principal; `asUser(req)` runs as the
+ * request's user. Kysely never ends a pool it is given here (see `borrowPool`).
  */
 export function lakebaseKysely<DB>(options: LakebaseKyselyOptions = {}): LakebaseKysely<DB> {
   const { lakebase: shared, plugins, log, ...config } = options;

@@ -3,8 +3,8 @@ import type { LocalLakebase } from '@lakebase-kit/local';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DB } from '../examples/db.js';
-import { type LakebaseKysely, lakebaseKysely } from '../src/index.js';
-import { migratorFor } from './migrator.js';
+import { type LakebaseKysely, lakebaseKysely, migrate } from '../src/index.js';
+import { migrationFolder, migratorFor } from './migrator.js';
 import { ALICE, BOB, captureLogger, startWorld, stopWorld, TOKEN_PATTERN } from './world.js';
 
 let lb: LocalLakebase;
@@ -21,13 +21,13 @@ afterAll(async () => {
   await stopWorld(lb);
 });
 
-const userKysely = async (email: string) => lk.withUser(await lb.userHeaders(email)).kysely;
+const userKysely = async (email: string) => lk.asUser(await lb.userHeaders(email));
 const currentUser = async (db: Kysely<DB>) =>
   (await sql<{ user: string }>`select current_user as "user"`.execute(db)).rows[0]?.user;
 
 describe('migrations', () => {
   it('Kysely’s Migrator with a file provider runs as the service principal', async () => {
-    const { results, error } = await migratorFor(lk.kysely).migrateToLatest();
+    const { results, error } = await (await migratorFor(lk.kysely)).migrateToLatest();
     expect(error).toBeUndefined();
     expect(results?.map((r) => [r.migrationName, r.status])).toEqual([
       ['2026-01-01T00-00_notes', 'Success'],
@@ -49,8 +49,8 @@ describe('migrations', () => {
     try {
       const second = lakebaseKysely<DB>({ lakebase: other });
       const [a, b] = await Promise.all([
-        migratorFor(lk.kysely).migrateToLatest(),
-        migratorFor(second.kysely).migrateToLatest(),
+        migratorFor(lk.kysely).then((m) => m.migrateToLatest()),
+        migratorFor(second.kysely).then((m) => m.migrateToLatest()),
       ]);
       expect(a.error).toBeUndefined();
       expect(b.error).toBeUndefined();
@@ -62,6 +62,35 @@ describe('migrations', () => {
     }
     const applied = await lb.sql('select count(*)::int as n from kysely.kysely_migration');
     expect(applied).toEqual([{ n: 2 }]);
+  });
+
+  it('migrate(): the folder again is a no-op; inline migrations apply; a failing one throws', async () => {
+    expect(await migrate(lk.kysely, { migrationFolder })).toEqual([]);
+
+    const applied = await migrate(lk.kysely, {
+      migrationTableSchema: 'extra_migrations',
+      migrations: {
+        '001_extra': {
+          up: async (db) => {
+            await sql`create schema extra`.execute(db);
+            await sql`create table extra.t (v int)`.execute(db);
+          },
+        },
+      },
+    });
+    expect(applied).toEqual([{ migrationName: '001_extra', direction: 'Up', status: 'Success' }]);
+    expect(await lb.sql(`select tableowner from pg_tables where schemaname = 'extra'`)).toEqual([
+      { tableowner: lb.env.PGUSER },
+    ]);
+
+    const failing = migrate(lk.kysely, {
+      migrationTableSchema: 'failing_migrations',
+      migrations: {
+        '001_bad': { up: async (db) => void (await sql`select * from no_such_table`.execute(db)) },
+      },
+    });
+    await expect(failing).rejects.toMatchObject({ code: '42P01' });
+    await expect(migrate(lk.kysely, {})).rejects.toThrow(/exactly one of/);
   });
 });
 
@@ -156,40 +185,51 @@ describe('lakebaseKysely', () => {
     );
   });
 
-  it('withUser is cached per user scope and cheap per request', async () => {
+  it('asUser is cached per user scope (once core verified the token) and cheap per request', async () => {
     const headers = await lb.userHeaders(ALICE);
-    const first = lk.withUser(headers);
-    expect(lk.withUser({ ...headers })).toBe(first);
-    expect(first.identity).toBe(ALICE);
-    expect(first.scope.identity).toBe(ALICE);
-    expect((await userKysely(BOB)) === first.kysely).toBe(false);
+    // core caches a scope only once its token is verified (the first query does that)
+    expect(await currentUser(lk.asUser(headers))).toBe(ALICE);
+    const first = lk.asUser(headers);
+    expect(lk.asUser({ ...headers })).toBe(first);
+    expect(await currentUser(first)).toBe(ALICE);
+    expect((await userKysely(BOB)) === first).toBe(false);
+  });
+
+  it('withUser(req), the deprecated older name, is asUser(req) with the identity and scope', async () => {
+    const headers = await lb.userHeaders(ALICE);
+    await currentUser(lk.asUser(headers)); // verified, so cached
+    const user = lk.withUser(headers);
+    expect(user.kysely).toBe(lk.asUser(headers));
+    expect(lk.withUser({ ...headers })).toBe(user);
+    expect(user.identity).toBe(ALICE);
+    expect(user.scope.identity).toBe(ALICE);
+    expect(await currentUser(user.kysely)).toBe(ALICE);
   });
 
   it('destroying a per-user Kysely never ends the user’s pool or the SP pool', async () => {
     const headers = await lb.userHeaders(BOB);
-    const user = lk.withUser(headers);
-    await user.kysely.selectFrom('app.notes').select('id').execute();
-    await user.kysely.destroy();
-    expect(user.scope.pool.ending).toBe(false);
+    const bob = lk.asUser(headers);
+    const scope = lk.lakebase.asUser(headers);
+    await bob.selectFrom('app.notes').select('id').execute();
+    await bob.destroy();
+    expect(scope.pool.ending).toBe(false);
     expect(lk.lakebase.pool.ending).toBe(false);
     // The destroyed instance is forgotten: the next request gets a working one.
-    const next = lk.withUser(headers);
-    expect(next.kysely).not.toBe(user.kysely);
-    expect(await currentUser(next.kysely)).toBe(BOB);
-    expect(await user.scope.query('select current_user as u').then((r) => r.rows)).toEqual([
-      { u: BOB },
-    ]);
+    const next = lk.asUser(headers);
+    expect(next).not.toBe(bob);
+    expect(await currentUser(next)).toBe(BOB);
+    expect(await scope.query('select current_user as u').then((r) => r.rows)).toEqual([{ u: BOB }]);
   });
 
   it('refuses a request without a user token', () => {
-    expect(() => lk.withUser({})).toThrow(/token/i);
+    expect(() => lk.asUser({})).toThrow(/token/i);
   });
 
   it('refuses another user’s token, and the error never contains it', async () => {
     const bobHeaders = await lb.userHeaders(BOB);
     const forged = { ...bobHeaders, 'x-forwarded-email': ALICE };
     const error = await Promise.resolve()
-      .then(() => lk.withUser(forged).kysely.selectFrom('app.notes').selectAll().execute())
+      .then(() => lk.asUser(forged).selectFrom('app.notes').selectAll().execute())
       .then(
         (rows) => ({ rows }),
         (e: unknown) => e,
@@ -254,6 +294,7 @@ describe('ownership', () => {
     const small = lakebaseKysely<DB>({ userPools: { maxPools: 1, idleTimeoutMillis: 300 } });
     try {
       const aliceHeaders = await lb.userHeaders(ALICE);
+      await currentUser(small.asUser(aliceHeaders)); // verified, so cached
       const first = small.withUser(aliceHeaders);
       expect(small.asUser(aliceHeaders)).toBe(first.kysely);
       expect(await currentUser(first.kysely)).toBe(ALICE);

@@ -87,7 +87,7 @@ describe('.stream()', () => {
   });
 
   it('streams as a user too', async () => {
-    const alice = lk.withUser(await lb.userHeaders(ALICE)).kysely;
+    const alice = lk.asUser(await lb.userHeaders(ALICE));
     let count = 0;
     for await (const _row of alice.selectFrom('probe.rows').select('id').stream(1000)) count++;
     expect(count).toBe(ROWS);

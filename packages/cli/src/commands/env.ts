@@ -77,14 +77,31 @@ export interface TargetFlags extends ConnectionFlags {
   sslrootcert?: string;
 }
 
-/** `postgresql://user:password@host:port/database?sslmode=...[&sslrootcert=...]`, all encoded. */
+/**
+ * The `sslmode` of `DATABASE_URL` for a configured mode. Ours `require` verifies the chain and the
+ * host name (as pg 8 does for `sslmode=require` in a URL); pg-connection-string 2.x warns — a
+ * multi-line "SECURITY WARNING" on stderr — on every URL with `prefer`, `require` or
+ * `verify-ca` (they become libpq's weaker modes in pg 9), and stays quiet on `verify-full`, which
+ * means the same check now and in pg 9, and in libpq. So `require` is written `verify-full`.
+ * (`uselibpqcompat=true&sslmode=require` is quiet too, but means libpq's `require`: no
+ * verification at all, or no host-name check with a CA file; and libpq refuses the parameter.)
+ * The weaker modes are written as given: pg's warning is then the truth.
+ */
+export function urlSslMode(mode: string): string {
+  return mode === 'require' ? 'verify-full' : mode;
+}
+
+/**
+ * `postgresql://user:password@host:port/database?sslmode=...[&sslrootcert=...]`, all encoded;
+ * `sslmode=require` written `verify-full` (see `urlSslMode`).
+ */
 export function databaseUrl(vars: Omit<ConnectionVars, 'DATABASE_URL'>): string {
   const host = vars.PGHOST.includes(':') ? `[${vars.PGHOST}]` : vars.PGHOST;
   const auth = `${encodeURIComponent(vars.PGUSER)}:${encodeURIComponent(vars.PGPASSWORD)}`;
   const rootCert = vars.PGSSLROOTCERT
     ? `&sslrootcert=${encodeURIComponent(vars.PGSSLROOTCERT)}`
     : '';
-  const query = `sslmode=${encodeURIComponent(vars.PGSSLMODE)}${rootCert}`;
+  const query = `sslmode=${encodeURIComponent(urlSslMode(vars.PGSSLMODE))}${rootCert}`;
   return `postgresql://${auth}@${host}:${vars.PGPORT}/${encodeURIComponent(vars.PGDATABASE)}?${query}`;
 }
 

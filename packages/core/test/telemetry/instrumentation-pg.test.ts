@@ -33,6 +33,11 @@ class TestReader extends MetricReader {
 }
 
 const PG_SCOPE = '@opentelemetry/instrumentation-pg';
+const PINNED_PG_INSTRUMENTATION = (
+  createRequire(import.meta.url)('../../package.json') as {
+    devDependencies: Record<string, string>;
+  }
+).devDependencies[PG_SCOPE];
 let lb: LocalLakebase;
 const reader = new TestReader();
 const spans = new InMemorySpanExporter();
@@ -116,6 +121,8 @@ describe('exactly one span and one duration per query', () => {
 
     // registered after this pool was created (as AppKit would, later): theirs from now on
     const instrumentation = new PgInstrumentation();
+    // the instrumentation-pg this package pins (the newest that supports Node 20), not another
+    expect(instrumentation.instrumentationVersion).toBe(PINNED_PG_INSTRUMENTATION);
     registerInstrumentations({ instrumentations: [instrumentation] });
     createRequire(import.meta.url)('pg'); // the require hook patches the loaded pg
     const patched = (await recorded()).durations;

@@ -225,9 +225,9 @@ describe('resolveConfig', () => {
       names: 'official',
     });
     expect(resolveConfig({ telemetry: { names: 'both' } }, env()).telemetry.names).toBe('both');
-    expect(() =>
-      resolveConfig({ telemetry: { names: 'otel' as never } }, env()),
-    ).toThrow(/telemetry\.names.*official, semconv, both.*"otel"/);
+    expect(() => resolveConfig({ telemetry: { names: 'otel' as never } }, env())).toThrow(
+      /telemetry\.names.*official, semconv, both.*"otel"/,
+    );
 
     // What instrumentation-pg (shimmer) leaves on a patched prototype.
     class Patched extends pg.Client {}

@@ -17,24 +17,27 @@ import {
   type UserPoolsMode,
 } from './config/lakebase-options.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve-config.js';
+import { resolveScaleOut } from './config/scale-out.js';
+import {
+  type ReadSide,
+  type ServicePrincipalPools,
+  servicePrincipalPools,
+} from './lakebase-pools.js';
 import type {
   DoctorReport,
   Lakebase,
   LakebaseDoctorOptions,
+  LakebaseRead,
   LakebaseStats,
+  PoolCounts,
 } from './lakebase-types.js';
-import { missingRoleMessage } from './obo/missing-roles.js';
 import { OnBehalfOf } from './obo/on-behalf-of.js';
-import { SessionStates } from './obo/set-role/session-state.js';
 import type { UserScope } from './obo/types.js';
 import { IdentityPgConfigSource, toOrmConfig } from './pool/external-config.js';
 import type { LakebasePool } from './pool/lakebase-pool.js';
-import {
-  ServicePrincipal,
-  servicePrincipalPool,
-  servicePrincipalTokens,
-} from './pool/service-principal.js';
+import { ServicePrincipal, servicePrincipalTokens } from './pool/service-principal.js';
 import type { TokenCache } from './pool/token-cache.js';
+import { CURRENT_LSN_SQL, type WriteLsn } from './pool/write-lsn.js';
 import { Telemetry } from './telemetry/telemetry.js';
 
 const NO_TOKEN_STATS = Object.freeze({
@@ -45,8 +48,40 @@ const NO_TOKEN_STATS = Object.freeze({
   invalidations: 0,
 });
 
+/** `lakebase.read`: the SP on the read-only endpoint, or on the primary without one. */
+class ReadFacade implements LakebaseRead {
+  readonly pool: pg.Pool;
+  readonly replica: boolean;
+  readonly #primary: LakebasePool;
+  readonly #writes: WriteLsn | undefined;
+
+  constructor(primary: LakebasePool, read: ReadSide | undefined) {
+    this.#primary = primary;
+    this.pool = read?.pool ?? primary;
+    this.replica = read !== undefined;
+    this.#writes = read?.writes;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: the default row type of pg, as in types.ts
+  query<R extends pg.QueryResultRow = any>(
+    text: string | pg.QueryConfig,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(text as string, values);
+  }
+
+  async noteWrite(): Promise<void> {
+    const writes = this.#writes;
+    if (!writes) return;
+    const { rows } = await this.#primary.query<{ lsn: string }>(CURRENT_LSN_SQL);
+    writes.record(rows[0]?.lsn);
+  }
+}
+
 class LakebaseFacade implements Lakebase {
   readonly pool: LakebasePool;
+  readonly direct: LakebasePool;
+  readonly read: LakebaseRead;
   readonly #config: ResolvedConfig;
   /** What the SP pool was made with, for `doctor()`'s config checks. */
   readonly #poolOptions: Partial<LakebaseConfig>;
@@ -55,13 +90,23 @@ class LakebaseFacade implements Lakebase {
   readonly #sp: ServicePrincipal;
   readonly #spTokens: TokenCache | undefined;
   readonly #spPgConfig: IdentityPgConfigSource;
+  readonly #pools: ServicePrincipalPools;
   readonly #users: OnBehalfOf;
   #closing: Promise<void> | undefined;
 
   constructor(options: LakebaseConfig) {
-    const { userPools, developmentFallback: _fallback, env: envOption, ...poolOptions } = options;
+    const {
+      userPools,
+      developmentFallback: _fallback,
+      env: envOption,
+      pooler,
+      read,
+      hostCheck,
+      ...poolOptions
+    } = options;
     const env = envOption ?? process.env;
     const config = resolveConfig(poolOptions, env);
+    const scale = resolveScaleOut({ pooler, read, hostCheck }, config);
     const settings = resolveUserPools(userPools);
     this.#config = config;
     this.#poolOptions = poolOptions;
@@ -73,25 +118,27 @@ class LakebaseFacade implements Lakebase {
     this.#sp = sp;
     this.#spTokens = tokens;
     this.#spPgConfig = new IdentityPgConfigSource(config, sp, telemetry, tokens);
-    const sessions = new SessionStates({
-      endpoint: config.endpoint,
-      missingRoleMessage: (identity) => missingRoleMessage(identity, config.endpoint),
-    });
-    this.pool = servicePrincipalPool(config, telemetry, {
-      ownsTelemetry: false,
+    const pools = servicePrincipalPools({
+      config,
+      scale,
+      mode: settings.mode,
+      telemetry,
       identity: sp,
       tokens,
-      // the SP pool clears what a user left in a session (set-role mode) before anyone reuses it
-      sessions: settings.mode === 'login' ? undefined : sessions,
     });
+    this.#pools = pools;
+    this.pool = pools.pool;
+    this.direct = pools.direct;
+    this.read = new ReadFacade(pools.pool, pools.read);
     this.#users = new OnBehalfOf({
       config,
       settings,
       telemetry,
-      sp: this.pool,
+      side: pools.side,
       spIdentity: sp,
       spPgConfig: this.#spPgConfig,
-      sessions,
+      plan: pools.userPlan,
+      read: pools.read,
       developmentFallback: developmentFallbackEnabled(options, env),
       loggerGiven: options.logger !== undefined,
     });
@@ -114,6 +161,11 @@ class LakebaseFacade implements Lakebase {
     return this.#spPgConfig.pgConfig();
   }
 
+  async ready(): Promise<void> {
+    if (this.#closing) throw new ClosedError();
+    await this.#pools.hostCheck?.ready();
+  }
+
   getOrmConfig(): OrmConfig {
     const config = this.getPgConfig();
     return toOrmConfig(config, config.user, 'getOrmConfig');
@@ -128,7 +180,11 @@ class LakebaseFacade implements Lakebase {
     this.#closing ??= (async () => {
       // The SP pool takes no new work from now on and ends after what it accepted; the user side
       // lets its accepted work reach a pool, then ends; then the gauges go.
-      const spEnded = this.pool.isClosing ? Promise.resolve() : this.pool.end();
+      const spEnded = Promise.all(
+        [this.pool, this.direct, this.#pools.read?.pool].map((pool) =>
+          !pool || pool.isClosing ? undefined : pool.end(),
+        ),
+      ).then(() => undefined);
       await this.#users.close(spEnded);
       this.#telemetry.close();
     })();
@@ -161,8 +217,40 @@ class LakebaseFacade implements Lakebase {
         token: this.#spTokens?.stats() ?? { ...NO_TOKEN_STATS },
       },
       users: this.#users.stats(),
+      ...scaleOutStats(this.#pools, this.#users),
     };
   }
+}
+
+function counts(pool: pg.Pool): PoolCounts {
+  return {
+    totalCount: pool.totalCount,
+    idleCount: pool.idleCount,
+    waitingCount: pool.waitingCount,
+  };
+}
+
+/** The pooler's and the read-only endpoint's parts of `stats()`, when they are on. */
+function scaleOutStats(
+  pools: ServicePrincipalPools,
+  users: OnBehalfOf,
+): Pick<LakebaseStats, 'pooler' | 'read'> {
+  const { routes, read } = pools;
+  const readUsers = users.readStats();
+  return {
+    ...(routes && {
+      pooler: { sp: routes.sp.stats(), users: routes.users.stats(), direct: counts(pools.direct) },
+    }),
+    ...(read &&
+      readUsers && {
+        read: {
+          ...counts(read.pool),
+          ...read.gate.stats(),
+          writes: read.writes.writes,
+          users: readUsers,
+        },
+      }),
+  };
 }
 
 /**

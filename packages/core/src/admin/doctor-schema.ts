@@ -67,7 +67,9 @@ export async function ownershipCheck(
   // the shared public schema is never dropped: only the app's objects in it are recreated
   const dropSchemas = foreignSchemas.filter((schema) => schema !== 'public');
   const publicObjects = rows
-    .filter((row: { schema: string; kind: string }) => row.schema === 'public' && row.kind !== 'schema')
+    .filter(
+      (row: { schema: string; kind: string }) => row.schema === 'public' && row.kind !== 'schema',
+    )
     .map((row: { name: string }) => row.name) as string[];
   const drops = [
     dropSchemas.length

@@ -141,6 +141,36 @@ export class OverloadedError extends LakebaseError {
   }
 }
 
+/**
+ * A statement that needs a session of its own (`LISTEN`, a session advisory lock, SQL
+ * `PREPARE`, a `WITH HOLD` cursor, a temp table, a session `SET`) was sent to Lakebase's pooled
+ * host, where each transaction may run on another server connection (PgBouncer, transaction
+ * mode). Nothing was sent. Run it on `lakebase.direct` (the direct host), or make it
+ * transaction-scoped (`SET LOCAL`, `pg_advisory_xact_lock`). A bug in the caller (500).
+ */
+export class PoolerSessionError extends LakebaseError {
+  override readonly status = 500 as const;
+  /** What the statement would have kept in the session. */
+  readonly feature: string;
+  constructor(message: string, feature: string) {
+    super('LAKEBASE_POOLER_SESSION', message);
+    this.feature = feature;
+  }
+}
+
+/**
+ * The read-only endpoint had not replayed this app's last write within `read.maxWaitMs`
+ * (read-your-writes). `lakebase.read.query()` and `asUser(req).read.query()` then run the read on
+ * the primary instead; only a client checked out of a read pool sees this error (503, retry).
+ */
+export class ReplicaBehindError extends LakebaseError {
+  override readonly status = 503 as const;
+  readonly retryable = true as const;
+  constructor(message: string) {
+    super('LAKEBASE_REPLICA_BEHIND', message);
+  }
+}
+
 const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   // JWTs (OAuth access tokens, OIDC id tokens)
   [/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, '[redacted]'],

@@ -4,6 +4,7 @@
  */
 import { ValidationError } from '../base/errors.js';
 import type { LakebasePoolConfig } from '../base/types.js';
+import type { ScaleOutOptions } from './scale-out.js';
 
 export interface UserPoolSettings {
   /** Connections per user pool. */
@@ -51,7 +52,7 @@ export type UserPoolsMode = 'login' | 'set-role' | 'auto';
 const MODES: readonly UserPoolsMode[] = ['login', 'set-role', 'auto'];
 
 /** Options of `createLakebase()`. */
-export interface LakebaseConfig extends LakebasePoolConfig {
+export interface LakebaseConfig extends LakebasePoolConfig, ScaleOutOptions {
   userPools?: UserPoolsConfig;
   /**
    * A request without `x-forwarded-access-token` runs on the service principal's pool instead

@@ -14,7 +14,8 @@ import type { RequestLike } from '../base/types.js';
 import type { UserPoolSettings, UserPoolsMode } from '../config/lakebase-options.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import type { IdentityPgConfigSource } from '../pool/external-config.js';
-import type { LakebasePool } from '../pool/lakebase-pool.js';
+import type { ConnectionPlan } from '../pool/pool-options.js';
+import type { ReplicaGate } from '../pool/replica-gate.js';
 import type { ServicePrincipal } from '../pool/service-principal.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { Admission } from './admission.js';
@@ -34,8 +35,8 @@ import { MissingRoles } from './missing-roles.js';
 import { Router } from './router.js';
 import { FallbackScope, type ScopeContext, UserScopeImpl } from './scope.js';
 import { ScopeCache, scopeKey } from './scope-cache.js';
-import type { SessionStates } from './set-role/session-state.js';
 import { SetRoleAccess } from './set-role/set-role-access.js';
+import type { SetRoleSide } from './set-role/set-role-route.js';
 import type { UserPoolStats, UserScope } from './types.js';
 import { UserPools } from './user-pools.js';
 
@@ -46,11 +47,18 @@ export interface OnBehalfOfParts {
   config: ResolvedConfig;
   settings: UserPoolSettings & { mode: UserPoolsMode };
   telemetry: Telemetry;
-  /** The service principal's pool (set-role mode runs users' work on it). */
-  sp: LakebasePool;
+  /** The service principal's pools (set-role mode runs users' work on them). */
+  side: SetRoleSide;
   spIdentity: ServicePrincipal;
   spPgConfig: IdentityPgConfigSource;
-  sessions: SessionStates;
+  /** How the users' own pools reach the primary when the app scales out. */
+  plan?: ConnectionPlan;
+  /** The read-only endpoint (`read` option): its config, the SP's pools there, the users' plan. */
+  read?: {
+    config: ResolvedConfig;
+    side: SetRoleSide;
+    plan: ConnectionPlan & { replica: ReplicaGate };
+  };
   developmentFallback: boolean;
   /** True when the app gave a logger (the fallback's warning goes there, else to the console). */
   loggerGiven: boolean;
@@ -61,6 +69,7 @@ export class OnBehalfOf {
   readonly #clients: UserWorkspaceClients;
   readonly #verifier: IdentityVerifier;
   readonly #users: UserPools;
+  readonly #readUsers: UserPools | undefined;
   readonly #scopes: ScopeCache<UserScopeImpl>;
   readonly #admission = new Admission();
   readonly #context: ScopeContext;
@@ -69,7 +78,8 @@ export class OnBehalfOf {
 
   constructor(parts: OnBehalfOfParts) {
     this.#parts = parts;
-    const { config, settings, telemetry, sp } = parts;
+    const { config, settings, telemetry } = parts;
+    const sp = parts.side.sp;
     this.#clients = new UserWorkspaceClients({ host: parts.spIdentity });
     this.#verifier = new IdentityVerifier({
       clients: this.#clients,
@@ -78,12 +88,14 @@ export class OnBehalfOf {
       concurrency: settings.maxConcurrentVerifications,
       queue: settings.maxQueuedVerifications,
     });
+    const missingRoles = new MissingRoles({ sp, endpoint: config.endpoint });
     this.#users = new UserPools({
       config,
       settings,
       telemetry,
       clients: this.#clients,
-      missingRoles: new MissingRoles({ sp, endpoint: config.endpoint }),
+      missingRoles,
+      plan: parts.plan,
     });
     this.#scopes = new ScopeCache({ max: MAX_SCOPES, idleMs: settings.idleTimeoutMillis });
     this.#context = {
@@ -103,12 +115,40 @@ export class OnBehalfOf {
       scopes: this.#scopes,
       router: new Router({
         mode: settings.mode,
-        sp,
+        side: parts.side,
         users: this.#users,
-        sessions: parts.sessions,
         access: new SetRoleAccess({ sp, clock: systemClock }),
       }),
     };
+    const read = parts.read;
+    if (read) {
+      // the same identities on the read-only endpoint: their own pools there (tokens for that
+      // endpoint), or the SP's read pool under their role; verification stays the primary's
+      this.#readUsers = new UserPools({
+        config: read.config,
+        settings,
+        telemetry,
+        clients: this.#clients,
+        missingRoles,
+        plan: read.plan,
+      });
+      this.#context.read = {
+        config: read.config,
+        viewOptions: {
+          ...this.#context.viewOptions,
+          host: read.config.host,
+          port: read.config.port,
+        },
+        users: this.#readUsers,
+        gate: read.plan.replica,
+        router: new Router({
+          mode: settings.mode,
+          side: read.side,
+          users: this.#readUsers,
+          access: new SetRoleAccess({ sp: read.side.sp, clock: systemClock }),
+        }),
+      };
+    }
   }
 
   /** See `Lakebase.asUser`: synchronous, and I/O-free for a user seen with this token. */
@@ -178,6 +218,12 @@ export class OnBehalfOf {
     return [...new Set([...this.#scopes.identities(), ...this.#users.identities()])];
   }
 
+  /** The users' pools on the read-only endpoint, if there is one (with the shared verification counters). */
+  readStats(): UserPoolStats | undefined {
+    if (!this.#readUsers) return undefined;
+    return { ...this.stats(), ...this.#readUsers.stats() };
+  }
+
   stats(): UserPoolStats {
     const identity = this.#verifier.stats();
     return {
@@ -202,14 +248,15 @@ export class OnBehalfOf {
     await this.#admission.close();
     this.#scopes.clear();
     this.#fallback?.drop();
-    await Promise.allSettled([this.#users.close(), spEnded]);
+    await Promise.allSettled([this.#users.close(), this.#readUsers?.close(), spEnded]);
     this.#verifier.close();
     this.#clients.close();
   }
 
   #servicePrincipalFallback(): UserScope {
     if (!this.#fallback) {
-      const { config, spIdentity, sp, spPgConfig } = this.#parts;
+      const { config, spIdentity, spPgConfig } = this.#parts;
+      const sp = this.#parts.side.sp;
       const message =
         'lakebase: request without x-forwarded-access-token runs as the service principal ' +
         '(development fallback, NODE_ENV=development on a developer machine); deployed, it is a 401';

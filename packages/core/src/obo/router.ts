@@ -9,9 +9,8 @@ import type { UserPoolsMode } from '../config/lakebase-options.js';
 import type { LakebasePool } from '../pool/lakebase-pool.js';
 import { leaseClient } from './lease.js';
 import type { Route } from './route.js';
-import type { SessionStates } from './set-role/session-state.js';
 import type { SetRoleAccess } from './set-role/set-role-access.js';
-import { SetRoleRoute } from './set-role/set-role-route.js';
+import { SetRoleRoute, type SetRoleSide } from './set-role/set-role-route.js';
 import type { UserPools, VerifiedUser } from './user-pools.js';
 
 /** A user's own login pool as a route (clients leased). */
@@ -36,26 +35,26 @@ class LoginRoute implements Route {
 
 export interface RouterParts {
   mode: UserPoolsMode;
-  sp: LakebasePool;
+  /** The service principal's pools and session states, for set-role work. */
+  side: SetRoleSide;
   users: UserPools;
-  sessions: SessionStates;
   access: SetRoleAccess;
 }
 
 export class Router {
   readonly #mode: UserPoolsMode;
   readonly #sp: LakebasePool;
+  readonly #side: SetRoleSide;
   readonly #users: UserPools;
-  readonly #sessions: SessionStates;
   readonly #access: SetRoleAccess;
   /** One route object per user pool (no allocation per request). */
   readonly #logins = new WeakMap<LakebasePool, LoginRoute>();
 
   constructor(parts: RouterParts) {
     this.#mode = parts.mode;
-    this.#sp = parts.sp;
+    this.#sp = parts.side.sp;
+    this.#side = parts.side;
     this.#users = parts.users;
-    this.#sessions = parts.sessions;
     this.#access = parts.access;
   }
 
@@ -94,6 +93,6 @@ export class Router {
   }
 
   #setRole(user: VerifiedUser): Route {
-    return new SetRoleRoute(this.#sp, this.#sessions, user.identity);
+    return new SetRoleRoute(this.#side, user.identity);
   }
 }

@@ -8,6 +8,13 @@
  */
 import pg from 'pg';
 import { ClosedError } from '../base/errors.js';
+import { type ReplicaGate, withPrimaryFallback } from '../pool/replica-gate.js';
+
+/** A read scope's pool view: its `query()` runs on the primary when the replica stays behind. */
+export interface PrimaryFallback {
+  primary: pg.Pool;
+  gate: ReplicaGate;
+}
 
 /** Where a scope's connections come from: the scope itself. */
 export interface ScopeConnections {
@@ -27,10 +34,28 @@ const noop = () => {};
 
 export class ScopePool extends pg.Pool {
   readonly #connections: ScopeConnections;
+  readonly #fallback: PrimaryFallback | undefined;
 
-  constructor(options: pg.PoolConfig, connections: ScopeConnections) {
+  constructor(options: pg.PoolConfig, connections: ScopeConnections, fallback?: PrimaryFallback) {
     super(options);
     this.#connections = connections;
+    this.#fallback = fallback;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query(config, values?, callback?)
+  override query(config: any, values?: any, callback?: any): any {
+    const fallback = this.#fallback;
+    if (!fallback || typeof config?.submit === 'function') {
+      return super.query(config, values, callback);
+    }
+    return withPrimaryFallback(
+      (c, v) => super.query(c as string, v as unknown[]),
+      fallback.primary,
+      fallback.gate,
+      config,
+      values,
+      callback,
+    );
   }
 
   override connect(): Promise<pg.PoolClient>;

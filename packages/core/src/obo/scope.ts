@@ -24,6 +24,7 @@ import type { Telemetry } from '../telemetry/telemetry.js';
 import type { Admission } from './admission.js';
 import { type IdentityVerifier, roleOf } from './identity/token-owner.js';
 import { leaseClient } from './lease.js';
+import { type ReadContext, ReadScope } from './read-scope.js';
 import type { Route } from './route.js';
 import type { Router } from './router.js';
 import { type ScopeCache, scopeKey } from './scope-cache.js';
@@ -43,6 +44,8 @@ export interface ScopeContext {
   router: Router;
   /** Where verified scopes are kept (a scope adopts itself once its token is verified). */
   scopes: ScopeCache<UserScopeImpl>;
+  /** The read-only endpoint's side (`read` option), if there is one. */
+  read?: ReadContext;
 }
 
 type Listener = () => void;
@@ -74,6 +77,11 @@ abstract class BaseScope implements UserScope, ScopeConnections {
   get pool(): pg.Pool {
     this.#pool ??= new ScopePool(this.viewOptions(), this);
     return this.#pool;
+  }
+
+  /** This scope on the read-only endpoint; itself when there is none. */
+  get read(): UserScope {
+    return this;
   }
 
   getOrmConfig(): OrmConfig {
@@ -146,6 +154,7 @@ export class UserScopeImpl extends BaseScope {
   #user: VerifiedUser;
   #settled: boolean;
   #pgConfig: pg.PoolConfig | undefined;
+  #read: UserScope | undefined;
 
   /** `role`: the settled Postgres role when the token's owner is known already. */
   constructor(ctx: ScopeContext, claim: ClaimedUser, role?: string) {
@@ -192,26 +201,41 @@ export class UserScopeImpl extends BaseScope {
     return this.#run((route) => route.query<R>(text, values));
   }
 
+  override get read(): UserScope {
+    const read = this.#ctx.read;
+    if (!read) return this;
+    this.#read ??= new ReadScope(this, read);
+    return this.#read;
+  }
+
+  /** `work` as this identity, routed by `router` (the read-only endpoint's, for `read`). */
+  runOn<T>(router: Router, work: (route: Route) => Promise<T>, login = false): Promise<T> {
+    return this.#run(work, login, router);
+  }
+
   getPgConfig(): pg.PoolConfig {
-    if (!this.#pgConfig) {
-      const { config, telemetry, users } = this.#ctx;
-      this.#pgConfig = lakebasePoolConfig({
-        config,
-        poolName: 'lakebase:user',
-        userName: this.identity,
-        passwords: {
-          isToken: true,
-          password: (deadline) => this.#run(() => users.token(this.#user, deadline)),
-        },
-        telemetry,
-        logger: config.logger,
-        clock: systemClock,
-        slots: users.budget,
-        max: this.#ctx.viewOptions.max,
-        idleTimeoutMillis: this.#ctx.viewOptions.idleTimeoutMillis ?? undefined,
-      }).poolConfig;
-    }
+    this.#pgConfig ??= this.pgConfigOn(this.#ctx);
     return this.#pgConfig;
+  }
+
+  /** A login config as this identity on the endpoint of `side` (the primary's or the read one's). */
+  pgConfigOn(side: Pick<ScopeContext, 'config' | 'users' | 'viewOptions'>): pg.PoolConfig {
+    const { config, users, viewOptions } = side;
+    return lakebasePoolConfig({
+      config,
+      poolName: 'lakebase:user',
+      userName: this.identity,
+      passwords: {
+        isToken: true,
+        password: (deadline) => this.#run(() => users.token(this.#user, deadline)),
+      },
+      telemetry: this.#ctx.telemetry,
+      logger: config.logger,
+      clock: systemClock,
+      slots: users.budget,
+      max: viewOptions.max,
+      idleTimeoutMillis: viewOptions.idleTimeoutMillis ?? undefined,
+    }).poolConfig;
   }
 
   sharedPool(): pg.Pool | undefined {
@@ -251,13 +275,17 @@ export class UserScopeImpl extends BaseScope {
    * while admitted: `close()` lets it reach the pool (which then lets it finish). A verified
    * token with a known route starts `work` at once (the hot path: no await).
    */
-  #run<T>(work: (route: Route) => Promise<T>, login = false): Promise<T> {
+  #run<T>(
+    work: (route: Route) => Promise<T>,
+    login = false,
+    router: Router = this.#ctx.router,
+  ): Promise<T> {
     const { admission } = this.#ctx;
     const user = this.#user;
     if (this.isVerified) {
       let routed: Route | Promise<Route>;
       try {
-        routed = login ? this.#ctx.router.loginRoute(user) : this.#ctx.router.route(user);
+        routed = login ? router.loginRoute(user) : router.route(user);
       } catch (error) {
         return Promise.reject(error); // e.g. a role known to be missing: never a synchronous throw
       }
@@ -276,10 +304,14 @@ export class UserScopeImpl extends BaseScope {
         }
       }
     }
-    return this.#runAfterVerification(work, login);
+    return this.#runAfterVerification(work, login, router);
   }
 
-  async #runAfterVerification<T>(work: (route: Route) => Promise<T>, login: boolean): Promise<T> {
+  async #runAfterVerification<T>(
+    work: (route: Route) => Promise<T>,
+    login: boolean,
+    router: Router,
+  ): Promise<T> {
     const { admission, verifier } = this.#ctx;
     admission.enter();
     let started: Promise<T>;
@@ -298,7 +330,7 @@ export class UserScopeImpl extends BaseScope {
         this.#ctx.scopes.adopt(scopeKey(this.#user.identity, claim.fingerprint), this);
       }
       const user = this.#user;
-      const routed = login ? this.#ctx.router.loginRoute(user) : this.#ctx.router.route(user);
+      const routed = login ? router.loginRoute(user) : router.route(user);
       started = work(routed instanceof Promise ? await routed : routed);
     } finally {
       admission.leave();

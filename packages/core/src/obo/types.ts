@@ -13,6 +13,12 @@ export interface UserScope {
   /** True when this scope is the development fallback to the service principal. */
   readonly isServicePrincipalFallback: boolean;
   readonly pool: pg.Pool;
+  /**
+   * The same identity on the read-only endpoint (`read` option), with the same token and
+   * identity rules: its reads see this app's own writes (read-your-writes) or run on the
+   * primary. Without a read-only endpoint it is this scope.
+   */
+  readonly read: UserScope;
   // biome-ignore lint/suspicious/noExplicitAny: the default row type of pg
   query<R extends pg.QueryResultRow = any>(
     text: string | pg.QueryConfig,

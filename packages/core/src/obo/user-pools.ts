@@ -16,7 +16,7 @@ import type { UserPoolSettings } from '../config/lakebase-options.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { ConnectionBudget } from '../pool/connection-budget.js';
 import { LakebasePool } from '../pool/lakebase-pool.js';
-import { lakebasePoolConfig } from '../pool/pool-options.js';
+import { type ConnectionPlan, lakebasePoolConfig } from '../pool/pool-options.js';
 import { TokenCache } from '../pool/token-cache.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { UserWorkspaceClients } from './identity/workspace-clients.js';
@@ -32,6 +32,8 @@ export interface UserPoolsOptions {
   clients: UserWorkspaceClients;
   missingRoles: MissingRoles;
   clock?: Clock;
+  /** How the users' pools reach the endpoint when the app scales out (pool-options.ts). */
+  plan?: ConnectionPlan;
 }
 
 export interface UserPoolsStats {
@@ -86,6 +88,7 @@ export class UserPools {
   readonly #clients: UserWorkspaceClients;
   readonly #missingRoles: MissingRoles;
   readonly #clock: Clock;
+  readonly #plan: ConnectionPlan | undefined;
   readonly #entries = new LruMap<string, UserEntry>(Number.POSITIVE_INFINITY);
   readonly #ending = new Set<Promise<void>>();
   readonly #numbers = new PoolNumbers();
@@ -101,6 +104,7 @@ export class UserPools {
     this.#clients = options.clients;
     this.#missingRoles = options.missingRoles;
     this.#clock = options.clock ?? systemClock;
+    this.#plan = options.plan;
     this.budget = new ConnectionBudget({
       max: options.settings.maxConnections,
       clock: this.#clock,
@@ -215,6 +219,7 @@ export class UserPools {
       slots: this.budget,
       max: settings.max,
       idleTimeoutMillis: settings.idleTimeoutMillis,
+      plan: this.#plan,
     });
     const identity = user.identity;
     const pool = new LakebasePool(poolConfig, {
@@ -227,6 +232,9 @@ export class UserPools {
       clock: this.#clock,
       random: Math.random,
       login: new UserLoginPolicy(identity, this.#missingRoles),
+      hostCheck: this.#plan?.hostCheck,
+      replica: this.#plan?.replica,
+      route: this.#plan?.route,
     });
     // Refresh ahead only while the pool holds connections: the forwarded token may be gone later.
     pool.on('connect', () => tokens.setRefreshAhead(true));

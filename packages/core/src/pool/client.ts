@@ -11,6 +11,9 @@ import { redactSecrets } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { errorType } from '../telemetry/attributes.js';
 import type { QueryTracer, Telemetry } from '../telemetry/telemetry.js';
+import type { HostRoute } from './host-route.js';
+import type { PooledStatements } from './pooled-statements.js';
+import { CURRENT_LSN_SQL, type WriteLsn } from './write-lsn.js';
 
 /** Gives a budget slot back; calling it more than once is a no-op. */
 export type ReleaseSlot = () => void;
@@ -46,6 +49,12 @@ export interface ClientRuntime {
   logger: Logger;
   telemetry: Telemetry;
   tracer: QueryTracer;
+  /** Where each new connection goes (pooled mode: the pooler, or the direct host after a fallback). */
+  route?: HostRoute;
+  /** On the pooler: the statements refused there (pooled-statements.ts). */
+  pooled?: PooledStatements;
+  /** A primary's connections record the WAL position after a write (read-your-writes). */
+  writes?: WriteLsn;
 }
 
 /** Leave this much of the connect timeout to pg, so that our typed error arrives first. */
@@ -78,6 +87,8 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
 
   class LakebaseClient extends Base {
     readonly #deadline: number;
+    /** True for a connection to the pooler (PgBouncer, transaction mode). */
+    readonly #pooled: boolean;
     #token: string | undefined;
     /** The password asked for while this connect waited for a budget slot (used once). */
     #earlyPassword: Promise<string> | undefined;
@@ -95,6 +106,11 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
         timeout > 0 ? createdAt + timeout - deadlineMargin(timeout) : Number.POSITIVE_INFINITY;
       const user = rt.user?.current();
       if (user !== undefined) options.user = user;
+      const target = rt.route?.current();
+      if (target) {
+        options.host = target.host;
+        options.port = target.port;
+      }
       const holder: { client?: LakebaseClient } = {};
       options.password = async () => {
         const client = holder.client;
@@ -107,6 +123,7 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
       super(options);
       holder.client = this;
       this.#deadline = deadline;
+      this.#pooled = rt.pooled !== undefined && rt.route?.pooled === true;
       // A checked-out client has no pool listener: without this, a lost connection would be
       // an unhandled 'error' event and crash the process.
       this.on('error', (error: Error) => {
@@ -164,6 +181,87 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
 
     // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query(config, values?, callback?)
     override query(config: any, values?: any, callback?: any): any {
+      if (this.#pooled || rt.writes) return this.#scaledQuery(config, values, callback);
+      return this.#tracedQuery(config, values, callback);
+    }
+
+    /**
+     * On the pooler: a statement that needs a session is refused before anything is sent, and
+     * pg's named statements run unnamed. On a primary with a read replica: after a statement
+     * that may have written, the WAL position, before the caller gets the answer.
+     */
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query(config, values?, callback?)
+    #scaledQuery(config: any, values?: any, callback?: any): any {
+      const text: string | undefined = typeof config === 'string' ? config : config?.text;
+      const submittable = typeof config?.submit === 'function';
+      const done: ((error: unknown, result?: unknown) => void) | undefined =
+        typeof callback === 'function'
+          ? callback
+          : typeof values === 'function'
+            ? values
+            : typeof config?.callback === 'function' && !submittable
+              ? config.callback
+              : undefined;
+      let query = config;
+      if (this.#pooled && rt.pooled) {
+        const refusal = typeof text === 'string' ? rt.pooled.refusal(text) : undefined;
+        if (refusal) {
+          if (submittable) {
+            queueMicrotask(() =>
+              config instanceof pg.Query
+                ? (config as unknown as { handleError(e: Error): void }).handleError(refusal)
+                : config.emit?.('error', refusal),
+            );
+            return config;
+          }
+          if (done) {
+            queueMicrotask(() => done(refusal));
+            return undefined;
+          }
+          return Promise.reject(refusal);
+        }
+        if (!submittable && typeof config === 'object' && config?.name) {
+          // PgBouncer (transaction mode) keeps no prepared statement across transactions
+          const { name: _name, ...unnamed } = config;
+          query = unnamed;
+        }
+      }
+      const writes = rt.writes;
+      if (!writes || submittable || typeof text !== 'string' || !writes.mayWrite(text)) {
+        return this.#tracedQuery(query, values, callback);
+      }
+      const params = typeof values === 'function' ? undefined : values;
+      const answered = new Promise((resolve, reject) => {
+        this.#tracedQuery(
+          typeof query === 'object' && query?.callback ? { ...query, callback: undefined } : query,
+          params,
+          (error: unknown, result: unknown) => {
+            if (error) {
+              reject(error);
+              return;
+            }
+            // the position at or past this write's commit, on the same connection
+            super.query(CURRENT_LSN_SQL, (lsnError: Error | null, lsn: pg.QueryResult) => {
+              if (lsnError) {
+                rt.logger.debug(`${rt.poolName} could not read the WAL position after a write`);
+              } else {
+                writes.record(lsn.rows[0]?.lsn);
+              }
+              resolve(result);
+            });
+          },
+        );
+      });
+      if (!done) return answered;
+      answered.then(
+        (result) => done(undefined, result),
+        (error) => done(error),
+      );
+      return undefined;
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query(config, values?, callback?)
+    #tracedQuery(config: any, values?: any, callback?: any): any {
       if (!telemetry.recordsQueries(Base)) return super.query(config, values, callback);
       const text: string | undefined = typeof config === 'string' ? config : config?.text;
       const params = Array.isArray(values) ? values : config?.values;

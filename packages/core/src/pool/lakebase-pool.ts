@@ -9,11 +9,18 @@
  */
 import pg from 'pg';
 import type { Clock } from '../base/clock.js';
-import { ClosedError, DatabaseUnavailableError, redactSecrets } from '../base/errors.js';
+import {
+  ClosedError,
+  DatabaseUnavailableError,
+  ReplicaBehindError,
+  redactSecrets,
+} from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { errorType } from '../telemetry/attributes.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { ClientRuntime } from './client.js';
+import type { HostRoute } from './host-route.js';
+import type { ReplicaGate } from './replica-gate.js';
 import { backoffDelay, fitsBefore, WAKE_BACKOFF } from './schedule.js';
 import type { TokenCache } from './token-cache.js';
 
@@ -90,6 +97,19 @@ export interface LakebasePoolRuntime {
   sessions?: {
     prepare(client: pg.PoolClient, target: SessionTarget | undefined): Promise<void> | undefined;
   };
+  /**
+   * The check of the configured hosts against the endpoint (endpoint-hosts.ts): undefined once
+   * passed; a rejection fails the connect.
+   */
+  hostCheck?: { ready(): Promise<void> | undefined };
+  /**
+   * A read pool's read-your-writes wait (replica-gate.ts), after `sessions`: undefined when the
+   * connection is known to be caught up; a rejection (the replica stayed behind) gives the
+   * client back to the pool and fails the checkout.
+   */
+  replica?: ReplicaGate;
+  /** Pooled mode: where connections go, and the fallback to the direct host (host-route.ts). */
+  route?: HostRoute;
 }
 
 /**
@@ -234,6 +254,19 @@ export class LakebasePool extends pg.Pool {
    */
   #checkout(callback: ConnectCallback, target: SessionTarget | undefined): void {
     const rt = this.#rt;
+    const hostCheck = rt.hostCheck?.ready();
+    if (hostCheck) {
+      hostCheck.then(
+        () => this.#checkoutChecked(callback, target),
+        (error: Error) => this.#answer(callback, error),
+      );
+      return;
+    }
+    this.#checkoutChecked(callback, target);
+  }
+
+  #checkoutChecked(callback: ConnectCallback, target: SessionTarget | undefined): void {
+    const rt = this.#rt;
     const ready = rt.identity?.ready();
     if (ready) {
       ready.then(
@@ -255,11 +288,11 @@ export class LakebasePool extends pg.Pool {
       if (!error) {
         const prepared = client && this.#rt.sessions?.prepare(client, target);
         if (!prepared) {
-          this.#deliver(callback, started, client, done);
+          this.#caughtUp(callback, started, client, done);
           return;
         }
         prepared.then(
-          () => this.#deliver(callback, started, client, done),
+          () => this.#caughtUp(callback, started, client, done),
           (failure: Error) => {
             done(true); // its session state is unknown: never reuse it
             this.#answer(callback, failure);
@@ -276,6 +309,28 @@ export class LakebasePool extends pg.Pool {
         (final: Error) => this.#answer(callback, final),
       );
     });
+  }
+
+  /** A read pool's client once the replica has this app's last write (replica-gate.ts). */
+  #caughtUp(
+    callback: ConnectCallback,
+    started: number,
+    client: pg.PoolClient | undefined,
+    done: (release?: Error | boolean) => void,
+  ): void {
+    const waited = client && this.#rt.replica?.prepare(client);
+    if (!waited) {
+      this.#deliver(callback, started, client, done);
+      return;
+    }
+    waited.then(
+      () => this.#deliver(callback, started, client, done),
+      (failure: Error) => {
+        // a replica behind is a fine connection; anything else (the query failed): destroy it
+        done(failure instanceof ReplicaBehindError ? undefined : true);
+        this.#answer(callback, failure);
+      },
+    );
   }
 
   #deliver(
@@ -318,6 +373,11 @@ export class LakebasePool extends pg.Pool {
     }
     if (isAuthError(error)) {
       rt.telemetry.authFailure(rt.poolName);
+      // the pooler refused a fresh token too: the direct host, once and for good (host-route.ts)
+      if (state.authRetried && rt.tokens && rt.route?.fallBack(codeOf(error))) {
+        rt.telemetry.connectRetry(rt.poolName, 'auth', type);
+        return true;
+      }
       if (state.authRetried || !rt.tokens) throw rt.login?.rejected?.(error) ?? error;
       const final = await rt.login?.beforeRetry?.(error);
       if (final) throw final;

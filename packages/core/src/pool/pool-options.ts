@@ -16,7 +16,29 @@ import {
   lakebaseClientClass,
   type PasswordSource,
 } from './client.js';
+import type { HostCheck } from './endpoint-hosts.js';
+import type { HostRoute } from './host-route.js';
+import type { PooledStatements } from './pooled-statements.js';
+import type { ReplicaGate } from './replica-gate.js';
 import type { TokenCache } from './token-cache.js';
+import type { WriteLsn } from './write-lsn.js';
+
+/**
+ * How one family of pools (the SP's, the users') reaches its endpoint when the app scales out:
+ * each part optional, all of them shared by the family's pools.
+ */
+export interface ConnectionPlan {
+  /** The hosts checked against the endpoint before the first connection. */
+  hostCheck?: HostCheck;
+  /** Pooled mode: the pooler, and the direct host after a fallback. */
+  route?: HostRoute;
+  /** Pooled mode: statements refused on the pooler. */
+  pooled?: PooledStatements;
+  /** A primary with a read replica: positions after writes. */
+  writes?: WriteLsn;
+  /** A read pool: waits for the replica to have this app's last write. */
+  replica?: ReplicaGate;
+}
 
 export interface PoolConfigParts {
   config: ResolvedConfig;
@@ -30,6 +52,7 @@ export interface PoolConfigParts {
   logger: Logger;
   clock: Clock;
   slots?: ConnectionSlots;
+  plan?: ConnectionPlan;
   /** Overrides of the config's pool options (user pools). */
   max?: number;
   idleTimeoutMillis?: number;
@@ -70,6 +93,9 @@ export function lakebasePoolConfig(parts: PoolConfigParts): BuiltPoolConfig {
     poolName,
     logger: parts.logger,
     telemetry,
+    route: parts.plan?.route,
+    pooled: parts.plan?.pooled,
+    writes: parts.plan?.writes,
     tracer: telemetry.queryTracer({
       database: config.database,
       host: config.host,

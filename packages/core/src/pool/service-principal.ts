@@ -13,7 +13,8 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import type { LoginUser } from './client.js';
 import { workspaceCredentialSource } from './credentials.js';
 import { LakebasePool, type LakebasePoolRuntime } from './lakebase-pool.js';
-import { lakebasePoolConfig, passwordSource } from './pool-options.js';
+import { type ConnectionPlan, lakebasePoolConfig, passwordSource } from './pool-options.js';
+import { ReadPool } from './read-pool.js';
 import { TokenCache } from './token-cache.js';
 
 /**
@@ -173,23 +174,40 @@ export function servicePrincipalPool(
     sessions?: LakebasePoolRuntime['sessions'];
     /** Time for the pool's deadlines and backoff (tests); default the real clock. */
     clock?: Clock;
+    /** How it reaches the endpoint when the app scales out (pool-options.ts). */
+    plan?: ConnectionPlan;
+    /** `lakebase:sp` by default; the direct and read pools of a scaled-out app have their own. */
+    poolName?: string;
+    max?: number;
+    /** A read pool's primary (with `plan.replica`): its `query()` runs there when the replica is behind. */
+    primary?: LakebasePool;
+    /** A native password role instead of the SP's OAuth login (the pooler's password role). */
+    passwordRole?: { user: string; password: string | (() => string | Promise<string>) };
   },
 ): LakebasePool {
   const clock = options.clock ?? systemClock;
   const identity = options.identity ?? new ServicePrincipal(config);
-  const tokens = options.tokens ?? servicePrincipalTokens(config, identity, telemetry);
+  const poolName = options.poolName ?? 'lakebase:sp';
+  const role = options.passwordRole;
+  const tokens = role
+    ? undefined
+    : (options.tokens ?? servicePrincipalTokens(config, identity, telemetry));
   const { poolConfig, rejectedTokens } = lakebasePoolConfig({
-    config,
-    poolName: 'lakebase:sp',
-    userName: identity.current(),
-    user: identity,
-    passwords: passwordSource(config, tokens),
+    config: role ? { ...config, password: role.password } : config,
+    poolName,
+    userName: role ? role.user : identity.current(),
+    user: role ? undefined : identity,
+    passwords: role
+      ? passwordSource({ ...config, password: role.password }, undefined)
+      : passwordSource(config, tokens),
     telemetry,
     logger: config.logger,
     clock,
+    plan: options.plan,
+    max: options.max,
   });
-  return new LakebasePool(poolConfig, {
-    poolName: 'lakebase:sp',
+  const runtime = {
+    poolName,
     tokens,
     rejectedTokens,
     telemetry,
@@ -197,9 +215,16 @@ export function servicePrincipalPool(
     logger: config.logger,
     clock,
     random: Math.random,
-    identity,
+    identity: role ? undefined : identity,
     sessions: options.sessions,
-  });
+    hostCheck: options.plan?.hostCheck,
+    replica: options.plan?.replica,
+    route: options.plan?.route,
+  };
+  const replica = options.plan?.replica;
+  return replica && options.primary
+    ? new ReadPool(poolConfig, { ...runtime, replica }, options.primary)
+    : new LakebasePool(poolConfig, runtime);
 }
 
 /**

@@ -60,6 +60,11 @@ const MAX_CACHED_PREAMBLES = 1000;
 /** The check as a checkout's own statement (named too; pg tracks its parsing). */
 const CHECKOUT_CHECK = 'lakebase_kit_handoff_checkout';
 
+/** SQL `PREPARE`d statements, deallocated by name (pg's protocol-level ones are kept). */
+const DEALLOCATE_SQL_PREPARED =
+  'DO $lakebase_kit$ DECLARE s record; BEGIN FOR s IN SELECT name FROM pg_catalog.pg_prepared_statements ' +
+  "WHERE from_sql LOOP EXECUTE pg_catalog.format('DEALLOCATE %I', s.name); END LOOP; END $lakebase_kit$";
+
 /**
  * Everything a session can keep, cleared: the rare second round trip. `RESET ALL` leaves the
  * role alone, hence `RESET ROLE`; SQL prepared statements are deallocated by name
@@ -74,9 +79,28 @@ export const FULL_CLEAR = [
   'SELECT pg_catalog.pg_advisory_unlock_all()',
   'DISCARD TEMP',
   'DISCARD SEQUENCES',
-  'DO $lakebase_kit$ DECLARE s record; BEGIN FOR s IN SELECT name FROM pg_catalog.pg_prepared_statements ' +
-    "WHERE from_sql LOOP EXECUTE pg_catalog.format('DEALLOCATE %I', s.name); END LOOP; END $lakebase_kit$",
+  DEALLOCATE_SQL_PREPARED,
 ].join('; ');
+
+/**
+ * On the pooler (PgBouncer, transaction mode) each round trip may run on another server
+ * connection, which any client of the pooler may have used last: every set-role query carries
+ * the cheap check (unnamed: the pooler keeps no prepared statement), and when it finds
+ * leftovers the query runs again with the whole clear in its own preamble, on whichever server
+ * it lands (one round trip, one server).
+ */
+const POOLED_CLEAR: readonly PreambleStatement[] = Object.freeze(
+  [
+    'RESET ROLE',
+    'CLOSE ALL',
+    'RESET ALL',
+    'UNLISTEN *',
+    'SELECT pg_catalog.pg_advisory_unlock_all()',
+    'DISCARD TEMP',
+    'DISCARD SEQUENCES',
+    DEALLOCATE_SQL_PREPARED,
+  ].map((text) => Object.freeze({ text })),
+);
 
 /** What a set-role query sends before its statement. */
 export interface InlinePreamble {
@@ -103,10 +127,19 @@ export class SessionStates {
   readonly #preambles = new Map<string, [InlinePreamble, InlinePreamble, InlinePreamble]>();
   readonly #endpoint: string | undefined;
   readonly #missingRoleMessage: (identity: string) => string;
+  /** Per role, on the pooler: [the checked preamble, the clearing one]. */
+  readonly #pooledPreambles = new Map<string, [InlinePreamble, InlinePreamble]>();
+  /** True for the pooler's connections (see `POOLED_CLEAR`). */
+  readonly pooled: boolean;
 
-  constructor(options: { endpoint?: string; missingRoleMessage: (identity: string) => string }) {
+  constructor(options: {
+    endpoint?: string;
+    missingRoleMessage: (identity: string) => string;
+    pooled?: boolean;
+  }) {
     this.#endpoint = options.endpoint;
     this.#missingRoleMessage = options.missingRoleMessage;
+    this.pooled = options.pooled === true;
   }
 
   /**
@@ -116,6 +149,12 @@ export class SessionStates {
    */
   prepare(client: pg.PoolClient, target: SessionTarget | undefined): Promise<void> | undefined {
     if (target?.inline) return undefined; // the caller's RoleQuery hands it off itself
+    if (this.pooled) {
+      // no session lasts on the pooler: sessions as a user go to the direct host (router.ts)
+      return target === undefined
+        ? undefined
+        : Promise.reject(new Error('lakebase: a set-role session cannot run on the pooler'));
+    }
     const holder = this.#holders.get(client);
     if (target === undefined) {
       if (holder === undefined || holder === SERVICE_PRINCIPAL) {
@@ -146,11 +185,36 @@ export class SessionStates {
    * unknown.
    */
   inline(client: pg.PoolClient, role: string): InlinePreamble {
+    if (this.pooled) return this.#pooledOf(role)[0];
     const holder = this.#holders.get(client);
     this.#holders.set(client, UNKNOWN);
     const [same, parse, bind] = this.#preamblesOf(role);
     if (holder === role || holder === undefined) return same;
     return this.#prepared.has(client) ? bind : parse;
+  }
+
+  /** On the pooler, after the check found leftovers: the preamble that clears them all first. */
+  clearing(role: string): InlinePreamble {
+    return this.#pooledOf(role)[1];
+  }
+
+  #pooledOf(role: string): [InlinePreamble, InlinePreamble] {
+    let built = this.#pooledPreambles.get(role);
+    if (!built) {
+      const setRole = { text: "SELECT pg_catalog.set_config('role', $1, true)", values: [role] };
+      built = [
+        {
+          statements: [RESET_ALL, { text: HANDOFF_CHECK, values: [role, 'true'] }],
+          check: 1,
+        },
+        { statements: [...POOLED_CLEAR, setRole], check: undefined },
+      ];
+      if (this.#pooledPreambles.size >= MAX_CACHED_PREAMBLES) {
+        this.#pooledPreambles.delete(this.#pooledPreambles.keys().next().value as string);
+      }
+      this.#pooledPreambles.set(role, built);
+    }
+    return built;
   }
 
   #preamblesOf(role: string): [InlinePreamble, InlinePreamble, InlinePreamble] {

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { ValidationError } from '../../base/errors.js';
 import { firstKeyword, SESSION_KEYWORDS } from '../../base/sql-lexer.js';
 import type { LakebasePool } from '../../pool/lakebase-pool.js';
+import { CURRENT_LSN_SQL, type WriteLsn } from '../../pool/write-lsn.js';
 import { leaseClient } from '../lease.js';
 import type { Route } from '../route.js';
 import { RoleQuery } from './role-query.js';
@@ -19,14 +20,27 @@ function namedQuery(text: string | pg.QueryConfig): boolean {
   return typeof text !== 'string' && Boolean(text.name);
 }
 
+/** The service principal's pools as the set-role routes use them. */
+export interface SetRoleSide {
+  /** Where statements run: the SP's pool (on the pooler in pooled mode). */
+  sp: LakebasePool;
+  sessions: SessionStates;
+  /** Pooled mode: where sessions (`connect()`) run instead, the SP's direct pool. */
+  direct?: { sp: LakebasePool; sessions: SessionStates };
+  /** A primary with a read replica: the WAL position after a write (read-your-writes). */
+  writes?: WriteLsn;
+}
+
 export class SetRoleRoute implements Route {
   readonly #sp: LakebasePool;
   readonly #sessions: SessionStates;
+  readonly #side: SetRoleSide;
   readonly #role: string;
 
-  constructor(sp: LakebasePool, sessions: SessionStates, role: string) {
-    this.#sp = sp;
-    this.#sessions = sessions;
+  constructor(side: SetRoleSide, role: string) {
+    this.#sp = side.sp;
+    this.#sessions = side.sessions;
+    this.#side = side;
     this.#role = role;
   }
 
@@ -56,7 +70,7 @@ export class SetRoleRoute implements Route {
     }
     return this.#sp
       .connectAs(this.#role, { inline: true })
-      .then((client) => this.#run<R>(client, text, values, true));
+      .then((client) => this.#run<R>(client, text, values, 'first'));
   }
 
   /**
@@ -67,25 +81,48 @@ export class SetRoleRoute implements Route {
     client: pg.PoolClient,
     text: string | pg.QueryConfig,
     values: unknown[] | undefined,
-    mayRetry: boolean,
+    attempt: 'first' | 'cleared' | 'clearing',
   ): Promise<pg.QueryResult<R>> {
     const sessions = this.#sessions;
     const role = this.#role;
     return new Promise<pg.QueryResult<R>>((resolve, reject) => {
-      const preamble = sessions.inline(client, role);
+      const preamble =
+        attempt === 'clearing' ? sessions.clearing(role) : sessions.inline(client, role);
       const query = new RoleQuery(text, values, preamble.statements);
       query.once('end', (result: pg.QueryResult<R>) => {
         sessions.afterInline(client, role, preamble, undefined);
-        client.release();
-        resolve(result);
+        const writes = this.#side.writes;
+        const statement = typeof text === 'string' ? text : text.text;
+        if (!writes || !writes.mayWrite(statement)) {
+          client.release();
+          resolve(result);
+          return;
+        }
+        // the WAL position at or past this write, before the caller has the answer
+        client.query<{ lsn: string }>(CURRENT_LSN_SQL).then(
+          (lsn) => {
+            writes.record(lsn.rows[0]?.lsn);
+            client.release();
+            resolve(result);
+          },
+          () => {
+            client.release(true);
+            resolve(result);
+          },
+        );
       });
       query.once('error', (error: Error) => {
         const failedAt = query.failedAt ?? preamble.statements.length;
         const outcome = sessions.afterInline(client, role, preamble, failedAt, error);
-        if (outcome === 'left-something' && mayRetry) {
+        if (outcome === 'left-something' && attempt === 'first') {
+          if (sessions.pooled) {
+            // on the pooler the next round trip may land elsewhere: clear in the same one
+            resolve(this.#run<R>(client, text, values, 'clearing'));
+            return;
+          }
           // the last holder left something: clear it all, then run the statement (it had not run)
           sessions.clear(client).then(
-            () => resolve(this.#run<R>(client, text, values, false)),
+            () => resolve(this.#run<R>(client, text, values, 'cleared')),
             (failure: unknown) => {
               client.release(true);
               reject(failure);
@@ -107,8 +144,9 @@ export class SetRoleRoute implements Route {
 
   /** A leased client whose session runs as the identity until released; release clears it. */
   async connect(): Promise<pg.PoolClient> {
-    const client = await this.#sp.connectAs(this.#role);
-    const sessions = this.#sessions;
+    // a session as the user needs a server connection of its own: on the direct host in pooled mode
+    const { sp, sessions } = this.#side.direct ?? this.#side;
+    const client = await sp.connectAs(this.#role);
     return leaseClient(client, (destroy) => {
       if (destroy) {
         client.release(destroy);

@@ -23,7 +23,9 @@ export {
   LakebaseError,
   OverloadedError,
   PoolBudgetError,
+  PoolerSessionError,
   ReleasedClientError,
+  ReplicaBehindError,
   redactSecrets,
   ValidationError,
 } from './base/errors.js';
@@ -55,13 +57,23 @@ export {
   type UserPoolsConfig,
 } from './config/lakebase-options.js';
 export { DEFAULTS, validateEndpoint } from './config/resolve-config.js';
+// Scaling out: the pooled host, a read-only endpoint, the host check
+export type {
+  HostCheckMode,
+  PoolerOptions,
+  ReadConsistency,
+  ReadOptions,
+  ScaleOutOptions,
+} from './config/scale-out.js';
 // On-behalf-of users
 export { createLakebase } from './lakebase.js';
 export type {
   DoctorReport,
   Lakebase,
   LakebaseDoctorOptions,
+  LakebaseRead,
   LakebaseStats,
+  PoolCounts,
 } from './lakebase-types.js';
 export {
   ACCESS_TOKEN_HEADER,
@@ -73,7 +85,9 @@ export {
 export type { UserPoolStats, UserScope } from './obo/types.js';
 export { generateDatabaseCredential } from './pool/credentials.js';
 export { getLakebaseOrmConfig, getLakebasePgConfig } from './pool/external-config.js';
+export type { HostRouteStats } from './pool/host-route.js';
 export { LakebasePool } from './pool/lakebase-pool.js';
+export type { ReplicaStats } from './pool/replica-gate.js';
 export {
   createLakebasePool,
   getUsernameWithApiLookup,

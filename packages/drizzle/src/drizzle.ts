@@ -2,6 +2,7 @@ import type { Lakebase, LakebaseConfig, RequestLike, UserScope } from '@lakebase
 import { resolveAdapterLakebase, ScopedClients } from '@lakebase-kit/core/adapter';
 import type { DrizzleConfig } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { withReplicas } from 'drizzle-orm/pg-core';
 import type pg from 'pg';
 import { UserCache } from './user-cache.js';
 
@@ -17,6 +18,13 @@ export type LakebaseDrizzleOptions<TSchema extends Schema = Record<string, never
     lakebase?: Lakebase;
     /** Drizzle's query logger (`true` logs SQL to the console). `logger` is the Lakebase logger. */
     queryLogger?: DrizzleConfig<TSchema>['logger'];
+    /**
+     * Reads (`select`, `$count`, `with`, relational `query`) on the Lakebase's read-only endpoint
+     * through Drizzle's `withReplicas`, writes and transactions on the primary (default true;
+     * without a read-only endpoint everything runs on the primary). Reads see the app's own
+     * writes unless the Lakebase's `read.consistency` is `eventual`.
+     */
+    replicas?: boolean;
   };
 
 /** A Drizzle database running every query and transaction as one user. */
@@ -46,26 +54,31 @@ export type LakebaseDrizzle<TSchema extends Schema = Record<string, never>> =
 export function lakebaseDrizzle<TSchema extends Schema = Record<string, never>>(
   options: LakebaseDrizzleOptions<TSchema> = {},
 ): LakebaseDrizzle<TSchema> {
-  const { lakebase: shared, schema, casing, cache, queryLogger, ...config } = options;
+  const { lakebase: shared, schema, casing, cache, queryLogger, replicas, ...config } = options;
   const { lakebase, owned } = resolveAdapterLakebase(shared, config);
   const drizzleConfig: DrizzleConfig<TSchema> = { schema, casing, cache, logger: queryLogger };
+  const onReplica = replicas !== false && lakebase.read.replica;
+  /** Drizzle on `pool`, with its reads on `readPool` when the app has a read-only endpoint. */
+  const database = (pool: pg.Pool, readPool: pg.Pool, config: DrizzleConfig<TSchema>) => {
+    const primary = drizzle({ ...config, client: pool });
+    return onReplica ? withReplicas(primary, [drizzle({ ...config, client: readPool })]) : primary;
+  };
 
   // Each user's database gets its own key space in the app's cache: RLS makes the same SQL
   // return other rows for another user, so a shared key would serve bob alice's rows.
   const users = new ScopedClients<LakebaseUserDrizzle<TSchema>>(
     (scope) =>
       Object.defineProperty(
-        drizzle({
+        database(scope.pool, scope.read.pool, {
           ...drizzleConfig,
           cache: cache && new UserCache(cache, scope.identity),
-          client: scope.pool,
         }),
         '$scope',
         { value: scope, enumerable: false },
       ) as LakebaseUserDrizzle<TSchema>,
   );
 
-  const db = drizzle({ ...drizzleConfig, client: lakebase.pool });
+  const db = database(lakebase.pool, lakebase.read.pool, drizzleConfig);
   let closing: Promise<void> | undefined;
   return Object.defineProperties(db, {
     asUser: { value: (req: RequestLike) => users.get(lakebase.asUser(req)), enumerable: false },

@@ -1,3 +1,4 @@
+import { ReplicaBehindError } from '@lakebase-kit/core';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 
@@ -14,10 +15,19 @@ import type pg from 'pg';
 export function borrowPool(
   pool: pg.Pool,
   onEnd: () => Promise<void> = async () => {},
+  /** A read pool's primary: a connection there when the replica is behind this app's last write. */
+  primary?: pg.Pool,
 ): PostgresPool {
+  const connect = (): Promise<pg.PoolClient> =>
+    primary
+      ? pool.connect().catch((error: unknown) => {
+          if (!(error instanceof ReplicaBehindError)) throw error;
+          return primary.connect();
+        })
+      : pool.connect();
   // (a variable, not a literal: kysely 0.28's PostgresPool has no `options`, 0.29's needs it)
   const borrowed = {
-    connect: () => pool.connect() as Promise<PostgresPoolClient & pg.PoolClient>,
+    connect: connect as () => Promise<PostgresPoolClient & pg.PoolClient>,
     end: onEnd,
     options: {},
   };

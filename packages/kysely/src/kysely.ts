@@ -17,6 +17,8 @@ export type LakebaseKyselyOptions = Partial<Omit<LakebaseConfig, 'log'>> & {
 /** One request's user: a `Kysely<DB>` whose every query and transaction runs as `identity`. */
 export interface LakebaseKyselyUser<DB> {
   readonly kysely: Kysely<DB>;
+  /** The same user on the read-only endpoint (created on first use). */
+  readonly read: Kysely<DB>;
   readonly identity: string;
   readonly scope: UserScope;
 }
@@ -25,10 +27,17 @@ export interface LakebaseKysely<DB> {
   /** `Kysely<DB>` on the service principal's pool. */
   readonly kysely: Kysely<DB>;
   /**
+   * `Kysely<DB>` as the service principal on the read-only endpoint (`read` option; without
+   * one, the primary): reads see this app's own writes, or run on the primary.
+   */
+  readonly read: Kysely<DB>;
+  /**
    * The request's user's `Kysely<DB>` (the verb every adapter answers): every query and
    * transaction runs as the user. Cached per user scope, so cheap per request.
    */
   asUser(req: RequestLike): Kysely<DB>;
+  /** The request's user's `Kysely<DB>` on the read-only endpoint (see `read`); cached per scope. */
+  readAsUser(req: RequestLike): Kysely<DB>;
   /**
    * @deprecated Use `asUser(req)`, which returns the Kysely itself (`withUser(req).kysely`);
    * the identity is `lakebase.asUser(req).identity`.
@@ -60,22 +69,37 @@ export function lakebaseKysely<DB>(options: LakebaseKyselyOptions = {}): Lakebas
   // `kysely.destroy()` on the SP instance closes an owned Lakebase, like destroying a pool would.
   const kysely = make(borrowPool(lakebase.pool, closeOwned));
 
+  // reads on the read-only endpoint, on the primary when the replica is behind (or absent)
+  const read = lakebase.read.replica
+    ? make(borrowPool(lakebase.read.pool, async () => {}, lakebase.pool))
+    : kysely;
+
   const users = new ScopedClients<LakebaseKyselyUser<DB>>((scope) => {
+    let reader: Kysely<DB> | undefined;
     const user: LakebaseKyselyUser<DB> = {
       identity: scope.identity,
       scope,
       // Destroying a per-user Kysely only forgets it; the user's pool belongs to the Lakebase.
       kysely: make(borrowPool(scope.pool, async () => users.forget(scope, user))),
+      get read() {
+        reader ??= lakebase.read.replica
+          ? make(borrowPool(scope.read.pool, async () => users.forget(scope, user), scope.pool))
+          : user.kysely;
+        return reader;
+      },
     };
     return user;
   });
 
   return {
     kysely,
+    read,
     lakebase,
     withUser: (req) => users.get(lakebase.asUser(req)),
     asUser: (req) => users.get(lakebase.asUser(req)).kysely,
+    readAsUser: (req) => users.get(lakebase.asUser(req)).read,
     destroy: async () => {
+      if (read !== kysely) await read.destroy();
       await kysely.destroy();
       await closeOwned();
     },

@@ -49,6 +49,13 @@ export interface LakebasePrisma<C extends PrismaClientLike> {
   asUser(req: RequestLike | UserScope): C;
   /** @deprecated The older name of `asUser(req)`: the same function. */
   withUser(req: RequestLike | UserScope): C;
+  /**
+   * The client on the read-only endpoint (`read` option), as the service principal or (with a
+   * request) as its user; without one, the same client as `prisma`/`asUser(req)`. Give it to
+   * `@prisma/extension-read-replicas`: `prisma.$extends(readReplicas({ replicas: [db.replica()] }))`.
+   * Its reads see this app's own writes, or run on the primary.
+   */
+  replica(req?: RequestLike | UserScope): C;
   /** The Lakebase the clients run on. */
   readonly lakebase: Lakebase;
   /** Disconnects every client, then closes the Lakebase if this object created it. Idempotent. */
@@ -108,11 +115,39 @@ export function lakebasePrisma<C extends PrismaClientLike>(
     return userClients.get(scope);
   }
 
+  // the read-only endpoint's clients (the SP's made on first use; a user's per read scope)
+  let spReplica: C | undefined;
+  const readClients = new ScopedClients<C>(
+    (scope) => {
+      const client = newClient(scope.pool);
+      live.add(client);
+      return client;
+    },
+    (client) => {
+      live.delete(client);
+      void disconnectQuietly(client);
+    },
+  );
+
+  function replica(req?: RequestLike | UserScope): C {
+    if (!lakebase.read.replica) return req === undefined ? prisma : asUser(req);
+    if (req === undefined) {
+      if (!spReplica) {
+        spReplica = newClient(lakebase.read.pool);
+        live.add(spReplica);
+      }
+      return spReplica;
+    }
+    const scope = isUserScope(req) ? req : lakebase.asUser(req);
+    if (scope.isServicePrincipalFallback) return replica();
+    return readClients.get(scope.read);
+  }
+
   // Clients stay cached: Prisma reconnects a disconnected client on its next query.
   async function $disconnect(): Promise<void> {
     await Promise.all([prisma, ...live].map(disconnectQuietly));
     if (owned) await lakebase.close(); // idempotent
   }
 
-  return { prisma, asUser, withUser: asUser, lakebase, $disconnect };
+  return { prisma, asUser, withUser: asUser, replica, lakebase, $disconnect };
 }

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
+import { branchesApi, branchTarget } from './branch.js';
 import { type Command, type CommandIO, UsageError } from './command.js';
 import { connectionVars, TARGET_FLAGS, TARGET_HELP } from './env.js';
 import { fail } from './token.js';
@@ -20,14 +21,25 @@ command and exits with its exit code (128 + n if it was killed by signal n; 127 
 started; 2 if no token could be obtained).
 
 Options:
+  --branch <id>       run against that branch's read-write compute (LAKEBASE_ENDPOINT, PGHOST
+                      and PGPORT of it; see lakebase-kit branch)
+  --project <p>       the branch's project (default: the project of the endpoint)
 ${TARGET_HELP}
 
 Examples:
   lakebase-kit exec -- psql -c 'select current_user'
+  lakebase-kit exec --branch pr-42 -- npx drizzle-kit migrate
   lakebase-kit exec -- npx prisma migrate deploy
   lakebase-kit exec -- npx drizzle-kit migrate
   lakebase-kit exec --user alice@example.com -- psql   # with lakebase-kit dev's .env.local loaded
 `;
+
+/** `exec`'s flags: the target's, and a branch to run against. */
+const EXEC_FLAGS = {
+  ...TARGET_FLAGS,
+  branch: { type: 'string' },
+  project: { type: 'string' },
+} as const;
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -37,7 +49,7 @@ export function splitCommand(argv: string[]): { options: string[]; command: stri
   if (dashes >= 0) return { options: argv.slice(0, dashes), command: argv.slice(dashes + 1) };
   const options: string[] = [];
   const valued = new Set(
-    Object.entries(TARGET_FLAGS)
+    Object.entries(EXEC_FLAGS)
       .filter(([, spec]) => spec.type === 'string')
       .map(([name]) => `--${name}`),
   );
@@ -82,7 +94,11 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const { options, command } = splitCommand(argv);
   let verbose = options.includes('--verbose') || options.includes('-v');
   try {
-    const { values } = parseArgs({ args: options, options: TARGET_FLAGS, strict: true });
+    const { values } = parseArgs({
+      args: options,
+      options: EXEC_FLAGS,
+      strict: true,
+    });
     verbose = values.verbose === true;
     if (values.help) {
       io.stdout(EXEC_HELP);
@@ -91,8 +107,27 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     if (command.length === 0) {
       throw new UsageError('No command given: lakebase-kit exec [options] -- <command> [args...]');
     }
-    const { vars } = await connectionVars(values, io.env);
-    const env: NodeJS.ProcessEnv = { ...io.env, ...vars };
+    // --branch: that branch's read-write compute (its endpoint, host and port)
+    const target =
+      values.branch === undefined
+        ? undefined
+        : await branchTarget(branchesApi(values, io), values.branch);
+    const { vars } = await connectionVars(
+      target
+        ? {
+            ...values,
+            endpoint: target.endpoint,
+            host: target.host,
+            port: target.port ?? values.port,
+          }
+        : values,
+      io.env,
+    );
+    const env: NodeJS.ProcessEnv = {
+      ...io.env,
+      ...vars,
+      ...(target ? { LAKEBASE_ENDPOINT: target.endpoint } : {}),
+    };
     // node-postgres reads PGSSLMODE but not PGSSLROOTCERT: Node commands trust that CA this way.
     if (vars.PGSSLROOTCERT && !io.env.NODE_EXTRA_CA_CERTS) {
       env.NODE_EXTRA_CA_CERTS = vars.PGSSLROOTCERT;

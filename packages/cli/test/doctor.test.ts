@@ -57,7 +57,7 @@ describe('lakebase-kit doctor', () => {
     expect(stdout).toMatch(
       /^ok\s+set-role\s+.*not to alice@example\.com \(login mode does not need it\)$/m,
     );
-    expect(stdout).toContain('0 errors, 0 warnings (10 checks)');
+    expect(stdout).toContain('0 errors, 0 warnings (11 checks)');
     expect(stdout).not.toMatch(/lbk_/);
   });
 

@@ -14,7 +14,8 @@ export const DOCTOR_HELP = `Usage: lakebase-kit doctor [options]
 
 Checks what stands between the app and a working, safe Lakebase, as the current Databricks
 identity (run it with the app's environment, so as its service principal):
-  config          options and environment (endpoint, host, database, user)
+  config          options and environment (endpoint and its branch, host, database, user)
+  hosts           PGHOST is a host of the endpoint (the endpoints API; a stale one: an error)
   credentials     a Lakebase token can be minted
   login           the identity logs in
   tls             the connection is encrypted (off on a loopback host: a warning)

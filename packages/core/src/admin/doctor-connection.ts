@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../config/resolve-config.js';
 import { tlsSettings, weakerWarning } from '../config/tls.js';
 import { isLoopbackHost } from '../config/workspace-host.js';
 import { generateDatabaseCredential } from '../pool/credentials.js';
+import { fetchEndpointHosts, hostMismatches } from '../pool/endpoint-hosts.js';
 import { createWorkspaceClient } from '../pool/service-principal.js';
 import { type DoctorCheck, message, OK_FIX } from './doctor-report.js';
 
@@ -27,6 +28,59 @@ export async function credentialCheck(
     };
   } catch (error) {
     return credentialFailure(error);
+  }
+}
+
+/**
+ * `hosts`: PGHOST (and PGPORT) belongs to LAKEBASE_ENDPOINT, as the endpoints API says. A stale
+ * PGHOST connects to another branch or project without a word: an error. An API that cannot be
+ * asked is a warning. The finding lists the endpoint's hosts (the pooled and read-only ones too).
+ */
+export async function hostsCheck(
+  config: ResolvedConfig,
+  workspaceClient: WorkspaceClient | undefined,
+): Promise<DoctorCheck> {
+  const endpoint = config.endpoint as string;
+  const client = workspaceClient ?? config.workspaceClient ?? createWorkspaceClient(config.env);
+  try {
+    const hosts = await fetchEndpointHosts(client, endpoint, config.credentialTimeoutMs);
+    const directory = { hosts: async () => hosts };
+    const problems = await hostMismatches(directory, [
+      {
+        what: 'PGHOST',
+        configured: { host: config.host, port: config.port },
+        endpoint,
+        oneOf: (h) => [h.host, h.readWritePooledHost],
+      },
+    ]);
+    const known = [
+      `host ${hosts.host}`,
+      hosts.readWritePooledHost && `pooled ${hosts.readWritePooledHost}`,
+      hosts.readOnlyHost && `read-only ${hosts.readOnlyHost}`,
+      hosts.readOnlyPooledHost && `read-only pooled ${hosts.readOnlyPooledHost}`,
+    ].filter(Boolean);
+    if (problems.length > 0) {
+      return {
+        id: 'hosts',
+        status: 'error',
+        finding: problems.join('; '),
+        fix: `Set PGHOST to ${hosts.host} (the endpoint's host), or LAKEBASE_ENDPOINT to the endpoint PGHOST belongs to: a stale PGHOST connects to another branch or project.`,
+        subjects: [config.host],
+      };
+    }
+    return {
+      id: 'hosts',
+      status: 'ok',
+      finding: `${config.host} is a host of ${endpoint} (${known.join(', ')}; ${hosts.state ?? 'state unknown'})`,
+      fix: OK_FIX,
+    };
+  } catch (error) {
+    return {
+      id: 'hosts',
+      status: 'warn',
+      finding: `could not ask the endpoints API: ${message(error)}`,
+      fix: 'The identity needs CAN USE on the project to read its endpoints; the other checks do not depend on this one.',
+    };
   }
 }
 

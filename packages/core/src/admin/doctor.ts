@@ -2,7 +2,8 @@
  * `runDoctor()`: what stands between an app and a working, safe Lakebase, as a list of checks
  * `{ id, status: 'ok' | 'warn' | 'error', finding, fix }`:
  *
- * - `config`: options + environment resolve (endpoint, host, database, ...);
+ * - `config`: options + environment resolve (endpoint and its branch, host, database, ...);
+ * - `hosts`: PGHOST belongs to the endpoint (the endpoints API): a stale one is an error;
  * - `credentials`: a Lakebase token can be minted for the app's identity;
  * - `login`: the app's identity logs in;
  * - `tls`: the connection is encrypted (off on a loopback host is a warning);
@@ -20,7 +21,13 @@
  */
 import { branchOf } from '../base/endpoint-path.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
-import { credentialCheck, credentialFailure, loginCheck, tlsCheck } from './doctor-connection.js';
+import {
+  credentialCheck,
+  credentialFailure,
+  hostsCheck,
+  loginCheck,
+  tlsCheck,
+} from './doctor-connection.js';
 import {
   type DoctorCheck,
   type DoctorOptions,
@@ -44,7 +51,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       id: 'config',
       status: 'ok',
       finding:
-        `endpoint ${config.endpoint ?? '(native password)'}, ${config.host}:${config.port}, ` +
+        `endpoint ${config.endpoint ?? '(native password)'}` +
+        `${config.endpoint ? ` (branch ${branchOf(config.endpoint)})` : ''}, ${config.host}:${config.port}, ` +
         `database ${config.database}, user ${config.user ?? '(from the workspace identity)'}`,
       fix: OK_FIX,
     });
@@ -56,6 +64,10 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       finding: message(error),
       fix: `Set ${names.envVar ? `env ${names.envVar}` : 'the option'}${names.option ? ` (option "${names.option}")` : ''}; a Databricks App gets PGHOST, PGDATABASE, PGUSER and PGSSLMODE from its postgres resource, and LAKEBASE_ENDPOINT from \`valueFrom: postgres\` in app.yaml.`,
     });
+  }
+
+  if (config?.endpoint && options.mint !== false) {
+    checks.push(await hostsCheck(config, options.workspaceClient));
   }
 
   let credentials: DoctorCheck | undefined;

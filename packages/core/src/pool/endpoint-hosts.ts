@@ -162,9 +162,14 @@ function sameHost(configured: HostPort, answered: string | undefined): boolean {
   return match[2] === undefined || Number(match[2]) === configured.port;
 }
 
+/** Where an endpoint's hosts come from (the cached directory, or one answer in hand). */
+export interface EndpointHostsSource {
+  hosts(endpoint: string): Promise<EndpointHosts>;
+}
+
 /** The mismatches of `expected` against the endpoints' answers; empty when all match. */
 export async function hostMismatches(
-  directory: EndpointDirectory,
+  directory: EndpointHostsSource,
   expected: readonly ExpectedHost[],
 ): Promise<string[]> {
   const problems: string[] = [];

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type DoctorCheck, type DoctorReport, runDoctor } from '@lakebase-kit/core/admin';
+import { branchesApi, branchTarget } from './branch.js';
 import { type Command, type CommandIO, UsageError } from './command.js';
 import { TARGET_FLAGS, TARGET_HELP } from './env.js';
 import { openSession } from './lakebase-session.js';
@@ -36,6 +37,8 @@ Options:
                       pass the app's service principal when you run doctor as yourself)
   --mode <mode>       userPools.mode of the app: login (default), set-role or auto
   --json              print the report as JSON
+  --branch <id>       check that branch's read-write compute (see lakebase-kit branch)
+  --project <p>       the branch's project (default: the project of the endpoint)
 ${TARGET_HELP}
 `;
 
@@ -46,6 +49,8 @@ const OPTIONS = {
   'app-role': { type: 'string' },
   mode: { type: 'string' },
   json: { type: 'boolean' },
+  branch: { type: 'string' },
+  project: { type: 'string' },
 } as const;
 
 const MODES = ['login', 'set-role', 'auto'] as const;
@@ -80,7 +85,20 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     if (!MODES.includes(mode)) {
       throw new UsageError(`Unknown --mode "${values.mode}": expected login, set-role or auto`);
     }
-    const session = openSession(values, io.env, true);
+    // --branch: that branch's read-write compute (its endpoint, host and port)
+    const target =
+      values.branch === undefined
+        ? undefined
+        : await branchTarget(branchesApi(values, io), values.branch);
+    const flags = target
+      ? {
+          ...values,
+          endpoint: target.endpoint,
+          host: target.host,
+          port: target.port ?? values.port,
+        }
+      : values;
+    const session = openSession(flags, io.env, true);
     try {
       const report = await runDoctor({
         db: session.db,

@@ -26,7 +26,8 @@ export async function migrate(
     lockName ??
     `lakebase-kit:drizzle:${config.migrationsSchema ?? 'drizzle'}.${config.migrationsTable ?? '__drizzle_migrations'}`;
 
-  const client = await lakebase.pool.connect();
+  // the direct host: a session advisory lock needs a session (the pooler, if any, keeps none)
+  const client = await lakebase.direct.connect();
   let broken: unknown;
   try {
     await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [lock]);

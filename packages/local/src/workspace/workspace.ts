@@ -3,16 +3,18 @@
  * project permissions), the tokens it mints (access tokens and Postgres tokens), the credential
  * API's faults and counters, and its HTTP server (server.ts).
  */
-import type { RoleStore } from '../base/role-types.js';
-import type { SerialQueue } from '../base/serial-queue.js';
 import type { Log, PgCredential, ProjectPermission, ServicePrincipal } from '../base/types.js';
+import { Operations } from './api/operations.js';
+import { type BranchDirectory, PostgresApi } from './api/router.js';
 import { CredentialCalls } from './credential-calls.js';
 import { CredentialFaults } from './credential-faults.js';
 import { Directory } from './directory.js';
+import { EndpointsApi } from './endpoints/endpoints-api.js';
 import { ACCESS_TOKEN_TTL_SECONDS } from './oauth.js';
 import { RolesApi } from './roles/roles-api.js';
 import { WorkspaceServer } from './server.js';
 import { rfc3339, TokenStore } from './tokens.js';
+import type { ProjectBackend } from './workspace-types.js';
 
 export interface WorkspaceOptions {
   servicePrincipal: ServicePrincipal;
@@ -28,17 +30,12 @@ export interface WorkspaceOptions {
   log: Log;
 }
 
-/** Where the roles API keeps roles, and the queue its changes share with `addUser`. */
-export interface RolesBackend {
-  store: RoleStore;
-  roleChanges: SerialQueue;
-}
-
 export class Workspace {
   readonly servicePrincipal: ServicePrincipal;
   readonly directory: Directory;
   readonly faults = new CredentialFaults();
   readonly calls = new CredentialCalls();
+  readonly operations = new Operations();
   readonly #tokens = new TokenStore();
   readonly #options: WorkspaceOptions;
   #pgTokenTtl: number;
@@ -64,19 +61,41 @@ export class Workspace {
   }
 
   /** Serves the API on `port` (0: a free one). */
-  async start(port: number, roles: RolesBackend): Promise<void> {
-    const { endpoint, branch, log } = this.#options;
-    const rolesApi = new RolesApi({ branch, directory: this.directory, log, ...roles });
+  async start(port: number, backend: ProjectBackend): Promise<void> {
+    const { branch, log } = this.#options;
+    const { directory, operations } = this;
+    const branches: BranchDirectory = {
+      exists: (name) => name === branch,
+      roles: (name) => (name === branch ? backend.roles : undefined),
+      isProtected: () => false,
+    };
+    const postgresApi = new PostgresApi({
+      project: branch.split('/branches/')[0]!,
+      defaultBranch: branch,
+      directory,
+      operations,
+      branches,
+      branchesApi: undefined,
+      rolesApi: new RolesApi({ directory, operations, log }),
+      endpointsApi: new EndpointsApi({
+        catalog: backend.endpoints,
+        directory,
+        operations,
+        isProtected: branches.isProtected,
+        log,
+      }),
+      log,
+    });
     this.#server = new WorkspaceServer({
       tokens: this.#tokens,
       servicePrincipal: this.servicePrincipal,
-      endpoint,
+      endpoints: backend.endpoints,
       pgTokenTtlSeconds: () => this.#pgTokenTtl,
       directory: this.directory,
       faults: this.faults,
       calls: this.calls,
       log,
-      rolesApi,
+      postgresApi,
     });
     await this.#server.start(port);
   }

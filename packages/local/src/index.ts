@@ -4,6 +4,12 @@
  */
 
 export type {
+  BranchCreateOptions,
+  LocalBranch,
+  LocalBranches,
+} from './base/branch-handle-types.js';
+export { BranchHistoryError } from './base/branch-types.js';
+export type {
   HostEnv,
   LocalPooler,
   LocalReplica,

@@ -50,6 +50,7 @@ export async function startLocalLakebase(
     await workspace.start(options.apiPort ?? 0, {
       roles: { store, roleChanges: users.roleChanges },
       endpoints: project.endpoints,
+      branches: project.branches,
     });
     for (const email of options.users ?? []) await users.add(email);
     await project.startReplicas();

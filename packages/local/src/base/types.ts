@@ -1,4 +1,5 @@
 /** Public types of @lakebase-kit/local, and the debug sink every part logs to. */
+import type { LocalBranches } from './branch-handle-types.js';
 import type { LocalPooler, LocalReplica, PoolerOptions } from './scale-types.js';
 
 /** A debug line sink; never receives token values. */
@@ -55,6 +56,14 @@ export interface LocalLakebaseOptions {
    * fails at once with `PoolerUnavailableError`. See `lb.pooler`.
    */
   pooler?: boolean | PoolerOptions;
+  /**
+   * Keep the main branch's history for this many seconds (as a project's
+   * `history_retention_duration`): its WAL is archived locally and a base backup taken at
+   * start, so branches may start at an earlier time or LSN (`source_branch_time`,
+   * `source_branch_lsn`) from the start on. Default: none kept; such branches are refused with
+   * `BranchHistoryError`.
+   */
+  historyRetentionSeconds?: number;
 }
 
 /** Permission on the Lakebase project: CAN_USE reads roles, CAN_MANAGE changes them. */
@@ -219,6 +228,8 @@ export interface LocalLakebase {
   readonly replicas: readonly LocalReplica[];
   /** The pooled host (`pooler` option); undefined without. */
   readonly pooler: LocalPooler | undefined;
+  /** Branches from code: create, get, list, expire (the branches API does the same over HTTP). */
+  readonly branches: LocalBranches;
   /**
    * A native Postgres password role (Lakebase's `PG_PASSWORD_SCRAM_SHA_256`): `LOGIN`,
    * `CONNECT` on the database, administered by the project owner. Resolves its new password.

@@ -55,6 +55,7 @@ export class PostgresServer {
   /** The number in the socket's name; Postgres listens on no TCP port. */
   readonly port = SOCKET_PORT;
   readonly #options: PostgresServerOptions;
+  #settings: Record<string, string>;
   readonly #socketDir: SocketDir;
   #socketDirPath = '';
   #embedded: EmbeddedPostgres | undefined;
@@ -66,6 +67,7 @@ export class PostgresServer {
 
   constructor(options: PostgresServerOptions) {
     this.#options = options;
+    this.#settings = options.settings ?? {};
     this.pgdata = path.join(options.root, 'pgdata');
     this.#socketDir = new SocketDir(options.root);
   }
@@ -169,7 +171,7 @@ export class PostgresServer {
       ...(this.#options.fast
         ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }
         : {}),
-      ...this.#options.settings,
+      ...this.#settings,
     };
     return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
   }
@@ -185,6 +187,11 @@ export class PostgresServer {
   #lastLines(error: unknown): string {
     const log = this.#recentLog.slice(-5).join(' | ');
     return log || (error instanceof Error ? error.message : 'no output');
+  }
+
+  /** Replaces the extra server settings from the next start on (a promoted clone drops its recovery settings). */
+  set settings(settings: Record<string, string>) {
+    this.#settings = settings;
   }
 
   async stop(): Promise<void> {

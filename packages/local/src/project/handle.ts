@@ -4,6 +4,7 @@ import type { LocalLakebase } from '../base/types.js';
 import { createPasswordRole } from '../postgres/password-roles.js';
 import { currentLsn } from '../postgres/replication.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { branchesHandle } from './branches/branches-handle.js';
 import type { DataDir } from './data-dir.js';
 import { lakebaseEnv, userEnv } from './env.js';
 import { faultSwitches } from './faults.js';
@@ -76,6 +77,7 @@ export function lakebaseHandle(parts: LakebaseParts): LocalLakebase {
       replicaHandle(replica, project.main, project.replicaLag, env),
     ),
     pooler: poolerHandle(main, project.poolerSwitch, env),
+    branches: branchesHandle(workspace.branches, project.branches, project.endpoints, env),
     createPasswordRole: (name) =>
       users.roleChanges.run(() =>
         createPasswordRole(admin, settings.database, settings.projectOwner, name),

@@ -21,6 +21,8 @@ export interface Settings {
   replicas: number;
   /** The pooler, if any. */
   pooler: { oauth: boolean; poolSize: number } | undefined;
+  /** How far back branches may start (seconds); undefined: no history kept. */
+  historyRetentionSeconds: number | undefined;
   log: Log;
 }
 
@@ -30,6 +32,14 @@ function replicasOf(value: number | undefined): number {
     throw new TypeError(`replicas must be an integer from 0 to ${MAX_REPLICAS}, got ${replicas}`);
   }
   return replicas;
+}
+
+function retentionOf(value: number | undefined): number | undefined {
+  if (value === undefined || value === 0) return undefined;
+  if (!Number.isFinite(value) || value < 0) {
+    throw new TypeError(`historyRetentionSeconds must be a positive number, got ${value}`);
+  }
+  return value;
 }
 
 function poolerOf(value: LocalLakebaseOptions['pooler']): Settings['pooler'] {
@@ -54,6 +64,7 @@ export function settingsOf(options: LocalLakebaseOptions): Settings {
     grantSetRole: options.grantSetRole === true,
     replicas: replicasOf(options.replicas),
     pooler: poolerOf(options.pooler),
+    historyRetentionSeconds: retentionOf(options.historyRetentionSeconds),
     log: options.log ?? (() => undefined),
   };
 }

@@ -9,7 +9,10 @@ import type { EndpointType } from '../base/endpoint-types.js';
 import type { Log } from '../base/types.js';
 import { installExtensionFiles } from '../postgres/extension.js';
 import { dropSlotsLike } from '../postgres/replication.js';
+import { resolveEmbeddedPostgres } from '../postgres/runtime/resolve.js';
 import { createLocalCertificates } from '../proxy/certificates.js';
+import { LocalBranchEngine } from './branches/branch-engine.js';
+import { History } from './branches/history.js';
 import { Doors } from './compute/doors.js';
 import { Endpoints } from './compute/endpoints.js';
 import { Instance } from './compute/instance.js';
@@ -36,8 +39,11 @@ export class Project {
   readonly poolerSwitch: PoolerSwitch;
   /** Server settings every instance shares (the extension's). */
   readonly instanceSettings: Record<string, string>;
+  /** Every branch but main: a Postgres of its own each. */
+  readonly branches: LocalBranchEngine;
   readonly #options: ProjectOptions;
   readonly #doors: Doors;
+  readonly #history: History | undefined;
   readonly #main: Instance;
   #mainEndpoint: LocalEndpoint | undefined;
   readonly #replicas: { id: string; endpoint: LocalEndpoint }[] = [];
@@ -51,10 +57,16 @@ export class Project {
     (line) => this.log(line),
   );
 
-  constructor(options: ProjectOptions, doors: Doors, instanceSettings: Record<string, string>) {
+  constructor(
+    options: ProjectOptions,
+    doors: Doors,
+    instanceSettings: Record<string, string>,
+    history?: { history: History; settings: Record<string, string> },
+  ) {
     this.#options = options;
     this.#doors = doors;
     this.instanceSettings = instanceSettings;
+    this.#history = history?.history;
     this.poolerSwitch = new PoolerSwitch(options.settings.pooler?.oauth ?? true);
     this.endpoints.provisionWith({
       create: (branch, id, type) => this.#createEndpoint(branch, id, type),
@@ -66,8 +78,22 @@ export class Project {
       superuserPassword: dataDir.state.superuserPassword,
       fast: dataDir.temporary,
       database: settings.database,
-      settings: instanceSettings,
+      // Only the main Postgres archives its WAL (the history).
+      settings: { ...instanceSettings, ...history?.settings },
       log: settings.log,
+    });
+    this.branches = new LocalBranchEngine({
+      root: dataDir.root,
+      mainBranch: settings.branch,
+      main: this.#main,
+      superuserPassword: dataDir.state.superuserPassword,
+      fast: dataDir.temporary,
+      database: settings.database,
+      owner: settings.projectOwner,
+      settings: instanceSettings,
+      endpoints: this.endpoints,
+      context: () => this.context,
+      history: this.#history,
     });
   }
 
@@ -76,7 +102,16 @@ export class Project {
     const root = options.dataDir.root;
     const settings = await installExtensionFiles(root);
     const certificates = options.settings.tls ? await createLocalCertificates(root) : undefined;
-    return new Project(options, new Doors(certificates, options.settings.log), settings);
+    const doors = new Doors(certificates, options.settings.log);
+    const retention = options.settings.historyRetentionSeconds;
+    if (retention === undefined) return new Project(options, doors, settings);
+    const history = new History(root, retention);
+    // The archive must belong to the OS user Postgres runs as before Postgres starts.
+    const { runAs } = await resolveEmbeddedPostgres();
+    return new Project(options, doors, settings, {
+      history,
+      settings: await history.prepare(runAs),
+    });
   }
 
   get log(): Log {
@@ -130,11 +165,12 @@ export class Project {
       fixed: true,
     });
     this.endpoints.add(this.#mainEndpoint);
+    await this.#history?.anchor(this.#main);
   }
 
-  /** The Postgres instance of a running branch (the main one; branches: see branches/). */
+  /** The Postgres instance of a running branch (the main one included). */
   instanceOf(branch: string): Instance | undefined {
-    return branch === this.#options.settings.branch ? this.#main : undefined;
+    return this.branches.instanceOf(branch);
   }
 
   /**
@@ -193,8 +229,9 @@ export class Project {
     }
   }
 
-  /** Closes every endpoint (replicas and their instances first), then the main Postgres. */
+  /** Closes every branch, every endpoint (replicas first), then the main Postgres. */
   async close(): Promise<void> {
+    await this.branches.close();
     const main = this.#mainEndpoint;
     for (const endpoint of this.endpoints.all().reverse()) {
       if (endpoint !== main) await endpoint.close();

@@ -5,7 +5,9 @@
  */
 import type { Log, PgCredential, ProjectPermission, ServicePrincipal } from '../base/types.js';
 import { Operations } from './api/operations.js';
-import { type BranchDirectory, PostgresApi } from './api/router.js';
+import { PostgresApi } from './api/router.js';
+import { BranchService } from './branches/branch-service.js';
+import { BranchesApi } from './branches/branches-api.js';
 import { CredentialCalls } from './credential-calls.js';
 import { CredentialFaults } from './credential-faults.js';
 import { Directory } from './directory.js';
@@ -40,6 +42,7 @@ export class Workspace {
   readonly #options: WorkspaceOptions;
   #pgTokenTtl: number;
   #server: WorkspaceServer | undefined;
+  #branches: BranchService | undefined;
 
   constructor(options: WorkspaceOptions) {
     this.#options = options;
@@ -64,24 +67,26 @@ export class Workspace {
   async start(port: number, backend: ProjectBackend): Promise<void> {
     const { branch, log } = this.#options;
     const { directory, operations } = this;
-    const branches: BranchDirectory = {
-      exists: (name) => name === branch,
-      roles: (name) => (name === branch ? backend.roles : undefined),
-      isProtected: () => false,
-    };
+    const branches = new BranchService({
+      defaultBranch: branch,
+      defaultRoles: backend.roles,
+      engine: backend.branches,
+      log,
+    });
+    this.#branches = branches;
     const postgresApi = new PostgresApi({
-      project: branch.split('/branches/')[0]!,
+      project: branches.project,
       defaultBranch: branch,
       directory,
       operations,
       branches,
-      branchesApi: undefined,
+      branchesApi: new BranchesApi({ service: branches, directory, operations, log }),
       rolesApi: new RolesApi({ directory, operations, log }),
       endpointsApi: new EndpointsApi({
         catalog: backend.endpoints,
         directory,
         operations,
-        isProtected: branches.isProtected,
+        isProtected: (name) => branches.isProtected(name),
         log,
       }),
       log,
@@ -100,7 +105,14 @@ export class Workspace {
     await this.#server.start(port);
   }
 
+  /** The branches (records, states, expiry): `lb.branches` works on them. */
+  get branches(): BranchService {
+    if (!this.#branches) throw new Error('the workspace has not started');
+    return this.#branches;
+  }
+
   async close(): Promise<void> {
+    this.#branches?.close();
     await this.#server?.close();
   }
 

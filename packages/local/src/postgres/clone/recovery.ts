@@ -24,7 +24,8 @@ export interface StandbySource {
   applicationName: string;
 }
 
-export type RecoveryTarget = { time: Date } | { lsn: string };
+/** A time as RFC 3339 text (microseconds kept), or an LSN. */
+export type RecoveryTarget = { time: string } | { lsn: string };
 
 /** A Postgres setting's value in single quotes (for conninfo and shell words alike). */
 function quoted(value: string): string {
@@ -32,6 +33,16 @@ function quoted(value: string): string {
     throw new Error(`Not usable in a Postgres setting (quote, backslash or space): ${value}`);
   }
   return `'${value}'`;
+}
+
+/**
+ * RFC 3339 as `recovery_target_time` takes it: a space for the `T`, and a numeric offset for
+ * `Z` (it refuses time zone abbreviations, `Z` included).
+ */
+function targetTime(text: string): string {
+  const match = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d(?:\.\d+)?)(Z|[+-]\d\d:\d\d)$/.exec(text);
+  if (!match) throw new Error(`Not an RFC 3339 time: ${text}`);
+  return `${match[1]} ${match[2]}${match[3] === 'Z' ? '+00:00' : match[3]}`;
 }
 
 async function signal(pgdata: string, name: string, owner?: OsUser): Promise<void> {
@@ -70,12 +81,12 @@ export async function pointInTime(
 ): Promise<Record<string, string>> {
   await signal(pgdata, 'recovery.signal', owner);
   const dir = quoted(archiveDir).slice(1, -1);
+  // A time keeps the commits made at it (inclusive); an LSN is the state just before it.
   return {
     restore_command: `cp '${dir}/%f' '%p'`,
     ...('time' in target
-      ? { recovery_target_time: target.time.toISOString() }
-      : { recovery_target_lsn: target.lsn }),
-    recovery_target_inclusive: 'on',
+      ? { recovery_target_time: targetTime(target.time), recovery_target_inclusive: 'on' }
+      : { recovery_target_lsn: target.lsn, recovery_target_inclusive: 'off' }),
     recovery_target_action: 'promote',
     hot_standby: 'off',
   };

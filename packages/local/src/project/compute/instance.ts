@@ -72,9 +72,13 @@ export class Instance {
 
   /**
    * Stops and starts Postgres (same socket); `whileStopped` runs in between (a branch reset
-   * replaces the data there). Connections arriving meanwhile wait.
+   * replaces the data there), and `settings` replace the server settings. Connections arriving
+   * meanwhile wait.
    */
-  async restart(whileStopped?: () => Promise<void>): Promise<void> {
+  async restart(
+    whileStopped?: () => Promise<void>,
+    settings?: Record<string, string>,
+  ): Promise<void> {
     let up!: () => void;
     this.#up = new Promise<void>((resolve) => {
       up = resolve;
@@ -82,6 +86,7 @@ export class Instance {
     try {
       await this.server.stop();
       await whileStopped?.();
+      if (settings) this.server.settings = settings;
       await this.server.start();
     } finally {
       up();

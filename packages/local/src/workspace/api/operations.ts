@@ -5,6 +5,7 @@
  * resource it works on: `<parent>/operations/<uuid>`.
  */
 import { randomUUID } from 'node:crypto';
+import { BranchHistoryError } from '../../base/branch-types.js';
 import { ApiError } from './api-error.js';
 
 const MAX_OPERATIONS = 1000;
@@ -25,6 +26,9 @@ type State =
 /** An operation's error as the API reports it. */
 function errorOf(error: unknown): { error_code: string; message: string } {
   if (error instanceof ApiError) return { error_code: error.errorCode, message: error.message };
+  if (error instanceof BranchHistoryError) {
+    return { error_code: 'INVALID_PARAMETER_VALUE', message: error.message };
+  }
   const message = error instanceof Error ? error.message : String(error);
   return { error_code: 'INTERNAL_ERROR', message };
 }

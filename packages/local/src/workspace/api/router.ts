@@ -4,6 +4,7 @@
  * thrown as `ApiError` are answered as Databricks errors (`{ error_code, message }`); a
  * Postgres error is a 400 FAILED_PRECONDITION naming it.
  */
+import { BranchHistoryError } from '../../base/branch-types.js';
 import type { Log } from '../../base/types.js';
 import type { Directory } from '../directory.js';
 import type { EndpointsApi } from '../endpoints/endpoints-api.js';
@@ -64,6 +65,10 @@ export class PostgresApi {
     } catch (error) {
       if (error instanceof ApiError) {
         sendError(call.res, error.status, error.errorCode, error.message);
+        return;
+      }
+      if (error instanceof BranchHistoryError) {
+        sendError(call.res, 400, 'INVALID_PARAMETER_VALUE', error.message);
         return;
       }
       const pgError = error as { code?: string; message?: string };

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -24,7 +24,7 @@ afterAll(async () => {
 function parseEnv(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const line of text.split('\n')) {
-    const match = /^([A-Z_]+)=(.*)$/.exec(line);
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line);
     if (match) env[match[1]!] = match[2]!;
   }
   return env;
@@ -196,6 +196,82 @@ describe('lakebase-kit dev (built bin)', () => {
     expect(existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
     expect(existsSync(path.join(cwd, '.env.local'))).toBe(false); // removed on the way out
     expect(existsSync(ownerFile)).toBe(false);
+  });
+
+  it('--replicas 1 --pooler: the pooled host and the replica in the env file, all stopped on SIGTERM', async () => {
+    // Its own directory (and the default env file there): Node 20 would take --env-file itself.
+    const dir = path.join(cwd, 'scaled');
+    await fs.mkdir(dir);
+    const dataDir = path.join(dir, 'data');
+    const envFile = path.join(dir, '.env.local');
+    const args = ['dev', '--data-dir', dataDir, '--users', 'ann@example.com'];
+    const proc = spawn(process.execPath, [bin, ...args, '--replicas', '1', '--pooler'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    let output = '';
+    proc.stdout!.on('data', (chunk) => (output += chunk));
+    proc.stderr!.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', () => output.includes('Press Ctrl+C to stop.') && resolve());
+      exited.then((code) => reject(new Error(`dev exited early (${code}): ${output}`)));
+    });
+    const env = parseEnv(readFileSync(envFile, 'utf8'));
+    expect(env).toMatchObject({
+      LAKEBASE_REPLICA_1_ENDPOINT: 'projects/local/branches/main/endpoints/read-replica-1',
+    });
+    expect(env.LAKEBASE_POOLER_HOST).toMatch(/^127\.0\.0\.\d+$/);
+    expect(output).toContain(
+      `PGHOST=${env.LAKEBASE_POOLER_HOST} PGPORT=${env.LAKEBASE_POOLER_PORT}`,
+    );
+    const userBearer = /x-forwarded-access-token: (\S+)'/.exec(output)![1]!;
+    const login = async (host: string, port: string, endpoint: string) => {
+      const credential = await fetch(`${env.DATABRICKS_HOST}/api/2.0/postgres/credentials`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${userBearer}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ endpoint }),
+      });
+      const { token } = (await credential.json()) as { token: string };
+      const client = new pg.Client({
+        host,
+        port: Number(port),
+        database: env.PGDATABASE,
+        user: 'ann@example.com',
+        password: token,
+        ssl: { ca: readFileSync(env.PGSSLROOTCERT!, 'utf8') },
+      });
+      await client.connect();
+      const { rows } = await client.query('select pg_is_in_recovery() as standby');
+      await client.end();
+      return rows[0].standby as boolean;
+    };
+    expect(
+      await login(env.LAKEBASE_POOLER_HOST!, env.LAKEBASE_POOLER_PORT!, env.LAKEBASE_ENDPOINT!),
+    ).toBe(false);
+    expect(
+      await login(
+        env.LAKEBASE_REPLICA_1_HOST!,
+        env.LAKEBASE_REPLICA_1_PORT!,
+        env.LAKEBASE_REPLICA_1_ENDPOINT!,
+      ),
+    ).toBe(true);
+    const processes = () =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes(dataDir) && (/ -D /.test(line) || /pgbouncer/.test(line)));
+    expect(processes()).toHaveLength(4); // primary, replica, two PgBouncers
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(processes()).toEqual([]);
+    expect(existsSync(envFile)).toBe(false);
+  });
+
+  it('--replicas takes a small number', async () => {
+    const io = { out: [] as string[], err: [] as string[] };
+    expect(await main(['dev', '--replicas', 'many'], collect(io))).toBe(2);
+    expect(io.err.join('')).toContain('--replicas must be a number from 0 to 8');
   });
 
   it('--env-file <a file that does not exist yet> through the package manager bin (Node takes no flag)', async () => {

@@ -1,11 +1,12 @@
-/** `startLocalLakebase`: the fake workspace, and the endpoint (Postgres behind the proxy). */
+/** `startLocalLakebase`: the fake workspace, and the project's computes behind their doors. */
 import type { LocalLakebase, LocalLakebaseOptions } from './base/types.js';
+import { findPgBouncer } from './postgres/pgbouncer/binary.js';
 import { ProjectRoles } from './postgres/project-roles.js';
 import { PostgresRoleStore } from './postgres/role-store.js';
 import { openDataDir } from './project/data-dir.js';
-import { Endpoint } from './project/endpoint.js';
 import { lakebaseHandle } from './project/handle.js';
 import { settingsOf } from './project/options.js';
+import { Project } from './project/project.js';
 import { Users } from './project/users.js';
 import { Workspace } from './workspace/workspace.js';
 
@@ -13,14 +14,16 @@ export async function startLocalLakebase(
   options: LocalLakebaseOptions = {},
 ): Promise<LocalLakebase> {
   const settings = settingsOf(options);
-  const { database, projectOwner: owner, branch, endpoint: endpointPath, tls, log } = settings;
+  const { database, projectOwner: owner, branch, endpoint: endpointPath, log } = settings;
+  // Before anything starts: a pooler without PgBouncer fails at once.
+  const pgbouncer = settings.pooler ? await findPgBouncer() : undefined;
   const dataDir = await openDataDir(options.dataDir);
-  const { servicePrincipal, superuserPassword } = dataDir.state;
+  const { servicePrincipal } = dataDir.state;
   let workspace: Workspace | undefined;
-  let endpoint: Endpoint | undefined;
+  let project: Project | undefined;
   const close = async () => {
     await workspace?.close().catch(() => undefined);
-    await endpoint?.close();
+    await project?.close();
     await dataDir.remove().catch(() => undefined);
   };
   try {
@@ -34,18 +37,24 @@ export async function startLocalLakebase(
       pgTokenTtlSeconds: settings.tokenTtlSeconds,
       log,
     });
-    const { root, temporary: fast } = dataDir;
-    const verify = workspace.verifyPgLogin.bind(workspace);
-    endpoint = new Endpoint({ root, superuserPassword, fast, database, tls, verify, log });
-    await endpoint.start(options.proxyPort ?? 0);
-    const roles = new ProjectRoles(endpoint.admin, database, owner);
+    const token = workspace.verifyPgLogin.bind(workspace);
+    const proxyPort = options.proxyPort ?? 0;
+    project = await Project.prepare({ settings, dataDir, token, proxyPort, pgbouncer });
+    await project.start();
+    const admin = project.main.admin;
+    const roles = new ProjectRoles(admin, database, owner);
     await roles.ensureProject();
     await roles.ensureServicePrincipal(servicePrincipal.clientId);
     const users = new Users(roles, servicePrincipal.clientId, settings.grantSetRole);
-    const store = new PostgresRoleStore({ branch, database, owner, admin: endpoint.admin });
-    await workspace.start(options.apiPort ?? 0, { store, roleChanges: users.roleChanges });
+    const store = new PostgresRoleStore({ branch, database, owner, admin });
+    await workspace.start(options.apiPort ?? 0, {
+      roles: { store, roleChanges: users.roleChanges },
+      endpoints: project.endpoints,
+      branches: project.branches,
+    });
     for (const email of options.users ?? []) await users.add(email);
-    return lakebaseHandle({ settings, dataDir, workspace, endpoint, users, close });
+    await project.startReplicas();
+    return lakebaseHandle({ settings, dataDir, workspace, project, users, close });
   } catch (error) {
     await close();
     throw error;

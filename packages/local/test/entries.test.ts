@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 describe('entry points', () => {
   it('@lakebase-kit/local: the emulator only', async () => {
     expect(Object.keys(await import('../src/index.js')).sort()).toEqual([
+      'BranchHistoryError',
       'CACHE_DIR_ENV',
+      'PGBOUNCER_ENV',
+      'PoolerUnavailableError',
       'PostgresStartError',
       'startLocalLakebase',
     ]);

@@ -26,6 +26,50 @@ export async function connectAs(
   return client;
 }
 
+/** A door of the local Lakebase: the main one, a pooled host, a replica, a branch. */
+export interface Door {
+  host: string;
+  port: number;
+}
+
+/** A connected pg.Client at `door` (TLS verified against the local CA, host name included). */
+export async function connectAt(
+  lb: LocalLakebase,
+  door: Door,
+  user: string,
+  password: string,
+  database = lb.database,
+): Promise<pg.Client & { errors: Error[] }> {
+  const client = new pg.Client({
+    host: door.host,
+    port: door.port,
+    user,
+    password,
+    database,
+    ssl: clientSsl(lb),
+  }) as pg.Client & { errors: Error[] };
+  client.errors = [];
+  client.on('error', (error) => client.errors.push(error));
+  await client.connect();
+  return client;
+}
+
+/** Logs in at `door`, expecting failure; returns the error. */
+export async function loginErrorAt(
+  lb: LocalLakebase,
+  door: Door,
+  user: string,
+  password: string,
+  database = lb.database,
+): Promise<Error & { code?: string }> {
+  const client = await connectAt(lb, door, user, password, database).catch(
+    (error: Error & { code?: string }) => error,
+  );
+  if (client instanceof Error) return client;
+  await client.end();
+  throw new Error(`logging in as ${user} at ${door.host}:${door.port} unexpectedly succeeded`);
+}
+
 /** Connects, expecting failure; returns the error (pg's DatabaseError has a `code`). */
 export async function connectError(
   lb: LocalLakebase,
@@ -110,6 +154,44 @@ export async function isPending(promise: Promise<unknown>): Promise<boolean> {
   );
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   return !settled;
+}
+
+/** A call of the Lakebase API (`/api/2.0/postgres/<path>`) as `identity`. */
+export function postgresApi(
+  lb: LocalLakebase,
+  identity: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  return fetch(`${lb.host}/api/2.0/postgres/${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${lb.userToken(identity)}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** Polls a long-running operation until done (a signal: the operation's own state). */
+export async function operationResult(
+  lb: LocalLakebase,
+  identity: string,
+  started: Response,
+): Promise<{ name: string; done: boolean; response?: unknown; error?: unknown }> {
+  if (started.status !== 200) {
+    throw new Error(`the call answered ${started.status}: ${await started.text()}`);
+  }
+  let operation = (await started.json()) as { name: string; done: boolean };
+  const deadline = Date.now() + 30_000;
+  while (!operation.done) {
+    if (Date.now() > deadline) throw new Error(`operation ${operation.name} never finished`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const polled = await postgresApi(lb, identity, 'GET', operation.name);
+    operation = (await polled.json()) as typeof operation;
+  }
+  return operation;
 }
 
 /** A call of the roles API under `lb.branch` as `identity` (a new access token of theirs). */

@@ -33,6 +33,17 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+function acceptsAt(door: { host: string; port: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(door.port, door.host);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 function postgresProcessesFor(dataDir: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
   return out.split('\n').filter((line) => line.includes(dataDir));
@@ -60,6 +71,38 @@ describe('lifecycle', () => {
     expect(await accepts(lb.proxyPort)).toBe(false);
     expect(await accepts(lb.apiPort)).toBe(false);
     await client.end().catch(() => undefined);
+  });
+
+  it('stop() with replicas and a pooler leaves no process, port, socket or temp dir', async () => {
+    const lb = await startLocalLakebase({ replicas: 1, pooler: true });
+    const replica = lb.replicas[0]!;
+    const doors = [
+      { host: '127.0.0.1', port: lb.proxyPort },
+      lb.pooler!,
+      replica,
+      replica.pooler!,
+      { host: '127.0.0.1', port: lb.apiPort },
+    ];
+    // Two postmasters (primary, replica) and two PgBouncers, with their children.
+    const processes = postgresProcessesFor(lb.dataDir);
+    expect(processes.filter((line) => / -D /.test(line))).toHaveLength(2);
+    expect(processes.filter((line) => /pgbouncer/.test(line))).toHaveLength(2);
+    const sockets = () =>
+      readFileSync('/proc/net/unix', 'utf8')
+        .split('\n')
+        .filter((line) => line.includes(lb.dataDir) || /lbk-pg/.test(line)).length;
+    expect(sockets()).toBeGreaterThanOrEqual(4);
+    for (const door of doors) expect(await acceptsAt(door), `${door.host}:${door.port}`).toBe(true);
+    await lb.stop();
+    expect(postgresProcessesFor(lb.dataDir)).toEqual([]);
+    for (const door of doors)
+      expect(await acceptsAt(door), `${door.host}:${door.port}`).toBe(false);
+    expect(existsSync(lb.dataDir)).toBe(false);
+    expect(
+      readFileSync('/proc/net/unix', 'utf8')
+        .split('\n')
+        .filter((line) => line.includes(lb.dataDir)),
+    ).toEqual([]);
   });
 
   it('a dataDir persists data, the SP and users across restarts, and is kept on stop', async () => {

@@ -31,8 +31,51 @@ Options:
   --owner-env-file <file>
                      where to write the project owner's environment
                      (default .env.owner.local, next to --env-file)
+  --replicas <n>     read replicas (default 0): streaming hot standbys, each on a host and
+                     endpoint of its own (LAKEBASE_REPLICA_<i>_HOST/_PORT/_ENDPOINT)
+  --pooler           a pooled host: PgBouncer in transaction mode (Debian's pgbouncer
+                     package) behind its own door (LAKEBASE_POOLER_HOST/_PORT)
   -h, --help         show this help
 `;
+
+const MAX_REPLICAS = 8;
+
+function replicaCount(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_REPLICAS) {
+    throw new UsageError(`--replicas must be a number from 0 to ${MAX_REPLICAS}, got "${value}"`);
+  }
+  return n;
+}
+
+/** `LAKEBASE_REPLICA_<i>_HOST`, `_PORT`, `_ENDPOINT` for each read replica. */
+function replicaVariables(lb: LocalLakebase): Record<string, string> {
+  return Object.fromEntries(
+    lb.replicas.flatMap((replica, index) => [
+      [`LAKEBASE_REPLICA_${index + 1}_HOST`, replica.host],
+      [`LAKEBASE_REPLICA_${index + 1}_PORT`, String(replica.port)],
+      [`LAKEBASE_REPLICA_${index + 1}_ENDPOINT`, replica.endpoint],
+    ]),
+  );
+}
+
+/** Where the pooled host and the replicas are (nothing without them). */
+function scaleLines(lb: LocalLakebase): string {
+  const lines: string[] = [];
+  if (lb.pooler) {
+    lines.push(
+      `# Pooled host (PgBouncer, transaction mode): PGHOST=${lb.pooler.host} PGPORT=${lb.pooler.port}`,
+    );
+  }
+  for (const replica of lb.replicas) {
+    lines.push(
+      `# Read replica ${replica.endpoint}: PGHOST=${replica.host} PGPORT=${replica.port}` +
+        (replica.pooler ? ` (pooled: ${replica.pooler.host}:${replica.pooler.port})` : ''),
+    );
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n\n` : '';
+}
 
 function port(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
@@ -120,6 +163,8 @@ async function run(args: string[], io: CommandIO): Promise<number> {
       owner: { type: 'string' },
       'env-file': { type: 'string' },
       'owner-env-file': { type: 'string' },
+      replicas: { type: 'string' },
+      pooler: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -135,6 +180,8 @@ async function run(args: string[], io: CommandIO): Promise<number> {
     .filter(Boolean);
   const proxyPort = port(values.port, '--port');
   const apiPort = port(values['api-port'], '--api-port');
+  const replicas = replicaCount(values.replicas);
+  const pooler = values.pooler === true;
   const envFile = path.resolve(io.cwd, values['env-file'] ?? '.env.local');
   const ownerFile = path.resolve(
     io.cwd,
@@ -150,12 +197,20 @@ async function run(args: string[], io: CommandIO): Promise<number> {
   const { startLocalLakebase } = await import('@lakebase-kit/local');
   const signal = waitForSignal();
   const projectOwner = values.owner ?? DEFAULT_OWNER;
-  const lb = await startLocalLakebase({ users, proxyPort, apiPort, dataDir, projectOwner });
+  const lb = await startLocalLakebase({
+    users,
+    proxyPort,
+    apiPort,
+    dataDir,
+    projectOwner,
+    replicas,
+    pooler,
+  });
   let written: string | undefined;
   let ownerWritten: string | undefined;
   try {
     const tokens = await userTokens(lb, users);
-    written = devEnvFileText({ env: lb.env, userTokens: tokens });
+    written = devEnvFileText({ env: { ...lb.env, ...replicaVariables(lb) }, userTokens: tokens });
     await fs.writeFile(envFile, written, { mode: 0o600 });
     ownerWritten = ownerEnvFileText(lb);
     await fs.writeFile(ownerFile, ownerWritten, { mode: 0o600 });
@@ -165,6 +220,7 @@ async function run(args: string[], io: CommandIO): Promise<number> {
     io.stdout(`${headerBlocks(tokens)}\n\n`);
     io.stdout(`# The project owner's environment: written to ${ownerFile}; removed on exit\n`);
     io.stdout(`${ownerCommand(lb, ownerFile, envFile, io.cwd)}\n\n`);
+    io.stdout(scaleLines(lb));
     io.stdout(
       `# Act as a user (psql, scripts): load the env file, then\n` +
         `#   lakebase-kit exec --user ${users[0] ?? 'alice@example.com'} -- psql\n\n`,

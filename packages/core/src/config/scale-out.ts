@@ -23,7 +23,10 @@ const CONSISTENCIES: readonly ReadConsistency[] = ['read-your-writes', 'eventual
 
 /** Lakebase's pooled host (PgBouncer, transaction mode). */
 export interface PoolerOptions {
-  /** `host` or `host:port` of the pooler; default the direct host with `-pooler` (env `LAKEBASE_POOLER_HOST`). */
+  /**
+   * `host` or `host:port` of the pooler; default the direct host with `-pooler` (env
+   * `LAKEBASE_POOLER_HOST`, its port `LAKEBASE_POOLER_PORT` or PGPORT).
+   */
   host?: string;
   /**
    * A native Postgres password role for the service principal's pooled connections, where the
@@ -43,7 +46,8 @@ export interface ReadOptions {
   /** `projects/<p>/branches/<b>/endpoints/<e>` of the read-only endpoint (env `LAKEBASE_READ_ENDPOINT`). */
   endpoint?: string;
   /**
-   * `host` or `host:port` of the read-only endpoint (env `LAKEBASE_READ_HOST`): `status.hosts.host`
+   * `host` or `host:port` of the read-only endpoint (env `LAKEBASE_READ_HOST`, its port
+   * `LAKEBASE_READ_PORT` or PGPORT): `status.hosts.host`
    * of `endpoint`, or `read_only_host` of the primary endpoint. Checked against the endpoints API
    * with the other hosts (`hostCheck`).
    */
@@ -147,6 +151,19 @@ export function parseHostPort(
   return { host: match[1], port: parsed };
 }
 
+/** A port from the environment (`LAKEBASE_POOLER_PORT`, `LAKEBASE_READ_PORT`), if set. */
+function envPort(value: string | undefined, envVar: string): number | undefined {
+  const text = nonEmpty(value);
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ValidationError(`Invalid env ${envVar} "${text}": expected an integer 1-65535`, {
+      envVar,
+    });
+  }
+  return port;
+}
+
 function flag(value: string | undefined, envVar: string): boolean | undefined {
   if (value === undefined) return undefined;
   if (/^(1|true|yes|on)$/i.test(value)) return true;
@@ -213,7 +230,12 @@ function resolvePooler(
     port: config.port,
   };
   const pooled: HostPort = hostText
-    ? parseHostPort(hostText, config.port, 'option "pooler.host"', 'LAKEBASE_POOLER_HOST')
+    ? parseHostPort(
+        hostText,
+        envPort(env.LAKEBASE_POOLER_PORT, 'LAKEBASE_POOLER_PORT') ?? config.port,
+        'option "pooler.host"',
+        'LAKEBASE_POOLER_HOST',
+      )
     : { host: pgHostIsPooler ? config.host : poolerHostOf(config.host), port: config.port };
   const user = nonEmpty(options.user) ?? nonEmpty(env.LAKEBASE_POOLER_USER);
   const password =
@@ -278,7 +300,12 @@ function resolveRead(
   }
   return {
     endpoint: endpointText === undefined ? undefined : validateEndpoint(endpointText),
-    host: parseHostPort(hostText, config.port, 'option "read.host"', 'LAKEBASE_READ_HOST'),
+    host: parseHostPort(
+      hostText,
+      envPort(env.LAKEBASE_READ_PORT, 'LAKEBASE_READ_PORT') ?? config.port,
+      'option "read.host"',
+      'LAKEBASE_READ_HOST',
+    ),
     consistency,
     maxWaitMs: positive('read.maxWaitMs', options.maxWaitMs, 200, false),
     max: positive('read.max', options.max, config.pool.max),

@@ -1,4 +1,6 @@
 /** Public types of @lakebase-kit/local, and the debug sink every part logs to. */
+import type { LocalBranches } from './branch-handle-types.js';
+import type { LocalPooler, LocalReplica, PoolerOptions } from './scale-types.js';
 
 /** A debug line sink; never receives token values. */
 export type Log = (line: string) => void;
@@ -42,6 +44,26 @@ export interface LocalLakebaseOptions {
   groups?: Record<string, string[]>;
   /** Project permissions of other identities (the owner always has CAN_MANAGE). */
   projectPermissions?: Record<string, ProjectPermission>;
+  /**
+   * Read replicas of the main endpoint (default 0): each a real Postgres hot standby started
+   * from a base backup of the primary and streaming from it, behind a door (and endpoint,
+   * `read-replica-<n>`) of its own. See `lb.replicas`.
+   */
+  replicas?: number;
+  /**
+   * A pooled host: Debian's PgBouncer in transaction mode between a door of its own and the
+   * primary (and each replica). `true` for the defaults. Without a `pgbouncer` binary the start
+   * fails at once with `PoolerUnavailableError`. See `lb.pooler`.
+   */
+  pooler?: boolean | PoolerOptions;
+  /**
+   * Keep the main branch's history for this many seconds (as a project's
+   * `history_retention_duration`): its WAL is archived locally and a base backup taken at
+   * start, so branches may start at an earlier time or LSN (`source_branch_time`,
+   * `source_branch_lsn`) from the start on. Default: none kept; such branches are refused with
+   * `BranchHistoryError`.
+   */
+  historyRetentionSeconds?: number;
 }
 
 /** Permission on the Lakebase project: CAN_USE reads roles, CAN_MANAGE changes them. */
@@ -139,6 +161,12 @@ export interface LocalFaults {
   suspend(options?: SuspendOptions): Promise<void>;
   wake(): void;
   restartPostgres(): Promise<void>;
+  /**
+   * Replication lag on every read replica: `true` pauses WAL replay (`pg_wal_replay_pause()`:
+   * WAL still arrives, rows written on the primary do not show), `false` resumes it.
+   */
+  replicaLag(on: boolean): Promise<void>;
+  /** Clears all of the above (and restores the token TTL; replays resume, unawaited). */
   reset(): void;
 }
 
@@ -175,10 +203,11 @@ export interface LocalLakebase {
   readonly postgresPort: number;
   addUser(email: string): Promise<void>;
   /**
-   * Grants the service principal SET (not INHERIT) on `role` (with `grant: false`, revokes it),
-   * as a project owner could; for `userPools.mode: 'set-role'`.
+   * Grants the service principal (or `member`, e.g. a password role) SET (not INHERIT) on
+   * `role` (with `grant: false`, revokes it), as a project owner could; for `userPools.mode:
+   * 'set-role'`.
    */
-  grantSetRole(role: string, grant?: boolean): Promise<void>;
+  grantSetRole(role: string, grant?: boolean, member?: string): Promise<void>;
   /**
    * Creates or replaces a workspace group. Its members log in to the group's Postgres role
    * (made with `databricks_create_role(name, 'GROUP')` or the roles API) with their own tokens.
@@ -195,6 +224,27 @@ export interface LocalLakebase {
   // biome-ignore lint/suspicious/noExplicitAny: rows are whatever the query returns
   sql<R = any>(text: string, values?: unknown[]): Promise<R[]>;
   readonly faults: LocalFaults;
+  /** The read replicas (`replicas` option), in order; empty without. */
+  readonly replicas: readonly LocalReplica[];
+  /** The pooled host (`pooler` option); undefined without. */
+  readonly pooler: LocalPooler | undefined;
+  /** Branches from code: create, get, list, expire (the branches API does the same over HTTP). */
+  readonly branches: LocalBranches;
+  /**
+   * A native Postgres password role (Lakebase's `PG_PASSWORD_SCRAM_SHA_256`): `LOGIN`,
+   * `CONNECT` on the database, administered by the project owner. Resolves its new password.
+   * It logs in at every door with that password, and is the only kind of login a pooled host
+   * takes when OAuth is off there. Grant it SET on users' roles with `grantSetRole(role, true,
+   * name)`.
+   */
+  createPasswordRole(name: string): Promise<string>;
+  /**
+   * The local port of a host the endpoints API names (API hosts carry no port: on Lakebase it
+   * is always 5432; locally each host's door has a port of its own). Undefined when unknown.
+   */
+  portOf(host: string): number | undefined;
+  /** The primary's current WAL insert position (`pg_current_wal_insert_lsn()`), for `waitForReplay`. */
+  currentLsn(): Promise<string>;
   stats(): LocalStats;
   resetStats(): void;
   stop(): Promise<void>;

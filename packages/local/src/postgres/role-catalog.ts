@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { AuthMethod, IdentityType, RoleJson, RoleSpecJson } from '../base/role-types.js';
 import type { Query } from './admin.js';
+import { REPLICATION_ROLE } from './replication.js';
 import { DATABRICKS_SUPERUSER } from './role-sql.js';
 
 interface PgRoleRow {
@@ -57,7 +58,7 @@ const ROLES_SQL = `select r.rolname, r.rolcanlogin, r.rolcreatedb, r.rolcreatero
             where m.member = r.oid and s.rolname = '${DATABRICKS_SUPERUSER}') as superuser_member,
     shobj_description(r.oid, 'pg_authid') as comment
   from pg_roles r
-  where r.rolname !~ '^pg_' and r.rolname <> 'postgres'
+  where r.rolname !~ '^pg_' and r.rolname not in ('postgres', '${REPLICATION_ROLE}')
   order by r.rolname`;
 
 export class RoleCatalog {

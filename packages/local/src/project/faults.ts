@@ -1,10 +1,12 @@
-/** `lb.faults`: the fault switches, over the workspace's credential API and the endpoint. */
+/** `lb.faults`: the fault switches, over the workspace's credential API and the computes. */
 import type { LocalFaults, Log } from '../base/types.js';
 import type { Workspace } from '../workspace/workspace.js';
-import type { Endpoint } from './endpoint.js';
+import type { Project } from './project.js';
 
-export function faultSwitches(workspace: Workspace, endpoint: Endpoint, log: Log): LocalFaults {
+export function faultSwitches(workspace: Workspace, project: Project, log: Log): LocalFaults {
   const credentials = workspace.faults;
+  const main = () => project.mainEndpoint;
+  const lag = project.replicaLag;
   return {
     credentials: (fault) => credentials.set(fault),
     credentialLatency: (ms) => credentials.setLatency(ms),
@@ -16,16 +18,22 @@ export function faultSwitches(workspace: Workspace, endpoint: Endpoint, log: Log
       log(`faults: revoked ${count} Postgres token(s) of ${identity}`);
     },
     setTokenTtl: (seconds) => workspace.setPgTokenTtl(seconds),
-    suspend: (options = {}) => endpoint.suspend(options.mode ?? 'delay'),
+    suspend: (options = {}) => {
+      const mode = options.mode ?? 'delay';
+      log(`faults: suspended (${mode})`);
+      return main().suspend(mode);
+    },
     wake: () => {
-      endpoint.wake();
+      main().wake();
       log('faults: woken');
     },
-    restartPostgres: () => endpoint.restartPostgres(),
+    restartPostgres: () => project.main.restart(),
+    replicaLag: (on) => lag.set(on),
     reset: () => {
       credentials.reset();
-      endpoint.wake();
+      main().wake();
       workspace.setPgTokenTtl();
+      if (lag.on) lag.set(false).catch(() => undefined);
     },
   };
 }

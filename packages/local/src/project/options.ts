@@ -5,6 +5,8 @@ export const DEFAULT_DATABASE = 'databricks_postgres';
 export const DEFAULT_ENDPOINT = 'projects/local/branches/main/endpoints/primary';
 export const DEFAULT_PROJECT_OWNER = 'owner@example.com';
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
+export const DEFAULT_POOL_SIZE = 5;
+const MAX_REPLICAS = 8;
 
 export interface Settings {
   database: string;
@@ -15,7 +17,39 @@ export interface Settings {
   tokenTtlSeconds: number;
   tls: boolean;
   grantSetRole: boolean;
+  /** Read replicas of the main endpoint. */
+  replicas: number;
+  /** The pooler, if any. */
+  pooler: { oauth: boolean; poolSize: number } | undefined;
+  /** How far back branches may start (seconds); undefined: no history kept. */
+  historyRetentionSeconds: number | undefined;
   log: Log;
+}
+
+function replicasOf(value: number | undefined): number {
+  const replicas = value ?? 0;
+  if (!Number.isInteger(replicas) || replicas < 0 || replicas > MAX_REPLICAS) {
+    throw new TypeError(`replicas must be an integer from 0 to ${MAX_REPLICAS}, got ${replicas}`);
+  }
+  return replicas;
+}
+
+function retentionOf(value: number | undefined): number | undefined {
+  if (value === undefined || value === 0) return undefined;
+  if (!Number.isFinite(value) || value < 0) {
+    throw new TypeError(`historyRetentionSeconds must be a positive number, got ${value}`);
+  }
+  return value;
+}
+
+function poolerOf(value: LocalLakebaseOptions['pooler']): Settings['pooler'] {
+  if (!value) return undefined;
+  const options = value === true ? {} : value;
+  const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+  if (!Number.isInteger(poolSize) || poolSize < 1) {
+    throw new TypeError(`pooler.poolSize must be a positive integer, got ${poolSize}`);
+  }
+  return { oauth: options.oauth !== false, poolSize };
 }
 
 export function settingsOf(options: LocalLakebaseOptions): Settings {
@@ -28,6 +62,9 @@ export function settingsOf(options: LocalLakebaseOptions): Settings {
     tokenTtlSeconds: options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
     tls: options.tls !== false,
     grantSetRole: options.grantSetRole === true,
+    replicas: replicasOf(options.replicas),
+    pooler: poolerOf(options.pooler),
+    historyRetentionSeconds: retentionOf(options.historyRetentionSeconds),
     log: options.log ?? (() => undefined),
   };
 }

@@ -1,4 +1,4 @@
-/** `lb.stats()`: the proxy's counters and the credential API's, as one `LocalStats`. */
+/** `lb.stats()`: the main endpoint's direct door's counters and the credential API's. */
 import type { LocalStats } from '../base/types.js';
 import type { ProxyStats } from '../proxy/proxy-stats.js';
 import type { Workspace } from '../workspace/workspace.js';

@@ -50,10 +50,11 @@ export class Users {
     await pending;
   }
 
-  /** Grants the service principal SET (not INHERIT) on `role`; with `grant: false`, revokes. */
-  grantSetRole(role: string, grant = true): Promise<void> {
-    return this.roleChanges.run(() =>
-      this.#roles.grantSetRole(this.#servicePrincipal, role, grant),
-    );
+  /**
+   * Grants `member` (default: the service principal) SET (not INHERIT) on `role`; with `grant:
+   * false`, revokes.
+   */
+  grantSetRole(role: string, grant = true, member = this.#servicePrincipal): Promise<void> {
+    return this.roleChanges.run(() => this.#roles.grantSetRole(member, role, grant));
   }
 }

@@ -64,9 +64,10 @@ export function parseErrorFields(body: Buffer): Record<string, string> {
   return fields;
 }
 
-/** True for Postgres' FATAL 28000 `role "..." does not exist`. */
+/** True for Postgres' FATAL 28000 `role "..." does not exist` (PgBouncer: `no such user`). */
 export function isMissingRole(body: Buffer): boolean {
   const fields = parseErrorFields(body);
+  if (fields.C === '08P01' && fields.M === 'no such user') return true;
   return fields.C === '28000' && /^role ".*" does not exist$/.test(fields.M ?? '');
 }
 

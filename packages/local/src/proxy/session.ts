@@ -27,13 +27,15 @@ import type { Suspension } from './suspension.js';
 export interface SessionContext {
   /** Resolves the path of Postgres' socket once it is up (waits during a restart). */
   backendSocket(): Promise<string>;
-  /** True when `password` is a valid Postgres token for `user`. */
-  verify(user: string, password: string): boolean;
+  /** True when `password` lets `user` in at this door (a token, or a password role's password). */
+  verify(user: string, password: string): boolean | Promise<boolean>;
   suspension: Suspension;
   stats: ProxyStats;
   log: Log;
   /** Set: SSLRequest gets `S` and plaintext startups FATAL 28000. Unset: SSLRequest gets `N`. */
   secureContext: tls.SecureContext | undefined;
+  /** Databases no login may open here (a pooler's admin console): `not allowed`. */
+  refuseDatabases?: readonly string[];
 }
 
 const ADMIN_SHUTDOWN = 'terminating connection due to administrator command';
@@ -78,6 +80,16 @@ export class ProxySession {
 
   /** Ends a session that has no backend yet as a terminated backend would (57P01). */
   refuseAsTerminated(): void {
+    endWith(this.#client, fatalError('57P01', ADMIN_SHUTDOWN));
+  }
+
+  /**
+   * Ends a piped session from the proxy's side, as a terminated backend would (57P01): for a
+   * door whose backend is a pooler, where the pid the client saw is not a Postgres backend's.
+   */
+  terminate(): void {
+    this.#backend?.unpipe(this.#client);
+    this.#backend?.destroy();
     endWith(this.#client, fatalError('57P01', ADMIN_SHUTDOWN));
   }
 
@@ -141,7 +153,8 @@ export class ProxySession {
       endWith(client, fatalError('0A000', `unsupported frontend protocol ${version}`));
       return;
     }
-    const user = parseStartupParams(packet).user;
+    const params = parseStartupParams(packet);
+    const user = params.user;
     if (!user) {
       endWith(client, fatalError('28000', 'no PostgreSQL user name specified in startup packet'));
       return;
@@ -157,11 +170,16 @@ export class ProxySession {
       endWith(client, fatalError('08P01', text));
       return;
     }
-    const ok = context.verify(user, parsePassword(message.body));
+    const ok = await context.verify(user, parsePassword(message.body));
     context.stats.authAttempt(ok);
     if (!ok) {
       context.log(`proxy: password authentication failed for user "${user}"`);
       endWith(client, fatalError('28P01', `password authentication failed for user "${user}"`));
+      return;
+    }
+    if (context.refuseDatabases?.includes(params.database ?? user)) {
+      context.log(`proxy: "${user}" asked for database "${params.database}": not allowed`);
+      endWith(client, fatalError('08P01', 'not allowed'));
       return;
     }
     const backend = await this.#connectBackend(user);

@@ -14,10 +14,13 @@ import type { Suspension } from './suspension.js';
 export interface WireProxyOptions {
   /** Resolves the path of Postgres' socket once it is up (waits during a restart). */
   backendSocket(): Promise<string>;
-  /** True when `password` is a valid Postgres token for `user`. */
-  verify(user: string, password: string): boolean;
-  /** Terminates backends by pid (pg_terminate_backend), as the superuser. */
-  terminateBackends(pids: number[]): Promise<void>;
+  /** True when `password` lets `user` in at this door (a token, or a password role's password). */
+  verify(user: string, password: string): boolean | Promise<boolean>;
+  /**
+   * Terminates backends by pid (pg_terminate_backend), as the superuser. Absent (a pooler
+   * behind the door, whose pids are not Postgres backends'): the proxy ends the sessions itself.
+   */
+  terminateBackends?(pids: number[]): Promise<void>;
   suspension: Suspension;
   stats: ProxyStats;
   log: Log;
@@ -26,6 +29,8 @@ export interface WireProxyOptions {
    * a plaintext StartupMessage is rejected with FATAL 28000. Absent: SSLRequest gets `N`.
    */
   tls?: { key: string; cert: string };
+  /** Databases no login may open through this door (a pooler's admin console). */
+  refuseDatabases?: readonly string[];
 }
 
 /** How long `terminateAll()` waits for terminated connections to close before cutting them. */
@@ -37,6 +42,7 @@ export class WireProxy {
   readonly #sessions = new Set<ProxySession>();
   readonly #context: SessionContext;
   #port = 0;
+  #host = '127.0.0.1';
 
   constructor(options: WireProxyOptions) {
     this.#options = options;
@@ -48,6 +54,7 @@ export class WireProxy {
       log: options.log,
       // Built once: a TLSSocket given key and cert would parse them again on every connection.
       secureContext: options.tls && tls.createSecureContext(options.tls),
+      refuseDatabases: options.refuseDatabases,
     };
     this.#server = net.createServer((socket) => this.#accept(socket));
     this.#server.on('error', (error) => options.log(`proxy: server error ${error.message}`));
@@ -57,8 +64,15 @@ export class WireProxy {
     return this.#port;
   }
 
-  async start(port: number): Promise<number> {
-    this.#port = await listen(this.#server, port);
+  /** The loopback address it listens on. */
+  get host(): string {
+    return this.#host;
+  }
+
+  /** Listens on `host`:`port` (0: a free port). */
+  async start(port: number, host = '127.0.0.1'): Promise<number> {
+    this.#port = await listen(this.#server, port, host);
+    this.#host = host;
     return this.#port;
   }
 
@@ -66,14 +80,17 @@ export class WireProxy {
   async terminateAll(): Promise<void> {
     const pids: number[] = [];
     const closing: Promise<void>[] = [];
+    const terminateBackends = this.#options.terminateBackends;
     for (const session of this.#sessions) {
       closing.push(session.closed());
-      if (session.pid !== undefined) pids.push(session.pid);
-      // Still in the handshake (or held while suspended): answer like a terminated backend.
-      else session.refuseAsTerminated();
+      if (session.pid === undefined) {
+        // Still in the handshake (or held while suspended): answer like a terminated backend.
+        session.refuseAsTerminated();
+      } else if (terminateBackends) pids.push(session.pid);
+      else session.terminate();
     }
-    if (pids.length > 0) {
-      await this.#options.terminateBackends(pids).catch((error: Error) => {
+    if (pids.length > 0 && terminateBackends) {
+      await terminateBackends(pids).catch((error: Error) => {
         this.#options.log(`proxy: pg_terminate_backend failed: ${error.message}`);
       });
     }

@@ -3,6 +3,7 @@
  * `group_name`, for a workspace group the caller is in), with the switchable faults.
  */
 import type http from 'node:http';
+import type { EndpointCatalog } from '../base/endpoint-types.js';
 import type { Log } from '../base/types.js';
 import type { CredentialCalls } from './credential-calls.js';
 import type { CredentialFaults } from './credential-faults.js';
@@ -14,8 +15,8 @@ const ENDPOINT_PATH = /^projects\/[^/]+\/branches\/[^/]+\/endpoints\/[^/]+$/;
 
 export interface CredentialDeps {
   tokens: TokenStore;
-  /** The one endpoint this local Lakebase serves. */
-  endpoint: string;
+  /** The endpoints of the project (the main one, replicas, branches'). */
+  endpoints: Pick<EndpointCatalog, 'get'>;
   pgTokenTtlSeconds(): number;
   directory: Directory;
   faults: CredentialFaults;
@@ -57,7 +58,7 @@ export async function credentials(
       "Field 'endpoint' must look like projects/<project>/branches/<branch>/endpoints/<endpoint>",
     );
   }
-  if (endpoint !== deps.endpoint) {
+  if (!deps.endpoints.get(endpoint)) {
     return sendError(res, 404, 'NOT_FOUND', `Endpoint '${endpoint}' does not exist`);
   }
   switch (faults.malformed) {

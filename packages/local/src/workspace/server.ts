@@ -1,19 +1,19 @@
 /**
  * The fake Databricks workspace's HTTP server: OIDC discovery and the client-credentials token
- * endpoint, SCIM `Me`, the Lakebase credential API and the roles API. Enough for the real
- * Databricks SDK.
+ * endpoint, SCIM `Me`, the Lakebase credential API and the rest of the Lakebase API (branches,
+ * endpoints, roles, operations). Enough for the real Databricks SDK.
  */
 import http from 'node:http';
 import { listen } from '../base/ports.js';
+import { API_PREFIX, type PostgresApi } from './api/router.js';
 import { type CredentialDeps, credentials } from './credentials.js';
 import { sendError } from './http.js';
 import { authenticate, discovery, type OAuthDeps, tokenEndpoint } from './oauth.js';
-import type { RolesApi } from './roles/roles-api.js';
 import { me } from './scim.js';
 
 export interface WorkspaceServerDeps extends OAuthDeps, CredentialDeps {
-  /** The Lakebase roles API (`/api/2.0/postgres/projects/...`). */
-  rolesApi: RolesApi;
+  /** The Lakebase API (`/api/2.0/postgres/projects/...`, operations). */
+  postgresApi: PostgresApi;
 }
 
 export class WorkspaceServer {
@@ -75,9 +75,10 @@ export class WorkspaceServer {
         return;
       }
       default:
-        if (url.pathname.startsWith('/api/2.0/postgres/projects/')) {
+        if (url.pathname.startsWith(API_PREFIX)) {
           const identity = authenticate(req, res, deps);
-          if (identity) await deps.rolesApi.handle(req, res, url, identity);
+          const method = req.method ?? 'GET';
+          if (identity) await deps.postgresApi.handle({ req, res, url, method, identity });
           return;
         }
         return sendError(res, 404, 'ENDPOINT_NOT_FOUND', `No API found for '${route}'`);

@@ -3,16 +3,20 @@
  * project permissions), the tokens it mints (access tokens and Postgres tokens), the credential
  * API's faults and counters, and its HTTP server (server.ts).
  */
-import type { RoleStore } from '../base/role-types.js';
-import type { SerialQueue } from '../base/serial-queue.js';
 import type { Log, PgCredential, ProjectPermission, ServicePrincipal } from '../base/types.js';
+import { Operations } from './api/operations.js';
+import { PostgresApi } from './api/router.js';
+import { BranchService } from './branches/branch-service.js';
+import { BranchesApi } from './branches/branches-api.js';
 import { CredentialCalls } from './credential-calls.js';
 import { CredentialFaults } from './credential-faults.js';
 import { Directory } from './directory.js';
+import { EndpointsApi } from './endpoints/endpoints-api.js';
 import { ACCESS_TOKEN_TTL_SECONDS } from './oauth.js';
 import { RolesApi } from './roles/roles-api.js';
 import { WorkspaceServer } from './server.js';
 import { rfc3339, TokenStore } from './tokens.js';
+import type { ProjectBackend } from './workspace-types.js';
 
 export interface WorkspaceOptions {
   servicePrincipal: ServicePrincipal;
@@ -28,21 +32,17 @@ export interface WorkspaceOptions {
   log: Log;
 }
 
-/** Where the roles API keeps roles, and the queue its changes share with `addUser`. */
-export interface RolesBackend {
-  store: RoleStore;
-  roleChanges: SerialQueue;
-}
-
 export class Workspace {
   readonly servicePrincipal: ServicePrincipal;
   readonly directory: Directory;
   readonly faults = new CredentialFaults();
   readonly calls = new CredentialCalls();
+  readonly operations = new Operations();
   readonly #tokens = new TokenStore();
   readonly #options: WorkspaceOptions;
   #pgTokenTtl: number;
   #server: WorkspaceServer | undefined;
+  #branches: BranchService | undefined;
 
   constructor(options: WorkspaceOptions) {
     this.#options = options;
@@ -64,24 +64,55 @@ export class Workspace {
   }
 
   /** Serves the API on `port` (0: a free one). */
-  async start(port: number, roles: RolesBackend): Promise<void> {
-    const { endpoint, branch, log } = this.#options;
-    const rolesApi = new RolesApi({ branch, directory: this.directory, log, ...roles });
+  async start(port: number, backend: ProjectBackend): Promise<void> {
+    const { branch, log } = this.#options;
+    const { directory, operations } = this;
+    const branches = new BranchService({
+      defaultBranch: branch,
+      defaultRoles: backend.roles,
+      engine: backend.branches,
+      log,
+    });
+    this.#branches = branches;
+    const postgresApi = new PostgresApi({
+      project: branches.project,
+      defaultBranch: branch,
+      directory,
+      operations,
+      branches,
+      branchesApi: new BranchesApi({ service: branches, directory, operations, log }),
+      rolesApi: new RolesApi({ directory, operations, log }),
+      endpointsApi: new EndpointsApi({
+        catalog: backend.endpoints,
+        directory,
+        operations,
+        isProtected: (name) => branches.isProtected(name),
+        log,
+      }),
+      log,
+    });
     this.#server = new WorkspaceServer({
       tokens: this.#tokens,
       servicePrincipal: this.servicePrincipal,
-      endpoint,
+      endpoints: backend.endpoints,
       pgTokenTtlSeconds: () => this.#pgTokenTtl,
       directory: this.directory,
       faults: this.faults,
       calls: this.calls,
       log,
-      rolesApi,
+      postgresApi,
     });
     await this.#server.start(port);
   }
 
+  /** The branches (records, states, expiry): `lb.branches` works on them. */
+  get branches(): BranchService {
+    if (!this.#branches) throw new Error('the workspace has not started');
+    return this.#branches;
+  }
+
   async close(): Promise<void> {
+    this.#branches?.close();
     await this.#server?.close();
   }
 

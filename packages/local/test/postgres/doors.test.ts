@@ -2,7 +2,9 @@
  * No login skips the proxy. Every door Postgres itself opens (found from the running postmaster,
  * not from our own configuration) is tried as the app's service principal, the project owner
  * and a user, without a token and with a wrong password: every attempt must fail, while the
- * proxy lets the same identities in with valid tokens.
+ * proxy lets the same identities in with valid tokens. The same for the read replica's
+ * postmaster and for both PgBouncers (the primary's and the replica's pooled hosts), and every
+ * proxy door refuses the emulator's own roles whatever the token.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
@@ -10,13 +12,13 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLakebase, startLocalLakebase } from '../../src/index.js';
-import { connectAs } from '../helpers.js';
+import { connectAs, connectAt, type Door, loginErrorAt } from '../helpers.js';
 
 const ALICE = 'alice@example.com';
 let lb: LocalLakebase;
 
 beforeAll(async () => {
-  lb = await startLocalLakebase({ users: [ALICE] });
+  lb = await startLocalLakebase({ users: [ALICE], replicas: 1, pooler: true });
 });
 afterAll(async () => {
   await lb?.stop();
@@ -24,9 +26,37 @@ afterAll(async () => {
 
 const identities = () => [lb.servicePrincipal.clientId, lb.projectOwner, ALICE];
 
-function postmasterPid(): number {
-  const text = readFileSync(path.join(lb.dataDir, 'pgdata', 'postmaster.pid'), 'utf8');
+function postmasterPid(pgdata = path.join(lb.dataDir, 'pgdata')): number {
+  const text = readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8');
   return Number(text.split('\n')[0]);
+}
+
+const replicaPgdata = () => path.join(lb.dataDir, 'replicas', 'read-replica-1', 'pgdata');
+
+/** The pids of the PgBouncers of this local Lakebase (their config is under its data dir). */
+function pgbouncerPids(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return args[0]?.endsWith('pgbouncer') && args[1]?.startsWith(lb.dataDir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Every proxy door: the direct and pooled hosts of the primary and of the replica. */
+function proxyDoors(): { name: string; door: Door }[] {
+  const replica = lb.replicas[0]!;
+  return [
+    { name: 'primary', door: { host: lb.env.PGHOST, port: lb.proxyPort } },
+    { name: 'primary pooled', door: lb.pooler! },
+    { name: 'replica', door: replica },
+    { name: 'replica pooled', door: replica.pooler! },
+  ];
 }
 
 /** Socket inodes of the open file descriptors of `pid`. */
@@ -205,6 +235,84 @@ describe('no login skips the proxy', () => {
       const client = await connectAs(lb, user, lb.mintPgToken(user).token);
       expect((await client.query('select current_user')).rows[0].current_user).toBe(user);
       await client.end();
+    }
+  });
+});
+
+describe('the replica and the poolers: no door skips the token check either', () => {
+  it('the replica postmaster and both PgBouncers listen on no TCP port, each on one private socket', () => {
+    const bouncers = pgbouncerPids();
+    expect(bouncers).toHaveLength(2);
+    const postgresUid = statSync(path.join(lb.dataDir, 'pgdata')).uid;
+    for (const pid of [postmasterPid(replicaPgdata()), ...bouncers]) {
+      const doors = listeningDoors(pid);
+      expect(doors.tcp, `pid ${pid}`).toEqual([]);
+      expect(doors.unix, `pid ${pid}`).toHaveLength(1);
+      const dir = statSync(path.dirname(doors.unix[0]!));
+      expect(dir.mode & 0o777).toBe(0o700);
+      expect(dir.uid).toBe(postgresUid);
+    }
+  });
+
+  it('as another OS user, no PgBouncer or replica socket can be reached (as root: `nobody`)', async () => {
+    if (process.getuid?.() !== 0) return; // Not root: every socket directory is ours, 0700.
+    const nobody = { uid: 65534, gid: 65534 };
+    const sockets = [postmasterPid(replicaPgdata()), ...pgbouncerPids()].flatMap(
+      (pid) => listeningDoors(pid).unix,
+    );
+    for (const socketPath of sockets) {
+      expect(await unixLoginAs(socketPath, ALICE, nobody), socketPath).toBe('EACCES');
+    }
+  });
+
+  it('every door refuses a missing token and a wrong password, and takes a valid token', async () => {
+    const aliceToken = lb.mintPgToken(ALICE).token;
+    for (const { name, door } of proxyDoors()) {
+      for (const user of identities()) {
+        for (const password of ['', 'wrong-password', aliceToken]) {
+          if (password === aliceToken && user === ALICE) continue;
+          const error = await loginErrorAt(lb, door, user, password);
+          expect(error.code, `${user} at ${name}`).toBe('28P01');
+        }
+        const client = await connectAt(lb, door, user, lb.mintPgToken(user).token);
+        expect((await client.query('select current_user as u')).rows[0].u).toBe(user);
+        await client.end();
+      }
+    }
+  });
+
+  it("every door refuses the emulator's own roles, even with a token minted for their name", async () => {
+    lb.addGroup('postgres', [ALICE]);
+    for (const { name, door } of proxyDoors()) {
+      for (const role of ['postgres', 'lakebase_replicator']) {
+        const error = await loginErrorAt(lb, door, role, lb.mintPgToken(role).token);
+        expect(error.code, `${role} at ${name}`).toBe('28P01');
+      }
+      // A member of a group named like the superuser gets nothing either.
+      const viaGroup = await loginErrorAt(lb, door, 'postgres', lb.mintPgToken(ALICE).token);
+      expect(viaGroup.code, `group token at ${name}`).toBe('28P01');
+    }
+  });
+
+  it("no door opens a replication connection or PgBouncer's admin console", async () => {
+    for (const { name, door } of proxyDoors()) {
+      const replication = new pg.Client({
+        host: door.host,
+        port: door.port,
+        user: ALICE,
+        password: lb.mintPgToken(ALICE).token,
+        database: lb.database,
+        ssl: { ca: lb.tls!.caPem },
+        // @ts-expect-error node-postgres passes `replication` through as a startup parameter
+        replication: 'database',
+      });
+      replication.on('error', () => undefined);
+      await expect(replication.connect(), name).rejects.toThrow();
+      await replication.end().catch(() => undefined);
+    }
+    for (const door of [lb.pooler!, lb.replicas[0]!.pooler!]) {
+      const error = await loginErrorAt(lb, door, ALICE, lb.mintPgToken(ALICE).token, 'pgbouncer');
+      expect(error.message).toMatch(/not allowed|does not exist/);
     }
   });
 });

@@ -9,8 +9,8 @@ import type {
   RoleDefinition,
   RoleSpecJson,
 } from '../../base/role-types.js';
+import { ApiError, invalid } from '../api/api-error.js';
 import { readBody } from '../http.js';
-import { ApiError, invalid } from './api-error.js';
 
 const IDENTITY_TYPES: readonly IdentityType[] = ['USER', 'SERVICE_PRINCIPAL', 'GROUP'];
 const AUTH_METHODS: readonly AuthMethod[] = [

@@ -1,6 +1,6 @@
 /** An update request (`PATCH ...?update_mask=`) → the changes to make and the spec to keep. */
 import type { RoleAttribute, RoleChange, RoleJson, RoleSpecJson } from '../../base/role-types.js';
-import { invalid } from './api-error.js';
+import { invalid } from '../api/api-error.js';
 import { ATTRIBUTES, attributes, authMethod, membership } from './role-request.js';
 
 const UPDATABLE = new Set([

@@ -74,6 +74,22 @@ export function sslFromMode(mode: SslMode, host: string, rootCertPath?: string):
   };
 }
 
+/**
+ * The same `ssl` option for a connection to another host of the endpoint (the pooled host, or
+ * the direct one after a fallback): the host name checked is that host's. An option that names
+ * no host (given as is, or chain-only) is kept.
+ */
+export function retargetSsl(ssl: pg.PoolConfig['ssl'], host: string): pg.PoolConfig['ssl'] {
+  if (typeof ssl !== 'object' || ssl === null || !('host' in ssl || 'servername' in ssl)) {
+    return ssl;
+  }
+  const { host: _host, servername: _servername, ...rest } = ssl as {
+    host?: string;
+    servername?: string;
+  };
+  return { ...rest, ...(isIP(host) ? { host } : { servername: host }) } as pg.PoolConfig['ssl'];
+}
+
 /** What a pg `ssl` option given as is proves. */
 function explicitStrength(ssl: pg.PoolConfig['ssl']): TlsStrength {
   if (ssl === false || ssl === undefined) return 'off';

@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { Clock } from '../base/clock.js';
 import { redactSecrets } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
+import { retargetSsl } from '../config/tls.js';
 import { errorType } from '../telemetry/attributes.js';
 import type { QueryTracer, Telemetry } from '../telemetry/telemetry.js';
 import type { HostRoute } from './host-route.js';
@@ -108,6 +109,7 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
       if (user !== undefined) options.user = user;
       const target = rt.route?.current();
       if (target) {
+        if (target.host !== options.host) options.ssl = retargetSsl(options.ssl, target.host);
         options.host = target.host;
         options.port = target.port;
       }

@@ -2,7 +2,7 @@
  * `WriteLsn`: the primary's WAL position after this app's last write, for read-your-writes on
  * a read-only endpoint. Every primary connection asks it whether a statement may have written
  * (`mayWrite`, from its first keyword; cached per text) and, after one that may have, records
- * `pg_current_wal_insert_lsn()` from the same connection before the caller gets the answer — so
+ * the primary's flushed WAL position (`CURRENT_LSN_SQL`) from the same connection before the caller gets the answer — so
  * a read that starts after a write's answer knows a position at or past that write's commit.
  * Inside a transaction the position is taken again after `COMMIT`. One extra round trip per
  * write; none per read.
@@ -15,8 +15,14 @@
 import { LruMap } from '../base/lru-map.js';
 import { firstKeyword, sqlTokens } from '../base/sql-lexer.js';
 
-/** The position, as text (`X/Y`); the follow-up statement of a write. */
-export const CURRENT_LSN_SQL = 'SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS lsn';
+/**
+ * The position, as text (`X/Y`); the follow-up statement of a write. The flush position: a
+ * committed write (`synchronous_commit` on, the default) is flushed before its answer, so it lies
+ * at or before it; and a standby receives only flushed WAL, so it can always catch up to it (the
+ * insert position may wait for the WAL writer). With `synchronous_commit = off` a commit may not
+ * be flushed yet: read-your-writes then does not hold.
+ */
+export const CURRENT_LSN_SQL = 'SELECT pg_catalog.pg_current_wal_flush_lsn()::text AS lsn';
 
 const READ_KEYWORDS = new Set([
   'SELECT',

@@ -168,9 +168,10 @@ export class PostgresServer {
       unix_socket_directories: this.#socketDirPath,
       unix_socket_permissions: '0700',
       max_connections: '200',
-      ...(this.#options.fast
-        ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }
-        : {}),
+      // fsync off (a throwaway data dir), but synchronous_commit stays on, as on Lakebase: a
+      // commit's answer comes after its WAL is flushed, which read-your-writes on a replica
+      // relies on (the kit waits for the primary's flush position)
+      ...(this.#options.fast ? { fsync: 'off', full_page_writes: 'off' } : {}),
       ...this.#settings,
     };
     return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);

@@ -83,7 +83,11 @@ export function retargetSsl(ssl: pg.PoolConfig['ssl'], host: string): pg.PoolCon
   if (typeof ssl !== 'object' || ssl === null || !('host' in ssl || 'servername' in ssl)) {
     return ssl;
   }
-  const { host: _host, servername: _servername, ...rest } = ssl as {
+  const {
+    host: _host,
+    servername: _servername,
+    ...rest
+  } = ssl as {
     host?: string;
     servername?: string;
   };

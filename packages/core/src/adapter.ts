@@ -51,7 +51,6 @@ export class ScopedClients<T extends object> {
   constructor(create: (scope: UserScope) => T, onDrop?: (client: T) => void) {
     this.#create = create;
     this.#onDrop = onDrop;
-    this.#onDrop = onDrop;
   }
 
   get(scope: UserScope): T {

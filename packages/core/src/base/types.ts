@@ -51,6 +51,8 @@ export interface OrmConfig {
 export type RequestLike =
   | { headers: Record<string, string | string[] | undefined> }
   | { headers: { get(name: string): string | null } }
+  /** A `Headers` object itself (fetch, Hono, Next.js route handlers). */
+  | { get(name: string): string | null }
   | Record<string, string | string[] | undefined>;
 
 // ---------------------------------------------------------------------------

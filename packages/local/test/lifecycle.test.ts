@@ -73,19 +73,21 @@ describe('lifecycle', () => {
     await client.end().catch(() => undefined);
   });
 
-  it('stop() with replicas and a pooler leaves no process, port, socket or temp dir', async () => {
-    const lb = await startLocalLakebase({ replicas: 1, pooler: true });
+  it('stop() with replicas, a pooler and branches leaves no process, port, socket or temp dir', async () => {
+    const lb = await startLocalLakebase({ replicas: 1, pooler: true, historyRetentionSeconds: 60 });
     const replica = lb.replicas[0]!;
+    const branch = await lb.branches.create('short');
     const doors = [
       { host: '127.0.0.1', port: lb.proxyPort },
       lb.pooler!,
       replica,
       replica.pooler!,
+      branch,
       { host: '127.0.0.1', port: lb.apiPort },
     ];
-    // Two postmasters (primary, replica) and two PgBouncers, with their children.
+    // Three postmasters (primary, replica, branch) and two PgBouncers, with their children.
     const processes = postgresProcessesFor(lb.dataDir);
-    expect(processes.filter((line) => / -D /.test(line))).toHaveLength(2);
+    expect(processes.filter((line) => / -D /.test(line))).toHaveLength(3);
     expect(processes.filter((line) => /pgbouncer/.test(line))).toHaveLength(2);
     const sockets = () =>
       readFileSync('/proc/net/unix', 'utf8')

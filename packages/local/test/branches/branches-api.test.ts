@@ -291,6 +291,39 @@ describe('a branch is isolated', () => {
   });
 });
 
+describe("a branch's endpoints", () => {
+  it('a READ_ONLY endpoint of a branch is a streaming replica of that branch; READ_WRITE is one per branch', async () => {
+    const done = await change(
+      'POST',
+      `${PROJECT}/branches/feature/endpoints?endpoint_id=feature-ro`,
+      {
+        spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY' },
+      },
+    );
+    const endpoint = done.response as { name: string; status: { hosts: Record<string, string> } };
+    expect(endpoint.status.hosts.read_only_host).toBe(endpoint.status.hosts.host);
+    const door = {
+      host: endpoint.status.hosts.host!,
+      port: lb.portOf(endpoint.status.hosts.host!)!,
+    };
+    const alice = await connectAt(lb, door, ALICE, lb.mintPgToken(ALICE).token);
+    const { rows } = await alice.query(
+      'select pg_is_in_recovery() as standby, array_agg(id order by id) as ids from public.items',
+    );
+    expect(rows[0]).toEqual({ standby: true, ids: [1, 10, 11] });
+    await alice.end();
+    const second = await api('POST', `${PROJECT}/branches/feature/endpoints?endpoint_id=rw`, {
+      spec: { endpoint_type: 'ENDPOINT_TYPE_READ_WRITE' },
+    });
+    expect(second.status).toBe(400);
+    await change('DELETE', endpoint.name);
+    const list = (await (await api('GET', `${PROJECT}/branches/feature/endpoints`)).json()) as {
+      endpoints: { endpoint_id: string }[];
+    };
+    expect(list.endpoints.map((e) => e.endpoint_id)).toEqual(['primary']);
+  });
+});
+
 describe('listing and reading', () => {
   it('lists branches (paged; deleted ones only with show_deleted); CAN_USE reads', async () => {
     const all = await api('GET', `${PROJECT}/branches`, undefined, VIEWER);

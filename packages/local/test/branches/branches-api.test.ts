@@ -254,6 +254,20 @@ describe('a branch is isolated', () => {
     expect(await labels('sub')).toEqual([1, 10]);
   });
 
+  it("a branch's door checks every login as every door does", async () => {
+    const door = lb.branches.get('feature')!;
+    expect((await loginErrorAt(lb, door, ALICE, '')).code).toBe('28P01');
+    expect((await loginErrorAt(lb, door, ALICE, 'wrong-password')).code).toBe('28P01');
+    const sp = lb.servicePrincipal.clientId;
+    expect((await loginErrorAt(lb, door, sp, lb.mintPgToken(ALICE).token)).code).toBe('28P01');
+    expect((await loginErrorAt(lb, door, 'postgres', lb.mintPgToken('postgres').token)).code).toBe(
+      '28P01',
+    );
+    const client = await connectAt(lb, door, sp, lb.mintPgToken(sp).token);
+    expect((await client.query('select current_user as u')).rows[0].u).toBe(sp);
+    await client.end();
+  });
+
   it('each branch has its own roles (the roles API per branch; addUser only on main)', async () => {
     const role = await change('POST', `${PROJECT}/branches/feature/roles`, {
       spec: { identity_type: 'USER', postgres_role: 'branchy@example.com' },

@@ -218,54 +218,61 @@ describe('lakebase-kit dev (built bin)', () => {
       proc.stdout!.on('data', () => output.includes('Press Ctrl+C to stop.') && resolve());
       exited.then((code) => reject(new Error(`dev exited early (${code}): ${output}`)));
     });
-    const env = parseEnv(readFileSync(envFile, 'utf8'));
-    expect(env).toMatchObject({
-      LAKEBASE_REPLICA_1_ENDPOINT: 'projects/local/branches/main/endpoints/read-replica-1',
-    });
-    expect(env.LAKEBASE_POOLER_HOST).toMatch(/^127\.0\.0\.\d+$/);
-    expect(output).toContain(
-      `PGHOST=${env.LAKEBASE_POOLER_HOST} PGPORT=${env.LAKEBASE_POOLER_PORT}`,
-    );
-    const userBearer = /x-forwarded-access-token: (\S+)'/.exec(output)![1]!;
-    const login = async (host: string, port: string, endpoint: string) => {
-      const credential = await fetch(`${env.DATABRICKS_HOST}/api/2.0/postgres/credentials`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${userBearer}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ endpoint }),
+    try {
+      const env = parseEnv(readFileSync(envFile, 'utf8'));
+      expect(env).toMatchObject({
+        LAKEBASE_REPLICA_1_ENDPOINT: 'projects/local/branches/main/endpoints/read-replica-1',
       });
-      const { token } = (await credential.json()) as { token: string };
-      const client = new pg.Client({
-        host,
-        port: Number(port),
-        database: env.PGDATABASE,
-        user: 'ann@example.com',
-        password: token,
-        ssl: { ca: readFileSync(env.PGSSLROOTCERT!, 'utf8') },
-      });
-      await client.connect();
-      const { rows } = await client.query('select pg_is_in_recovery() as standby');
-      await client.end();
-      return rows[0].standby as boolean;
-    };
-    expect(
-      await login(env.LAKEBASE_POOLER_HOST!, env.LAKEBASE_POOLER_PORT!, env.LAKEBASE_ENDPOINT!),
-    ).toBe(false);
-    expect(
-      await login(
-        env.LAKEBASE_REPLICA_1_HOST!,
-        env.LAKEBASE_REPLICA_1_PORT!,
-        env.LAKEBASE_REPLICA_1_ENDPOINT!,
-      ),
-    ).toBe(true);
-    const processes = () =>
-      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-        .split('\n')
-        .filter((line) => line.includes(dataDir) && (/ -D /.test(line) || /pgbouncer/.test(line)));
-    expect(processes()).toHaveLength(4); // primary, replica, two PgBouncers
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(processes()).toEqual([]);
-    expect(existsSync(envFile)).toBe(false);
+      expect(env.LAKEBASE_POOLER_HOST).toMatch(/^127\.0\.0\.\d+$/);
+      expect(output).toContain(
+        `PGHOST=${env.LAKEBASE_POOLER_HOST} PGPORT=${env.LAKEBASE_POOLER_PORT}`,
+      );
+      const userBearer = /x-forwarded-access-token: (\S+)'/.exec(output)![1]!;
+      const login = async (host: string, port: string, endpoint: string) => {
+        const credential = await fetch(`${env.DATABRICKS_HOST}/api/2.0/postgres/credentials`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${userBearer}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ endpoint }),
+        });
+        const { token } = (await credential.json()) as { token: string };
+        const client = new pg.Client({
+          host,
+          port: Number(port),
+          database: env.PGDATABASE,
+          user: 'ann@example.com',
+          password: token,
+          ssl: { ca: readFileSync(env.PGSSLROOTCERT!, 'utf8') },
+        });
+        await client.connect();
+        const { rows } = await client.query('select pg_is_in_recovery() as standby');
+        await client.end();
+        return rows[0].standby as boolean;
+      };
+      expect(
+        await login(env.LAKEBASE_POOLER_HOST!, env.LAKEBASE_POOLER_PORT!, env.LAKEBASE_ENDPOINT!),
+      ).toBe(false);
+      expect(
+        await login(
+          env.LAKEBASE_REPLICA_1_HOST!,
+          env.LAKEBASE_REPLICA_1_PORT!,
+          env.LAKEBASE_REPLICA_1_ENDPOINT!,
+        ),
+      ).toBe(true);
+      const processes = () =>
+        execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+          .split('\n')
+          .filter(
+            (line) => line.includes(dataDir) && (/ -D /.test(line) || /pgbouncer/.test(line)),
+          );
+      expect(processes()).toHaveLength(4); // primary, replica, two PgBouncers
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(processes()).toEqual([]);
+      expect(existsSync(envFile)).toBe(false);
+    } finally {
+      // A failed assertion must not leave the dev process (and its Postgres, PgBouncers) behind.
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    }
   });
 
   it('--replicas takes a small number', async () => {

@@ -45,6 +45,7 @@ export async function startLocalLakebase(
     const roles = new ProjectRoles(admin, database, owner);
     await roles.ensureProject();
     await roles.ensureServicePrincipal(servicePrincipal.clientId);
+    await project.startHistory();
     const users = new Users(roles, servicePrincipal.clientId, settings.grantSetRole);
     const store = new PostgresRoleStore({ branch, database, owner, admin });
     await workspace.start(options.apiPort ?? 0, {

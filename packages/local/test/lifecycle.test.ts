@@ -73,36 +73,43 @@ describe('lifecycle', () => {
     await client.end().catch(() => undefined);
   });
 
-  it('stop() with replicas and a pooler leaves no process, port, socket or temp dir', async () => {
-    const lb = await startLocalLakebase({ replicas: 1, pooler: true });
-    const replica = lb.replicas[0]!;
-    const doors = [
-      { host: '127.0.0.1', port: lb.proxyPort },
-      lb.pooler!,
-      replica,
-      replica.pooler!,
-      { host: '127.0.0.1', port: lb.apiPort },
-    ];
-    // Two postmasters (primary, replica) and two PgBouncers, with their children.
-    const processes = postgresProcessesFor(lb.dataDir);
-    expect(processes.filter((line) => / -D /.test(line))).toHaveLength(2);
-    expect(processes.filter((line) => /pgbouncer/.test(line))).toHaveLength(2);
-    const sockets = () =>
-      readFileSync('/proc/net/unix', 'utf8')
-        .split('\n')
-        .filter((line) => line.includes(lb.dataDir) || /lbk-pg/.test(line)).length;
-    expect(sockets()).toBeGreaterThanOrEqual(4);
-    for (const door of doors) expect(await acceptsAt(door), `${door.host}:${door.port}`).toBe(true);
-    await lb.stop();
-    expect(postgresProcessesFor(lb.dataDir)).toEqual([]);
-    for (const door of doors)
-      expect(await acceptsAt(door), `${door.host}:${door.port}`).toBe(false);
-    expect(existsSync(lb.dataDir)).toBe(false);
-    expect(
-      readFileSync('/proc/net/unix', 'utf8')
-        .split('\n')
-        .filter((line) => line.includes(lb.dataDir)),
-    ).toEqual([]);
+  it('stop() with replicas, a pooler and branches leaves no process, port, socket or temp dir', async () => {
+    const lb = await startLocalLakebase({ replicas: 1, pooler: true, historyRetentionSeconds: 60 });
+    try {
+      const replica = lb.replicas[0]!;
+      const branch = await lb.branches.create('short');
+      const doors = [
+        { host: '127.0.0.1', port: lb.proxyPort },
+        lb.pooler!,
+        replica,
+        replica.pooler!,
+        branch,
+        { host: '127.0.0.1', port: lb.apiPort },
+      ];
+      // Three postmasters (primary, replica, branch) and two PgBouncers, with their children.
+      const processes = postgresProcessesFor(lb.dataDir);
+      expect(processes.filter((line) => / -D /.test(line))).toHaveLength(3);
+      expect(processes.filter((line) => /pgbouncer/.test(line))).toHaveLength(2);
+      const sockets = () =>
+        readFileSync('/proc/net/unix', 'utf8')
+          .split('\n')
+          .filter((line) => line.includes(lb.dataDir) || /lbk-pg/.test(line)).length;
+      expect(sockets()).toBeGreaterThanOrEqual(4);
+      for (const door of doors)
+        expect(await acceptsAt(door), `${door.host}:${door.port}`).toBe(true);
+      await lb.stop();
+      expect(postgresProcessesFor(lb.dataDir)).toEqual([]);
+      for (const door of doors)
+        expect(await acceptsAt(door), `${door.host}:${door.port}`).toBe(false);
+      expect(existsSync(lb.dataDir)).toBe(false);
+      expect(
+        readFileSync('/proc/net/unix', 'utf8')
+          .split('\n')
+          .filter((line) => line.includes(lb.dataDir)),
+      ).toEqual([]);
+    } finally {
+      await lb.stop(); // idempotent: also when an assertion failed first
+    }
   });
 
   it('a dataDir persists data, the SP and users across restarts, and is kept on stop', async () => {

@@ -165,6 +165,10 @@ export class Project {
       fixed: true,
     });
     this.endpoints.add(this.#mainEndpoint);
+  }
+
+  /** With history kept: its anchor, once the project's database and roles exist. */
+  async startHistory(): Promise<void> {
     await this.#history?.anchor(this.#main);
   }
 

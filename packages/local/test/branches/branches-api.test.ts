@@ -254,6 +254,20 @@ describe('a branch is isolated', () => {
     expect(await labels('sub')).toEqual([1, 10]);
   });
 
+  it("a branch's door checks every login as every door does", async () => {
+    const door = lb.branches.get('feature')!;
+    expect((await loginErrorAt(lb, door, ALICE, '')).code).toBe('28P01');
+    expect((await loginErrorAt(lb, door, ALICE, 'wrong-password')).code).toBe('28P01');
+    const sp = lb.servicePrincipal.clientId;
+    expect((await loginErrorAt(lb, door, sp, lb.mintPgToken(ALICE).token)).code).toBe('28P01');
+    expect((await loginErrorAt(lb, door, 'postgres', lb.mintPgToken('postgres').token)).code).toBe(
+      '28P01',
+    );
+    const client = await connectAt(lb, door, sp, lb.mintPgToken(sp).token);
+    expect((await client.query('select current_user as u')).rows[0].u).toBe(sp);
+    await client.end();
+  });
+
   it('each branch has its own roles (the roles API per branch; addUser only on main)', async () => {
     const role = await change('POST', `${PROJECT}/branches/feature/roles`, {
       spec: { identity_type: 'USER', postgres_role: 'branchy@example.com' },
@@ -288,6 +302,39 @@ describe('a branch is isolated', () => {
       lb.mintPgToken('main-only@example.com').token,
     );
     expect(missing.code).toBe('28P01');
+  });
+});
+
+describe("a branch's endpoints", () => {
+  it('a READ_ONLY endpoint of a branch is a streaming replica of that branch; READ_WRITE is one per branch', async () => {
+    const done = await change(
+      'POST',
+      `${PROJECT}/branches/feature/endpoints?endpoint_id=feature-ro`,
+      {
+        spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY' },
+      },
+    );
+    const endpoint = done.response as { name: string; status: { hosts: Record<string, string> } };
+    expect(endpoint.status.hosts.read_only_host).toBe(endpoint.status.hosts.host);
+    const door = {
+      host: endpoint.status.hosts.host!,
+      port: lb.portOf(endpoint.status.hosts.host!)!,
+    };
+    const alice = await connectAt(lb, door, ALICE, lb.mintPgToken(ALICE).token);
+    const { rows } = await alice.query(
+      'select pg_is_in_recovery() as standby, array_agg(id order by id) as ids from public.items',
+    );
+    expect(rows[0]).toEqual({ standby: true, ids: [1, 10, 11] });
+    await alice.end();
+    const second = await api('POST', `${PROJECT}/branches/feature/endpoints?endpoint_id=rw`, {
+      spec: { endpoint_type: 'ENDPOINT_TYPE_READ_WRITE' },
+    });
+    expect(second.status).toBe(400);
+    await change('DELETE', endpoint.name);
+    const list = (await (await api('GET', `${PROJECT}/branches/feature/endpoints`)).json()) as {
+      endpoints: { endpoint_id: string }[];
+    };
+    expect(list.endpoints.map((e) => e.endpoint_id)).toEqual(['primary']);
   });
 });
 

@@ -7,14 +7,21 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLakebase, PoolerUnavailableError, startLocalLakebase } from '../../src/index.js';
+import { TOKEN_PATTERN } from '../../src/testing.js';
 import { connectAt, loginErrorAt, waitFor } from '../helpers.js';
 
 const ALICE = 'alice@example.com';
 const POOL_SIZE = 3;
 let lb: LocalLakebase;
 
+const logLines: string[] = [];
+
 beforeAll(async () => {
-  lb = await startLocalLakebase({ users: [ALICE], pooler: { poolSize: POOL_SIZE } });
+  lb = await startLocalLakebase({
+    users: [ALICE],
+    pooler: { poolSize: POOL_SIZE },
+    log: (line) => logLines.push(line),
+  });
 });
 afterEach(() => {
   lb.pooler!.acceptOAuth(true);
@@ -121,6 +128,11 @@ describe('the pooled host', () => {
     pooled().acceptOAuth(true);
     const back = await connectAt(lb, pooled(), ALICE, token(ALICE));
     await back.end();
+    // Refused tokens and passwords are logged by who, never by value.
+    const log = logLines.join('\n');
+    expect(log).toContain('OAuth token logins are switched off');
+    expect(log).not.toMatch(TOKEN_PATTERN);
+    expect(log).not.toContain(password);
   });
 
   it("a password role may be granted SET on users' roles (set-role mode through the pooler)", async () => {

@@ -27,8 +27,6 @@ export interface BaseBackupOptions {
   wal: boolean;
   /** The owner of the copy: the OS user Postgres runs as (undefined: us). */
   owner?: OsUser;
-  /** With `wal: false` and WAL archiving on: wait until the backup's WAL is archived. */
-  waitForArchive?: boolean;
 }
 
 export interface BaseBackup {
@@ -100,8 +98,7 @@ export async function baseBackup(
     await fs.mkdir(path.join(target, 'pg_wal', 'archive_status'), { recursive: true });
     const stopped = await client.query(
       `select lsn::text as lsn, labelfile, spcmapfile, clock_timestamp() as time
-       from pg_backup_stop($1)`,
-      [options.waitForArchive === true],
+       from pg_backup_stop(false)`,
     );
     const {
       lsn: stopLsn,

@@ -45,13 +45,20 @@ export class History {
     return archiving(this.#archive);
   }
 
-  /** The anchor: a base backup of the running main Postgres whose WAL is archived. */
+  /**
+   * The anchor: a base backup of the running main Postgres, once the WAL up to its end is
+   * archived (waited for here: `pg_backup_stop` itself would check only once a second).
+   */
   async anchor(main: Instance): Promise<void> {
-    this.#anchor = await baseBackup(main.backupSource, this.#base, {
+    const backup = await baseBackup(main.backupSource, this.#base, {
       wal: false,
       owner: main.osUser,
-      waitForArchive: true,
     });
+    const { rows } = await main.admin.sql('select pg_walfile_name($1::pg_lsn) as segment', [
+      backup.stopLsn,
+    ]);
+    await this.#archived(main, rows[0].segment as string);
+    this.#anchor = backup;
   }
 
   /** Throws `BranchHistoryError` unless `point` of the main branch is inside the window. */

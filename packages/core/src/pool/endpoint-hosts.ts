@@ -189,7 +189,7 @@ export async function hostMismatches(
 /**
  * The check before the first connection (every pool asks `ready()`; one API round per endpoint,
  * then a settled promise). `error`: a mismatch fails every connection with a
- * `ConfigurationError`; `warn`: one log line. An API that cannot be asked is one warning and
+ * `ConfigurationError`; `warn`: one log line. An API that cannot be asked is one info line and
  * no check for this process (the doctor asks again): connections go on.
  */
 export class HostCheck {
@@ -236,9 +236,10 @@ export class HostCheck {
     try {
       problems = await hostMismatches(this.#directory, this.#expected);
     } catch (error) {
-      // once: connections go on (the doctor asks again); a stale host fails its own way later
-      this.#logger.warn(
-        `lakebase: could not check the hosts against the endpoint: ${error instanceof Error ? error.message : String(error)}`,
+      // once, at info (an identity without CAN USE on the project is common, not an alarm):
+      // connections go on, and the doctor's hosts check asks again
+      this.#logger.info(
+        `lakebase: could not check the hosts against the endpoint (hostCheck): ${error instanceof Error ? error.message : String(error)}`,
       );
       this.#passed = true;
       return;

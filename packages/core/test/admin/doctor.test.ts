@@ -48,6 +48,7 @@ describe('runDoctor', () => {
     const report = await doctor({ identities: [ALICE] });
     expect(report.checks.map((c) => [c.id, c.status])).toEqual([
       ['config', 'ok'],
+      ['hosts', 'ok'],
       ['credentials', 'ok'],
       ['login', 'ok'],
       ['tls', 'ok'],

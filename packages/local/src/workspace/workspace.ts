@@ -87,6 +87,7 @@ export class Workspace {
         directory,
         operations,
         isProtected: (name) => branches.isProtected(name),
+        appServicePrincipal: this.servicePrincipal.clientId,
         log,
       }),
       log,

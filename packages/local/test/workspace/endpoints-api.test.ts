@@ -126,12 +126,18 @@ describe('the endpoints API', () => {
     expect((await getEndpoint(ownerSdk(), lb.endpoint)).status.current_state).toBe('ACTIVE');
   });
 
-  it('reading needs CAN_USE on the project; unknown endpoints and branches are 404', async () => {
-    const sp = await fetch(`${lb.host}/api/2.0/postgres/${lb.endpoint}`, {
-      headers: { authorization: `Bearer ${lb.servicePrincipal.pat}` },
-    });
-    expect(sp.status).toBe(403);
-    expect(await sp.json()).toMatchObject({ error_code: 'PERMISSION_DENIED' });
+  it('reading needs CAN_USE on the project (an endpoint: or being the app’s SP); unknown endpoints and branches are 404', async () => {
+    const sp = (path: string) =>
+      fetch(`${lb.host}/api/2.0/postgres/${path}`, {
+        headers: { authorization: `Bearer ${lb.servicePrincipal.pat}` },
+      });
+    // the app's service principal reads its endpoint (the startup host checks), not the list
+    expect((await sp(lb.endpoint)).status).toBe(200);
+    const list = await sp(`${lb.branch}/endpoints`);
+    expect(list.status).toBe(403);
+    expect(await list.json()).toMatchObject({ error_code: 'PERMISSION_DENIED' });
+    const plain = await postgresApi(lb, ALICE, 'GET', lb.endpoint);
+    expect(plain.status).toBe(403);
     const missing = await postgresApi(lb, VIEWER, 'GET', `${lb.branch}/endpoints/nope`);
     expect(missing.status).toBe(404);
     const otherBranch = await postgresApi(

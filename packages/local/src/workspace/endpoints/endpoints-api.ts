@@ -7,8 +7,9 @@
  *          `{ spec: { endpoint_type } }`): READ_ONLY starts a streaming replica of the branch
  *   DELETE /api/2.0/postgres/{branch}/endpoints/{endpoint_id}       delete
  *
- * Create and delete answer a long-running operation. Reading needs CAN_USE on the project,
- * changes CAN_MANAGE. The computes themselves are the project's (`EndpointCatalog`).
+ * Create and delete answer a long-running operation. Reading needs CAN_USE on the project (an
+ * endpoint alone: also the app's service principal, which its app resource binds to the
+ * project — an assumption: the docs do not say), changes CAN_MANAGE. The computes themselves are the project's (`EndpointCatalog`).
  */
 import type { EndpointCatalog, EndpointType } from '../../base/endpoint-types.js';
 import type { Log } from '../../base/types.js';
@@ -30,6 +31,11 @@ export interface EndpointsApiDeps {
   operations: Operations;
   /** Protected branches' computes cannot be deleted. */
   isProtected(branch: string): boolean;
+  /**
+   * The app's service principal: bound to the project by its app resource, it may read an
+   * endpoint (as AppKit's and the kit's host checks do at startup) without CAN_USE.
+   */
+  appServicePrincipal?: string;
   log: Log;
 }
 
@@ -63,7 +69,7 @@ export class EndpointsApi {
     if (rest.length === 1 && rest[0]) {
       const name = `${branch}/endpoints/${decodeURIComponent(rest[0])}`;
       if (method === 'GET') {
-        allow('CAN_USE', 'read endpoints');
+        if (identity !== this.#deps.appServicePrincipal) allow('CAN_USE', 'read endpoints');
         sendJson(call.res, 200, endpointJson(this.#find(name)));
         return;
       }

@@ -4,12 +4,14 @@ import type { DB } from './db.js';
 
 // Configured from the environment Databricks Apps sets for a Lakebase resource
 // (DATABRICKS_HOST, DATABRICKS_CLIENT_ID/SECRET, LAKEBASE_ENDPOINT, PGHOST, PGDATABASE, ...).
-export const { kysely, asUser, destroy } = lakebaseKysely<DB>();
+const db = lakebaseKysely<DB>();
+export const { kysely, asUser, destroy } = db;
 
 // On start, as the service principal: it owns the tables the migrations create. Kysely's own
-// Migrator (kysely 0.28 and 0.29), its bookkeeping tables in schema `kysely`: on Lakebase the SP
-// may create schemas but not tables in `public` (the project owner's).
-await migrate(kysely, { migrationFolder: fileURLToPath(new URL('./migrations', import.meta.url)) });
+// Migrator (kysely 0.28 and 0.29), on the direct host (its lock is a session advisory lock,
+// which Lakebase's pooled host does not keep), its bookkeeping tables in schema `kysely`: on
+// Lakebase the SP may create schemas but not tables in `public` (the project owner's).
+await migrate(db, { migrationFolder: fileURLToPath(new URL('./migrations', import.meta.url)) });
 
 // In a request handler (Express/Node request, Fetch Request or a headers object):
 // every query runs as the signed-in user, so RLS shows them their own rows only.

@@ -32,6 +32,11 @@ export interface LakebaseKysely<DB> {
    */
   readonly read: Kysely<DB>;
   /**
+   * `Kysely<DB>` as the service principal on the direct host (`lakebase.direct`): what needs a
+   * session — Kysely's migration lock is a session advisory lock. Without a pooler, `kysely`.
+   */
+  readonly direct: Kysely<DB>;
+  /**
    * The request's user's `Kysely<DB>` (the verb every adapter answers): every query and
    * transaction runs as the user. Cached per user scope, so cheap per request.
    */
@@ -69,6 +74,10 @@ export function lakebaseKysely<DB>(options: LakebaseKyselyOptions = {}): Lakebas
   // `kysely.destroy()` on the SP instance closes an owned Lakebase, like destroying a pool would.
   const kysely = make(borrowPool(lakebase.pool, closeOwned));
 
+  // sessions (migrations) on the direct host when the SP's pool is on the pooler
+  const direct =
+    lakebase.direct === lakebase.pool ? kysely : make(borrowPool(lakebase.direct, async () => {}));
+
   // reads on the read-only endpoint, on the primary when the replica is behind (or absent)
   const read = lakebase.read.replica
     ? make(borrowPool(lakebase.read.pool, async () => {}, lakebase.pool))
@@ -94,12 +103,14 @@ export function lakebaseKysely<DB>(options: LakebaseKyselyOptions = {}): Lakebas
   return {
     kysely,
     read,
+    direct,
     lakebase,
     withUser: (req) => users.get(lakebase.asUser(req)),
     asUser: (req) => users.get(lakebase.asUser(req)).kysely,
     readAsUser: (req) => users.get(lakebase.asUser(req)).read,
     destroy: async () => {
       if (read !== kysely) await read.destroy();
+      if (direct !== kysely) await direct.destroy();
       await kysely.destroy();
       await closeOwned();
     },

@@ -71,17 +71,22 @@ export async function kyselyMigrationModule(): Promise<KyselyMigrationModule> {
 }
 
 /**
- * Applies every pending migration with Kysely's own `Migrator`, on `db` — pass the service
- * principal's `kysely` so that it owns what the migrations create. Kysely's migrator takes its own
- * lock (the `kysely_migration_lock` table): two instances starting at once apply each migration
+ * Applies every pending migration with Kysely's own `Migrator`, on `db` — pass the
+ * `lakebaseKysely()` object (or the service principal's `kysely`) so that the SP owns what the
+ * migrations create; given the object, it migrates on the direct host (`direct`), since Kysely's
+ * migration lock is a session advisory lock and Lakebase's pooled host keeps no session. Kysely's migrator takes that lock
+ * (and keeps its `kysely_migration_lock` table): two instances starting at once apply each migration
  * once. Resolves with what ran; throws the failing migration's error (that migration and the
  * ones after it are not applied).
  */
 export async function migrate(
   // biome-ignore lint/suspicious/noExplicitAny: any Kysely<DB> migrates
-  db: Kysely<any>,
+  target: Kysely<any> | { readonly direct: Kysely<any> },
   options: MigrateOptions,
 ): Promise<MigrationResult[]> {
+  // a lakebaseKysely(): its direct host (Kysely's migration lock is a session advisory lock,
+  // which a pooler does not keep)
+  const db = 'direct' in target ? target.direct : target;
   const given = [options.migrationFolder, options.migrations, options.provider].filter(
     (option) => option !== undefined,
   );

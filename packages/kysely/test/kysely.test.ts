@@ -27,7 +27,7 @@ const currentUser = async (db: Kysely<DB>) =>
 
 describe('migrations', () => {
   it('Kysely’s Migrator with a file provider runs as the service principal', async () => {
-    const { results, error } = await (await migratorFor(lk.kysely)).migrateToLatest();
+    const { results, error } = await (await migratorFor(lk.direct)).migrateToLatest();
     expect(error).toBeUndefined();
     expect(results?.map((r) => [r.migrationName, r.status])).toEqual([
       ['2026-01-01T00-00_notes', 'Success'],
@@ -49,8 +49,8 @@ describe('migrations', () => {
     try {
       const second = lakebaseKysely<DB>({ lakebase: other });
       const [a, b] = await Promise.all([
-        migratorFor(lk.kysely).then((m) => m.migrateToLatest()),
-        migratorFor(second.kysely).then((m) => m.migrateToLatest()),
+        migratorFor(lk.direct).then((m) => m.migrateToLatest()),
+        migratorFor(second.direct).then((m) => m.migrateToLatest()),
       ]);
       expect(a.error).toBeUndefined();
       expect(b.error).toBeUndefined();
@@ -65,9 +65,9 @@ describe('migrations', () => {
   });
 
   it('migrate(): the folder again is a no-op; inline migrations apply; a failing one throws', async () => {
-    expect(await migrate(lk.kysely, { migrationFolder })).toEqual([]);
+    expect(await migrate(lk, { migrationFolder })).toEqual([]);
 
-    const applied = await migrate(lk.kysely, {
+    const applied = await migrate(lk, {
       migrationTableSchema: 'extra_migrations',
       migrations: {
         '001_extra': {
@@ -83,14 +83,14 @@ describe('migrations', () => {
       { tableowner: lb.env.PGUSER },
     ]);
 
-    const failing = migrate(lk.kysely, {
+    const failing = migrate(lk, {
       migrationTableSchema: 'failing_migrations',
       migrations: {
         '001_bad': { up: async (db) => void (await sql`select * from no_such_table`.execute(db)) },
       },
     });
     await expect(failing).rejects.toMatchObject({ code: '42P01' });
-    await expect(migrate(lk.kysely, {})).rejects.toThrow(/exactly one of/);
+    await expect(migrate(lk, {})).rejects.toThrow(/exactly one of/);
   });
 });
 

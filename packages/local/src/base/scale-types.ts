@@ -10,6 +10,12 @@ export interface PoolerOptions {
   oauth?: boolean;
   /** PgBouncer's server connections per database and user (`default_pool_size`, default 5). */
   poolSize?: number;
+  /**
+   * Apps on `lb.env` use the pooled host: it also sets `LAKEBASE_POOLER=true` (default false).
+   * `LAKEBASE_LOCAL_POOLER=1` in the environment starts every local Lakebase this way (the kit's
+   * suites run pooled with it).
+   */
+  appsUsePooler?: boolean;
 }
 
 /** One row of PgBouncer's `SHOW POOLS` (numbers as numbers). */

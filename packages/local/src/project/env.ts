@@ -10,6 +10,8 @@ export interface EnvParts {
   tls: LocalTls | undefined;
   /** The main endpoint's pooled host, with a pooler. */
   pooled?: { host: string; port: number };
+  /** Apps on this env use the pooled host (`LAKEBASE_POOLER=true`). */
+  appsUsePooler?: boolean;
 }
 
 /** With a pooler, `lb.env` also names the pooled host and its port. */
@@ -18,6 +20,8 @@ export const POOLER_PORT_ENV = 'LAKEBASE_POOLER_PORT';
 
 export function lakebaseEnv(parts: EnvParts): LocalLakebaseEnv {
   const { host, servicePrincipal: sp, proxyPort, database, endpoint, tls, pooled } = parts;
+  const usePooler: Record<string, string> =
+    pooled && parts.appsUsePooler ? { LAKEBASE_POOLER: 'true' } : {};
   return {
     DATABRICKS_HOST: host,
     DATABRICKS_CLIENT_ID: sp.clientId,
@@ -30,6 +34,7 @@ export function lakebaseEnv(parts: EnvParts): LocalLakebaseEnv {
     ...(tls ? { PGSSLROOTCERT: tls.caFile } : {}),
     LAKEBASE_ENDPOINT: endpoint,
     ...(pooled ? { [POOLER_HOST_ENV]: pooled.host, [POOLER_PORT_ENV]: String(pooled.port) } : {}),
+    ...usePooler,
   };
 }
 
@@ -38,7 +43,7 @@ export function hostEnv(
   env: Record<string, string>,
   target: { host: string; port: number; endpoint: string },
 ): Record<string, string> {
-  const { [POOLER_HOST_ENV]: _host, [POOLER_PORT_ENV]: _port, ...rest } = env;
+  const { [POOLER_HOST_ENV]: _host, [POOLER_PORT_ENV]: _port, LAKEBASE_POOLER: _use, ...rest } = env;
   return {
     ...rest,
     PGHOST: target.host,

@@ -39,6 +39,7 @@ export function lakebaseHandle(parts: LakebaseParts): LocalLakebase {
     endpoint: settings.endpoint,
     tls,
     pooled: main.pooled,
+    appsUsePooler: settings.pooler?.appsUsePooler,
   });
   const faults = faultSwitches(workspace, project, settings.log);
   const counters = new Counters(main.stats, workspace);

@@ -20,7 +20,7 @@ export interface Settings {
   /** Read replicas of the main endpoint. */
   replicas: number;
   /** The pooler, if any. */
-  pooler: { oauth: boolean; poolSize: number } | undefined;
+  pooler: { oauth: boolean; poolSize: number; appsUsePooler: boolean } | undefined;
   /** How far back branches may start (seconds); undefined: no history kept. */
   historyRetentionSeconds: number | undefined;
   log: Log;
@@ -42,14 +42,20 @@ function retentionOf(value: number | undefined): number | undefined {
   return value;
 }
 
+/** `LAKEBASE_LOCAL_POOLER=1`: every local Lakebase without a `pooler` option gets one, used by `lb.env`. */
+export const POOLED_WORLD_ENV = 'LAKEBASE_LOCAL_POOLER';
+
 function poolerOf(value: LocalLakebaseOptions['pooler']): Settings['pooler'] {
+  if (value === undefined && process.env[POOLED_WORLD_ENV] === '1') {
+    value = { appsUsePooler: true };
+  }
   if (!value) return undefined;
   const options = value === true ? {} : value;
   const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
   if (!Number.isInteger(poolSize) || poolSize < 1) {
     throw new TypeError(`pooler.poolSize must be a positive integer, got ${poolSize}`);
   }
-  return { oauth: options.oauth !== false, poolSize };
+  return { oauth: options.oauth !== false, poolSize, appsUsePooler: options.appsUsePooler === true };
 }
 
 export function settingsOf(options: LocalLakebaseOptions): Settings {

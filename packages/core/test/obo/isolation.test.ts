@@ -4,11 +4,20 @@
  * alike. The SP pool has ONE connection in set-role and auto mode, so every hand-off between
  * users (and the SP) happens on the same Postgres session: whatever a user leaves there is what
  * the next one would find.
+ *
+ * With `LAKEBASE_LOCAL_POOLER=1` the same attacks run on the pooled host (PgBouncer, one server
+ * connection per pool): the kit refuses a statement that would leave session state there, so
+ * the state is left instead by another client of the pooler, as the same role — what any client
+ * of a shared pooler could do — and the next user must still find nothing.
  */
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationError, ReleasedClientError } from '../../src/base/errors.js';
+import {
+  AuthenticationError,
+  PoolerSessionError,
+  ReleasedClientError,
+} from '../../src/base/errors.js';
 import type { Lakebase, UserScope } from '../../src/index.js';
 import { createLakebase } from '../../src/lakebase.js';
 import { ALICE, BOB, capturingLogger } from '../support/obo-helpers.js';
@@ -21,8 +30,15 @@ let sp: string;
 const logger = capturingLogger();
 const opened: Lakebase[] = [];
 
+/** The pooled world (`LAKEBASE_LOCAL_POOLER=1`): apps on the pooler, one server connection per pool. */
+const POOLED = process.env.LAKEBASE_LOCAL_POOLER === '1';
+
 beforeAll(async () => {
-  lb = await startLocalLakebase({ users: [ALICE, BOB], grantSetRole: true });
+  lb = await startLocalLakebase({
+    users: [ALICE, BOB],
+    grantSetRole: true,
+    ...(POOLED ? { pooler: { appsUsePooler: true, poolSize: 1 } } : {}),
+  });
   sp = lb.servicePrincipal.clientId;
   await lb.sql(`grant create on schema public to "${sp}"`);
   const setup = make('login');
@@ -71,6 +87,45 @@ async function users(
   };
 }
 
+/**
+ * Leaves session state the way `run` does; where the kit refuses it on the pooler, another client
+ * of the pooler leaves it on the same pool's server connection instead: as `role` itself in login
+ * mode (its own PgBouncer pool), as the SP under `SET ROLE role` otherwise (the SP's pool).
+ */
+async function leave(
+  mode: Mode,
+  role: string | undefined,
+  run: () => Promise<unknown>,
+  sql: string,
+  values?: unknown[],
+): Promise<void> {
+  try {
+    await run();
+    return;
+  } catch (error) {
+    if (!(error instanceof PoolerSessionError)) throw error;
+  }
+  const pooler = lb.pooler!;
+  const login = mode === 'login' && role !== undefined ? role : sp;
+  const client = new pg.Client({
+    host: pooler.host,
+    port: pooler.port,
+    database: lb.database,
+    user: login,
+    password: lb.mintPgToken(login).token,
+    ssl: { ca: lb.tls!.caPem, host: pooler.host },
+  });
+  await client.connect();
+  try {
+    // (it may itself find what an earlier client left on that server connection)
+    await client.query('reset role; reset all');
+    if (login !== role && role !== undefined) await client.query(`set role "${role}"`);
+    await client.query(sql, values);
+  } finally {
+    await client.end();
+  }
+}
+
 const codeOf = (promise: Promise<unknown>) =>
   promise.then(
     () => 'no error',
@@ -108,10 +163,12 @@ describe.each(MODES)("userPools.mode '%s'", (mode) => {
 
   it('a cursor WITH HOLD is gone when the next user gets the session', async () => {
     const { alice, bob } = await users(mode);
-    await alice.query('declare leak cursor with hold for select body from public.items');
+    const hold = 'declare leak cursor with hold for select body from public.items';
+    await leave(mode, ALICE, () => alice.query(hold), hold);
     expect(await codeOf(bob.query('fetch all from leak'))).toBe('34000'); // no such cursor
     const client = await alice.pool.connect();
-    await client.query('declare leak2 cursor with hold for select body from public.items');
+    const hold2 = 'declare leak2 cursor with hold for select body from public.items';
+    await leave(mode, ALICE, () => client.query(hold2), hold2);
     client.release();
     const bobs = await bob.pool.connect();
     expect(await codeOf(bobs.query('fetch all from leak2'))).toBe('34000');
@@ -121,27 +178,32 @@ describe.each(MODES)("userPools.mode '%s'", (mode) => {
 
   it('what the service principal leaves in its session never reaches a user', async () => {
     const { lakebase, alice } = await users(mode);
-    await lakebase.query('declare sp_cursor cursor with hold for select body from iso.secret');
-    await lakebase.query(`set search_path = iso, public`);
-    expect(await codeOf(alice.query('fetch all from sp_cursor'))).toBe('34000');
+    // a name per mode: on the pooler what the SP leaves stays on its pool's server connection
+    const cursor = `sp_cursor_${mode.replace('-', '_')}`;
+    const hold = `declare ${cursor} cursor with hold for select body from iso.secret`;
+    await leave(mode, undefined, () => lakebase.query(hold), hold);
+    const path = 'set search_path = iso, public';
+    await leave(mode, undefined, () => lakebase.query(path), path);
+    expect(await codeOf(alice.query(`fetch all from ${cursor}`))).toBe('34000');
     const client = await alice.pool.connect();
-    expect(await codeOf(client.query('fetch all from sp_cursor'))).toBe('34000');
+    expect(await codeOf(client.query(`fetch all from ${cursor}`))).toBe('34000');
     expect((await client.query(`select current_setting('search_path') as path`)).rows[0].path).toBe(
       '"$user", public',
     );
     client.release();
-    await lakebase.query('close all');
+    await lakebase.direct.query('close all');
   });
 
   it("a temp table never shadows another user's table, nor catches their writes", async () => {
     const { lakebase, alice, bob } = await users(mode);
-    await alice.query(
-      `create temp table items as select 'forged by alice'::text as body, $1::text as owner`,
-      [BOB],
-    );
-    expect((await alice.query('select body from items')).rows).toEqual([
-      { body: 'forged by alice' },
-    ]);
+    const forge = `create temp table items as select 'forged by alice'::text as body, $1::text as owner`;
+    await leave(mode, ALICE, () => alice.query(forge, [BOB]), forge, [BOB]);
+    if (!POOLED) {
+      // her own session has it (on the pooler the kit refused it; another client left it)
+      expect((await alice.query('select body from items')).rows).toEqual([
+        { body: 'forged by alice' },
+      ]);
+    }
     // bob reads his own rows from public.items, never alice's forged one
     const bobSees = (await bob.query('select body, owner from items')).rows;
     expect(bobSees).toContainEqual({ body: 'bob 1', owner: BOB });
@@ -163,26 +225,36 @@ describe.each(MODES)("userPools.mode '%s'", (mode) => {
     const heard: string[] = [];
     const client = await alice.pool.connect();
     client.on('notification', (message) => heard.push(String(message.payload)));
-    await client.query('listen secrets');
-    await client.query('select pg_advisory_lock(4242)');
-    await client.query(`set search_path = pg_catalog`);
-    await client.query(`select set_config('app.owner', 'alice', false)`);
+    // a lock id per mode: on the pooler a session lock stays on its server connection for good
+    const [lockA, lockB] = { login: [4242, 4343], 'set-role': [4244, 4345], auto: [4246, 4347] }[
+      mode
+    ];
+    for (const sql of [
+      'listen secrets',
+      `select pg_advisory_lock(${lockA})`,
+      'set search_path = pg_catalog',
+      `select set_config('app.owner', 'alice', false)`,
+    ]) {
+      await leave(mode, ALICE, () => client.query(sql), sql);
+    }
     client.release();
-    await alice.query('select pg_advisory_lock(4343)');
+    const lock = `select pg_advisory_lock(${lockB})`;
+    await leave(mode, ALICE, () => alice.query(lock), lock);
 
     const bobs = await bob.pool.connect();
     // alice's LISTEN is not bob's session's (nor is it left on the connection he got)
     expect(
       (await bobs.query('select count(*)::int as n from pg_listening_channels()')).rows[0].n,
     ).toBe(0);
-    await bobs.query('listen secrets');
+    // (on the pooler the kit refuses LISTEN: bob only notifies)
+    if (!POOLED || mode !== 'login') await bobs.query('listen secrets');
     await bobs.query(`notify secrets, 'for bob only'`);
     const state = await bobs.query(
       `select current_user as who, current_setting('search_path') as path,
               current_setting('app.owner', true) as owner,
               (select count(*)::int from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()) as locks`,
     );
-    await bobs.query('unlisten *');
+    if (!POOLED || mode !== 'login') await bobs.query('unlisten *');
     bobs.release();
     const { owner, ...rest } = state.rows[0];
     expect(rest).toEqual({ who: BOB, path: '"$user", public', locks: 0 });
@@ -195,7 +267,8 @@ describe.each(MODES)("userPools.mode '%s'", (mode) => {
   it('statements made with SQL PREPARE are gone; pg’s own named statements keep working', async () => {
     const { alice, bob } = await users(mode);
     const client = await alice.pool.connect();
-    await client.query('prepare alice_reads as select body from public.items');
+    const prepare = 'prepare alice_reads as select body from public.items';
+    await leave(mode, ALICE, () => client.query(prepare), prepare);
     client.release();
     await alice.query(`do $$ begin execute 'prepare alice_too as select 1'; end $$`);
     const named = { name: 'bob-named', text: 'select current_user as who' };

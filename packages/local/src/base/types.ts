@@ -110,7 +110,10 @@ export interface LocalStats {
   authAttempts: number;
   /** Password messages rejected by the proxy (28P01). */
   authFailures: number;
-  /** Proxied connections per Postgres role. */
+  /**
+   * Proxied client connections per Postgres role, at the main endpoint's doors (direct and, with
+   * a pooler, pooled). Server connections behind the pooler: `lb.pooler.pools()`.
+   */
   connections: Record<string, ConnectionStats>;
   openConnections: number;
   peakConnections: number;

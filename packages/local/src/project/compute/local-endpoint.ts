@@ -56,7 +56,7 @@ export class LocalEndpoint {
   readonly createTime = new Date();
   readonly instance: Instance;
   readonly suspension = new Suspension();
-  /** The direct door's counters. */
+  /** The doors' counters (direct and pooled: client connections and logins). */
   readonly stats = new ProxyStats();
   readonly #spec: EndpointSpec;
   #direct: WireProxy | undefined;
@@ -123,7 +123,8 @@ export class LocalEndpoint {
           log,
         }),
         suspension: this.suspension,
-        stats: new ProxyStats(),
+        // client logins at either door count alike (`lb.stats()`): what a kit's pool opens
+        stats: this.stats,
         // PgBouncer's admin console (its `pgbouncer` database) is the emulator's alone.
         refuseDatabases: ['pgbouncer'],
       });

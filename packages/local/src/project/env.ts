@@ -43,7 +43,12 @@ export function hostEnv(
   env: Record<string, string>,
   target: { host: string; port: number; endpoint: string },
 ): Record<string, string> {
-  const { [POOLER_HOST_ENV]: _host, [POOLER_PORT_ENV]: _port, LAKEBASE_POOLER: _use, ...rest } = env;
+  const {
+    [POOLER_HOST_ENV]: _host,
+    [POOLER_PORT_ENV]: _port,
+    LAKEBASE_POOLER: _use,
+    ...rest
+  } = env;
   return {
     ...rest,
     PGHOST: target.host,

@@ -55,7 +55,11 @@ function poolerOf(value: LocalLakebaseOptions['pooler']): Settings['pooler'] {
   if (!Number.isInteger(poolSize) || poolSize < 1) {
     throw new TypeError(`pooler.poolSize must be a positive integer, got ${poolSize}`);
   }
-  return { oauth: options.oauth !== false, poolSize, appsUsePooler: options.appsUsePooler === true };
+  return {
+    oauth: options.oauth !== false,
+    poolSize,
+    appsUsePooler: options.appsUsePooler === true,
+  };
 }
 
 export function settingsOf(options: LocalLakebaseOptions): Settings {

@@ -118,8 +118,8 @@ describe('read replicas', () => {
       const lakebase = make({ userPools: { mode } });
       const alice = lakebase.asUser(await lb.userHeaders(ALICE));
       const bob = lakebase.asUser(await lb.userHeaders(BOB));
-      await alice.query("insert into rr.notes (body) values ('alice " + mode + "')");
-      await bob.query("insert into rr.notes (body) values ('bob " + mode + "')");
+      await alice.query(`insert into rr.notes (body) values ('alice ${mode}')`);
+      await bob.query(`insert into rr.notes (body) values ('bob ${mode}')`);
       const sql =
         'select current_user as who, pg_is_in_recovery() as standby, array_agg(body order by id) as bodies from rr.notes';
       const seen = (await alice.read.query(sql)).rows[0];

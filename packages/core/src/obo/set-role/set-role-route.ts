@@ -93,7 +93,7 @@ export class SetRoleRoute implements Route {
         sessions.afterInline(client, role, preamble, undefined);
         const writes = this.#side.writes;
         const statement = typeof text === 'string' ? text : text.text;
-        if (!writes || !writes.mayWrite(statement)) {
+        if (!writes?.mayWrite(statement)) {
           client.release();
           resolve(result);
           return;

@@ -113,6 +113,8 @@ export class LakebasePlugin extends Plugin<LakebasePluginConfig> implements Tool
       );
       this.#owned = true;
     }
+    // a PGHOST that is not a host of LAKEBASE_ENDPOINT stops the app here, not at the first query
+    await appkitAsync(() => (this.#lakebase as Lakebase).ready());
     this.#logger.info('Lakebase SP pool initialized');
     this.#orm = new OrmAccessors(this.#lakebase, await loadOrmModules(this.#logger));
     this.#logger.info('Lakebase OBO pool manager initialized');

@@ -201,6 +201,21 @@ describe('errors through the plugin', () => {
     });
   });
 
+  it('a stale PGHOST (not a host of LAKEBASE_ENDPOINT) stops setup, naming both', async () => {
+    const stale = new LakebasePlugin({
+      name: 'lakebase',
+      pool: { host: '127.0.0.9' },
+      doctor: false,
+      logger: { info: false },
+    });
+    const error = await rejection(stale.setup());
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toMatch(
+      /PGHOST 127\.0\.0\.9:\d+ is not a host of projects\/local\/branches\/main\/endpoints\/primary \(it answers 127\.0\.0\.1\)/,
+    );
+    expect((error as Error).cause).toMatchObject({ code: 'LAKEBASE_CONFIGURATION' });
+  });
+
   it('after shutdown: ConnectionError 503 from every call', async () => {
     const closed = await make();
     const user = await lb.userHeaders(ALICE);

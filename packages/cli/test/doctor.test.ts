@@ -143,7 +143,7 @@ describe('lakebase-kit doctor', () => {
   it('the README and --help list exactly the checks doctor runs', async () => {
     const run = await cli(['doctor', '--json', '--identity', ALICE], world.lb.env);
     const ran = (JSON.parse(run.stdout) as Report).checks.map((c) => c.id);
-    expect(ran).toHaveLength(10);
+    expect(ran).toHaveLength(11);
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const table = readme.slice(readme.indexOf('| check '));
     const documented = table

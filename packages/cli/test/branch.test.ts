@@ -242,11 +242,13 @@ describe('lakebase-kit branch', () => {
       const error = failed(await cli(['branch', action, 'pr-2', '--json']));
       expect(error.code, action).toBe('LAKEBASE_BRANCH_PROTECTED');
       expect(error.branch).toBe(`${PROJECT}/branches/pr-2`);
-      expect(error.message).toContain('lakebase-kit branch protect --off');
+      expect(error.message).toMatch(/\(lakebase-kit branch protect (pr-2 )?--off\)/);
     }
     const plain = await cli(['branch', 'delete', 'pr-2']);
     expect(plain.stdout).toBe('');
-    expect(plain.stderr).toMatch(/^lakebase-kit branch: .*pr-2 is protected: .*protect --off\)/);
+    expect(plain.stderr).toMatch(
+      /^lakebase-kit branch: .*pr-2 is protected: .*protect (pr-2 )?--off\)/,
+    );
     const replace = failed(await cli(['branch', 'create', 'pr-2', '--ttl', '1h', '--json']));
     expect(replace.code).toBe('LAKEBASE_BRANCH_PROTECTED');
     expect(replace.message).toContain('is protected');

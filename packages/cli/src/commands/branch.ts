@@ -390,15 +390,19 @@ async function createFailure(
 }
 
 /**
- * `protect`'s refusal: a project has one protected branch, and core reports that refusal as
- * this branch being protected (its message matches /protect/); the other one is named here.
+ * `protect`'s refusal: a project has one protected branch. Core reports that refusal as this
+ * branch being protected (it maps every FAILED_PRECONDITION that mentions protection so), or,
+ * were it to tell them apart, as the API's own error; either way the other branch is named.
  */
 async function protectFailure(
   error: unknown,
   api: LakebaseBranchesApi,
   name: string,
 ): Promise<unknown> {
-  if (!(error instanceof BranchProtectedError)) return error;
+  const oneAllowed =
+    error instanceof BranchProtectedError ||
+    (error instanceof BranchesApiError && /already protected|one protected/i.test(error.message));
+  if (!oneAllowed) return error;
   const others = (await api.list().catch(() => []))
     .filter((b) => b.name !== name && (b.status?.is_protected || b.spec?.is_protected))
     .map((b) => b.name);

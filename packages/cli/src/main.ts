@@ -6,7 +6,12 @@ import { commands } from './commands/index.js';
 function usage(list: Command[]): string {
   const width = Math.max(...list.map((command) => command.name.length));
   const lines = list.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
-  return `Usage: lakebase-kit <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun \`lakebase-kit <command> --help\` for a command's options.\n`;
+  return (
+    `Usage: lakebase-kit <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n` +
+    "Branches: exec, doctor and dev take --branch <id>, for that Lakebase branch's compute\n" +
+    '(lakebase-kit branch create pr-42 --ttl 72h; lakebase-kit exec --branch pr-42 -- npm test).\n\n' +
+    "Run `lakebase-kit <command> --help` for a command's options.\n"
+  );
 }
 
 /**

@@ -308,3 +308,121 @@ describe('lakebase-kit dev (built bin)', () => {
     expect(existsSync(envFile)).toBe(false);
   });
 });
+
+describe('lakebase-kit dev --branch (built bin)', () => {
+  it('--branch: bad ids and combinations are usage errors (exit 2)', async () => {
+    const io = { out: [] as string[], err: [] as string[] };
+    expect(await main(['dev', '--branch', 'Dev_Alice'], collect(io))).toBe(2);
+    expect(io.err.join('')).toContain('Invalid --branch id "Dev_Alice"');
+    expect(io.err.join('')).toContain('try "dev-alice"');
+    expect(await main(['dev', '--branch', 'dev-ann', '--replicas', '1'], collect(io))).toBe(2);
+    expect(io.err.join('')).toContain('--branch cannot be combined with --replicas or --pooler');
+    expect(await main(['dev', '--branch', 'main'], collect(io))).toBe(2);
+    expect(io.err.join('')).toContain('--branch main is the main branch itself');
+  });
+
+  it("a developer's own branch: migrations as the service principal land there, the doctor confirms the owner, main is untouched", async () => {
+    const dir = path.join(cwd, 'own-branch');
+    await fs.mkdir(dir);
+    const proc = spawn(
+      process.execPath,
+      [bin, 'dev', '--branch', 'dev-ann', '--users', 'ann@example.com'],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child = proc;
+    let output = '';
+    proc.stdout!.on('data', (chunk) => (output += chunk));
+    proc.stderr!.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', () => output.includes('Press Ctrl+C to stop.') && resolve());
+      exited.then((code) => reject(new Error(`dev exited early (${code}): ${output}`)));
+    });
+    try {
+      const branchEndpoint = 'projects/local/branches/dev-ann/endpoints/primary';
+      const env = parseEnv(readFileSync(path.join(dir, '.env.local'), 'utf8'));
+      expect(env.LAKEBASE_ENDPOINT).toBe(branchEndpoint);
+      expect(env.PGHOST).toMatch(/^127\.0\.0\.\d+$/);
+      expect(env.PGUSER).toBe(env.DATABRICKS_CLIENT_ID);
+      const owner = parseEnv(readFileSync(path.join(dir, '.env.owner.local'), 'utf8'));
+      expect(owner).toMatchObject({ LAKEBASE_ENDPOINT: branchEndpoint, PGHOST: env.PGHOST });
+      const main = /^# Main branch: LAKEBASE_ENDPOINT=(\S+) PGHOST=(\S+) PGPORT=(\d+)$/m.exec(
+        output,
+      );
+      expect(main, output).not.toBeNull();
+      const [, mainEndpoint, mainHost, mainPort] = main as unknown as string[];
+      expect(mainEndpoint).toBe('projects/local/branches/main/endpoints/primary');
+      expect(`${mainHost}:${mainPort}`).not.toBe(`${env.PGHOST}:${env.PGPORT}`);
+      expect(output).toContain(
+        '(set -a; . ./.env.local; set +a; lakebase-kit exec -- npm run migrate && lakebase-kit doctor)',
+      );
+
+      const launcherDir = fileURLToPath(new URL('../../../node_modules/.bin', import.meta.url));
+      const shell = (script: string) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+          const sh = spawn('/bin/sh', ['-c', script], {
+            cwd: dir,
+            env: { PATH: `${launcherDir}:${process.env.PATH}`, HOME: dir },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          const out = { stdout: '', stderr: '' };
+          sh.stdout!.on('data', (chunk) => (out.stdout += chunk));
+          sh.stderr!.on('data', (chunk) => (out.stderr += chunk));
+          sh.once('close', (code) => resolve({ code, ...out }));
+        });
+      const asApp = (command: string) => shell(`set -a; . ./.env.local; set +a; ${command}`);
+      const asOwner = (command: string) =>
+        shell(`set -a; . ./.env.owner.local; set +a; ${command}`);
+      // The "migration", as the printed line runs it: lakebase-kit exec with .env.local loaded.
+      const migrate = await asApp(
+        `lakebase-kit exec -- psql -v ON_ERROR_STOP=1 -qc "create schema app; ` +
+          `create table app.items (id int primary key, name text); insert into app.items values (1, 'on the branch')"`,
+      );
+      expect(migrate.stderr).toBe('');
+      expect(migrate.code).toBe(0);
+      const doctor = await asApp('lakebase-kit doctor --json');
+      expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
+      const checks = (text: string) =>
+        Object.fromEntries(
+          (JSON.parse(text).checks as { id: string; status: string; finding: string }[]).map(
+            (check) => [check.id, check],
+          ),
+        );
+      const report = checks(doctor.stdout);
+      expect(report.config!.finding).toContain('(branch projects/local/branches/dev-ann)');
+      expect(report.hosts!.status).toBe('ok');
+      expect(report.ownership).toMatchObject({
+        status: 'ok',
+        finding: `${env.DATABRICKS_CLIENT_ID} owns every object in app`,
+      });
+      // Main is as it was: no schema app there.
+      const onMain = await asApp(
+        `lakebase-kit exec --endpoint ${mainEndpoint} --host ${mainHost} --port ${mainPort} -- ` +
+          `psql -Atc "select count(*) from pg_namespace where nspname = 'app'"`,
+      );
+      expect(onMain.stderr).toBe('');
+      expect(onMain.stdout).toBe('0\n');
+      // The doctor can tell: what another identity makes (here the owner, on the branch) is flagged.
+      const stray = await asOwner(
+        `lakebase-kit exec -- psql -v ON_ERROR_STOP=1 -qc "create schema scratch; create table scratch.notes (body text)"`,
+      );
+      expect(stray.code, stray.stderr).toBe(0);
+      const after = await asApp('lakebase-kit doctor --json');
+      expect(after.code).toBe(1);
+      expect(checks(after.stdout).ownership).toMatchObject({
+        status: 'error',
+        finding: expect.stringContaining('table scratch.notes (owner "owner@example.com")'),
+      });
+
+      proc.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(existsSync(path.join(dir, '.env.local'))).toBe(false);
+      expect(existsSync(path.join(dir, '.env.owner.local'))).toBe(false);
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    }
+  });
+});

@@ -4,7 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
+import {
+  type LocalLakebase,
+  type LocalLakebaseOptions,
+  startLocalLakebase,
+} from '@lakebase-kit/local';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 
@@ -19,12 +23,12 @@ export interface CliWorld {
   home: string;
 }
 
-/** A local Lakebase (with alice) and an empty HOME for this test file. */
-export function useCliWorld(): CliWorld {
+/** A local Lakebase (with alice, and `options`) and an empty HOME for this test file. */
+export function useCliWorld(options: LocalLakebaseOptions = {}): CliWorld {
   const world = {} as CliWorld;
   beforeAll(async () => {
     world.home = mkdtempSync(path.join(os.tmpdir(), 'lakebase-cli-'));
-    world.lb = await startLocalLakebase({ users: [ALICE] });
+    world.lb = await startLocalLakebase({ users: [ALICE], ...options });
   });
   afterAll(async () => {
     await world.lb?.stop();

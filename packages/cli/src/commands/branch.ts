@@ -7,12 +7,19 @@
  * stderr; `--json` makes stdout one JSON document.
  */
 import { parseArgs } from 'node:util';
+import { LakebaseError, ValidationError } from '@lakebase-kit/core';
 import {
+  BranchExistsError,
+  BranchesApiError,
+  BranchProtectedError,
   type BranchSpec,
+  branchIdProblem,
   createWorkspaceClient,
   type LakebaseBranch,
   LakebaseBranchesApi,
   type LakebaseEndpoint,
+  NotFoundError,
+  toBranchId,
 } from '@lakebase-kit/core/admin';
 import { type Command, type CommandIO, UsageError } from './command.js';
 import {
@@ -24,7 +31,7 @@ import {
   type TargetFlags,
 } from './env.js';
 import { actingIdentity } from './identity.js';
-import { fail } from './token.js';
+import { fail, isUsageError, oneLine } from './token.js';
 
 export const BRANCH_HELP = `Usage: lakebase-kit branch <command> [options]
 
@@ -33,22 +40,30 @@ export const BRANCH_HELP = `Usage: lakebase-kit branch <command> [options]
       Creates branch <id> from --from (default: the project's default branch), as it is now or
       as it was --at an RFC 3339 time or an LSN (within the restore window), with an expiry:
       --ttl 24h (s, m, h, d), --expire-time, or --no-expiry for a permanent branch. Then creates
-      its read-write compute (--endpoint-id, default primary) and waits until both are ready.
-      --print-env prints the branch's connection variables, as \`branch env\` does.
-  branch list [--json]                    every branch of the project, with state and expiry
-  branch get <id> [--json]                one branch, with its computes
+      its read-write compute (--endpoint-id, default primary) unless it has one, and waits until
+      both are ready. --print-env then prints the branch's variables, as \`branch env\` does.
+  branch list [--json]                    the project's branches: state, flags, parent, expiry
+  branch get <id> [--json]                one branch, with its computes (host:port)
   branch env <id> [--format shell|dotenv|json]
-      PGHOST ... PGPASSWORD and DATABASE_URL for the branch's read-write compute (a fresh token).
+      LAKEBASE_ENDPOINT, PGHOST, PGPORT ... PGPASSWORD (a fresh token) and DATABASE_URL for the
+      branch's read-write compute, as the current identity.
   branch reset <id>                       to its parent's current state (its changes are lost)
-  branch protect <id> [--off]             protected branches cannot be deleted or reset
+  branch protect <id> [--off]             a protected branch cannot be deleted or reset (one
+                                          protected branch per project)
   branch delete <id>                      soft delete (\`undelete\` brings it back while it is kept)
   branch undelete <id>
 
 Branch ids: 1-63 characters, lowercase letters, digits and hyphens, starting with a letter
-(pr-123, dev-alice). The project is the one of --endpoint / $LAKEBASE_ENDPOINT, or --project.
-Creating, resetting, protecting and deleting need CAN MANAGE on the project; reading needs
-CAN USE. An app runs on a branch with no code change: LAKEBASE_ENDPOINT, PGHOST (and PGPORT)
-of its compute, as \`branch env\` prints them, or \`lakebase-kit exec --branch <id> -- <cmd>\`.
+(pr-123, dev-alice); a bad one is refused before any call, with one to use instead. The
+project is the one of --endpoint / $LAKEBASE_ENDPOINT, or --project. Creating, resetting,
+protecting and deleting need CAN MANAGE on the project; reading needs CAN USE. An app runs on a
+branch with no code change: LAKEBASE_ENDPOINT, PGHOST and PGPORT of its compute, as
+\`branch env\` prints them, or \`lakebase-kit exec --branch <id> -- <cmd>\`.
+
+Progress goes to stderr. With --json, stdout is one JSON document: the result, or on failure
+{"error": {"code": "LAKEBASE_BRANCH_PROTECTED", "message": ...}} (exit code 2 either way; codes:
+LAKEBASE_VALIDATION, LAKEBASE_BRANCH_EXISTS, LAKEBASE_BRANCH_PROTECTED, LAKEBASE_NOT_FOUND,
+LAKEBASE_PERMISSION_DENIED, LAKEBASE_BRANCHES_API).
 
 Options:
   --project <p>       projects/<p> (default: the project of the endpoint)
@@ -56,8 +71,9 @@ Options:
 ${TARGET_HELP}
 
 Examples:
-  lakebase-kit branch create pr-42 --ttl 72h --print-env --format dotenv > .env.pr-42
+  lakebase-kit branch create pr-42 --from production --ttl 72h
   lakebase-kit branch create before-migration --at 2026-12-07T09:00:00Z --no-expiry
+  lakebase-kit branch env pr-42 --format dotenv > .env.pr-42   # keep it out of git
   lakebase-kit exec --branch pr-42 -- npx drizzle-kit migrate
   lakebase-kit branch delete pr-42
 `;
@@ -81,6 +97,10 @@ const OPTIONS = {
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
 const LSN = /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/;
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** An RFC 3339 time as the API takes it: `T` between date and time, `Z` upper case. */
+const rfc3339 = (text: string): string =>
+  text.replace(/^(\d{4}-\d{2}-\d{2})[Tt ]/, '$1T').replace(/z$/, 'Z');
 
 /** `24h`, `90m`, `7d`, `3600s` (or bare seconds) → the API's duration (`86400s`). */
 export function parseTtl(text: string): string {
@@ -115,7 +135,8 @@ export function createSpec(
   if (values.at !== undefined) {
     if (LSN.test(values.at)) spec.source_branch_lsn = values.at.toUpperCase();
     else if (RFC3339.test(values.at) && !Number.isNaN(Date.parse(values.at))) {
-      spec.source_branch_time = new Date(values.at).toISOString();
+      // As given (microseconds kept: Postgres' clock has them), in the API's RFC 3339 form.
+      spec.source_branch_time = rfc3339(values.at);
     } else {
       throw new UsageError(
         `--at must be an RFC 3339 time (2026-12-07T09:00:00Z) or an LSN (0/16B3748), got "${values.at}"`,
@@ -129,7 +150,7 @@ export function createSpec(
         `--expire-time must be an RFC 3339 time, got "${values['expire-time']}"`,
       );
     }
-    spec.expire_time = new Date(values['expire-time']).toISOString();
+    spec.expire_time = rfc3339(values['expire-time']);
   }
   if (values['no-expiry']) spec.no_expiry = true;
   if (values.protected) spec.is_protected = true;
@@ -154,9 +175,35 @@ export function branchesApi(
   io: Pick<CommandIO, 'env' | 'stderr'>,
 ): LakebaseBranchesApi {
   const acting = actingIdentity(flags, io.env);
+  let last: string | undefined;
   return new LakebaseBranchesApi(createWorkspaceClient(acting.env), projectOf(flags, io.env), {
-    onProgress: (message) => io.stderr(`lakebase-kit branch: ${message}\n`),
+    // Each poll of an operation reports; a state is printed once, when it changes.
+    onProgress: (message) => {
+      if (message !== last) io.stderr(`lakebase-kit branch: ${message}\n`);
+      last = message;
+    },
   });
+}
+
+/**
+ * `id`, checked before any call: a bad one is a `ValidationError` that names the rule and, when
+ * one can be made of it, a valid id to use instead (`Dev_Alice` → `dev-alice`).
+ */
+export function checkedBranchId(id: string, what = 'branch id'): string {
+  const bare = id.startsWith('projects/') ? (id.split('/branches/')[1]?.split('/')[0] ?? id) : id;
+  const problem = branchIdProblem(bare);
+  if (!problem) return id;
+  let suggestion = '';
+  try {
+    suggestion = `; try "${toBranchId(bare)}"`;
+  } catch {
+    // nothing valid can be made of it
+  }
+  throw new ValidationError(
+    `Invalid ${what} "${bare}": ${problem}. A branch id is 1-63 characters, lowercase letters, ` +
+      `digits and hyphens, starting with a letter (pr-123, dev-alice)${suggestion}`,
+    { option: 'branchId' },
+  );
 }
 
 /** The branch's read-write compute: its endpoint path, and host and port to connect to. */
@@ -183,17 +230,23 @@ function isReadWrite(endpoint: LakebaseEndpoint): boolean {
   return type === undefined || type === 'ENDPOINT_TYPE_READ_WRITE';
 }
 
-/** The read-write compute of branch `id`, or a usage error naming the fix. */
+/**
+ * The read-write compute of branch `id` (its id checked first), or a `NotFoundError` naming
+ * the fix: a deleted branch has none until it is undeleted.
+ */
 export async function branchTarget(api: LakebaseBranchesApi, id: string): Promise<BranchTarget> {
+  checkedBranchId(id);
   const endpoints = await api.listEndpoints(id);
   const found = endpoints.filter(isReadWrite).map(targetOf).find(Boolean);
-  if (!found) {
-    throw new UsageError(
-      `Branch ${api.branchName(id)} has no read-write compute with a host yet: create one ` +
-        `(lakebase-kit branch create makes it; or databricks postgres create-endpoint)`,
-    );
-  }
-  return found;
+  if (found) return found;
+  const name = api.branchName(id);
+  const state = (await api.get(id).catch(() => undefined))?.status?.current_state;
+  throw new NotFoundError(
+    state === 'DELETED'
+      ? `Branch ${name} is deleted, so it has no compute: lakebase-kit branch undelete ${idOf(name)} brings it back`
+      : `Branch ${name} has no read-write compute with a host yet (${state ?? 'state unknown'}): ` +
+          'create one (lakebase-kit branch create makes it; or databricks postgres create-endpoint)',
+  );
 }
 
 /** Polls `read` every `pauseMs` until `done` (or `timeoutMs`), reporting state changes. */
@@ -222,23 +275,34 @@ async function waitUntil<T>(
   }
 }
 
+/** The id of `projects/<p>/branches/<id>` (or the text itself). */
+const idOf = (name: string): string => name.split('/').at(-1) ?? name;
+
+/** When a branch expires: its `expire_time`, `never` (no_expiry), or `-` when unknown. */
+function expiryOf(branch: LakebaseBranch): string {
+  const status = branch.status ?? {};
+  if (status.expire_time) return status.expire_time;
+  if (status.no_expiry || branch.spec?.no_expiry) return 'never';
+  return branch.spec?.expire_time ?? branch.spec?.ttl ?? '-';
+}
+
+/**
+ * One row of `list` and `get`. PARENT is the branch it was made from (`source_branch`): the
+ * Branch's own `parent` is its project.
+ */
 function summary(branch: LakebaseBranch): string[] {
   const status = branch.status ?? {};
-  const expiry = status.no_expiry
-    ? 'never'
-    : (status.expire_time ?? branch.spec?.expire_time ?? branch.spec?.ttl ?? '-');
+  const source = status.source_branch ?? branch.spec?.source_branch;
   return [
-    branch.name.split('/').at(-1) ?? branch.name,
+    idOf(branch.name),
     status.current_state ?? '-',
     status.default
       ? 'default'
       : status.is_protected || branch.spec?.is_protected
         ? 'protected'
         : '',
-    (branch.parent ?? status.source_branch ?? branch.spec?.source_branch ?? '-')
-      .split('/')
-      .at(-1) as string,
-    expiry,
+    source ? idOf(source) : '-',
+    expiryOf(branch),
   ];
 }
 
@@ -257,10 +321,10 @@ function table(rows: string[][]): string {
 async function printEnv(
   api: LakebaseBranchesApi,
   id: string,
-  values: TargetFlags & { format?: string },
+  values: TargetFlags & { format?: string; json?: boolean },
   io: CommandIO,
 ): Promise<void> {
-  const format = (values.format ?? 'shell') as EnvFormat;
+  const format = (values.format ?? (values.json ? 'json' : 'shell')) as EnvFormat;
   if (!['shell', 'dotenv', 'json'].includes(format)) {
     throw new UsageError(`Unknown --format "${values.format}": expected shell, dotenv or json`);
   }
@@ -277,8 +341,96 @@ async function printEnv(
   );
 }
 
+/** A point in time or LSN the API refused (outside the restore window, or malformed). */
+const POINT_REFUSED = /window|retention|history|source_branch_(time|lsn)/i;
+
+/**
+ * `create`'s failures, made to name their fix: an id taken by a protected branch (it cannot be
+ * deleted to make room), and an `--at` the source branch's history does not cover.
+ */
+async function createFailure(
+  error: unknown,
+  api: LakebaseBranchesApi,
+  id: string,
+  at: string | undefined,
+): Promise<unknown> {
+  if (error instanceof BranchExistsError) {
+    const existing = await api.get(id).catch(() => undefined);
+    if (existing?.status?.current_state === 'DELETED') {
+      return new BranchExistsError(
+        `${existing.name} exists already, deleted (it expired, or was deleted, and is kept a ` +
+          `while): bring it back with lakebase-kit branch undelete ${idOf(existing.name)}, or ` +
+          'pick another id',
+        existing.name,
+      );
+    }
+    if (existing?.status?.is_protected || existing?.spec?.is_protected) {
+      return new BranchProtectedError(
+        `${existing.name} exists already and is protected (it cannot be deleted or reset): ` +
+          'pick another branch id',
+        existing.name,
+      );
+    }
+    return error;
+  }
+  if (
+    at !== undefined &&
+    error instanceof BranchesApiError &&
+    error.errorCode === 'INVALID_PARAMETER_VALUE' &&
+    POINT_REFUSED.test(error.message)
+  ) {
+    return new ValidationError(
+      `--at ${at} was refused: ${error.message.replace(/^The Lakebase branches API failed to create branch: /, '')}. ` +
+        "Pick a time (or LSN) within the source branch's restore window, or leave out --at to " +
+        'branch from now',
+      { option: 'at', cause: error },
+    );
+  }
+  return error;
+}
+
+/**
+ * `protect`'s refusal: a project has one protected branch. Core reports that refusal as this
+ * branch being protected (it maps every FAILED_PRECONDITION that mentions protection so), or,
+ * were it to tell them apart, as the API's own error; either way the other branch is named.
+ */
+async function protectFailure(
+  error: unknown,
+  api: LakebaseBranchesApi,
+  name: string,
+): Promise<unknown> {
+  const oneAllowed =
+    error instanceof BranchProtectedError ||
+    (error instanceof BranchesApiError && /already protected|one protected/i.test(error.message));
+  if (!oneAllowed) return error;
+  const others = (await api.list().catch(() => []))
+    .filter((b) => b.name !== name && (b.status?.is_protected || b.spec?.is_protected))
+    .map((b) => b.name);
+  if (others.length === 0) return error;
+  const other = others[0] as string;
+  return new BranchProtectedError(
+    `${name} cannot be protected: ${other} is, and a project has one protected branch. ` +
+      `Unprotect it first (lakebase-kit branch protect ${idOf(other)} --off)`,
+    other,
+  );
+}
+
+/** With `--json`, a failure is also one JSON document on stdout: `{ "error": { code, … } }`. */
+function jsonFailure(error: unknown): string {
+  const code = error instanceof LakebaseError ? error.code : 'ERROR';
+  const details: Record<string, unknown> = { code, message: oneLine(error) };
+  if (error instanceof BranchProtectedError || error instanceof BranchExistsError) {
+    details.branch = error.branch;
+  }
+  if (error instanceof BranchesApiError && error.errorCode) details.error_code = error.errorCode;
+  return `${JSON.stringify({ error: details }, null, 2)}\n`;
+}
+
+const ACTIONS = ['create', 'list', 'get', 'env', 'reset', 'protect', 'delete', 'undelete'];
+
 async function run(argv: string[], io: CommandIO): Promise<number> {
   let verbose = argv.includes('--verbose') || argv.includes('-v');
+  let json = argv.includes('--json');
   try {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -287,24 +439,38 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       strict: true,
     });
     verbose = values.verbose === true;
+    json = values.json === true;
     const [action, id, ...extra] = positionals;
     if (values.help || action === undefined) {
       io.stdout(BRANCH_HELP);
       return action === undefined && !values.help ? 2 : 0;
     }
+    if (!ACTIONS.includes(action)) {
+      throw new UsageError(
+        `Unknown branch command "${action}": expected ${ACTIONS.slice(0, -1).join(', ')} or undelete`,
+      );
+    }
     if (extra.length > 0) throw new UsageError(`Unexpected arguments: ${extra.join(' ')}`);
     const needsId = action !== 'list';
     if (needsId && id === undefined) throw new UsageError(`branch ${action} needs a branch id`);
+    if (!needsId && id !== undefined) throw new UsageError(`Unexpected argument: ${id}`);
+    // A bad id (or --from) fails here, before any call, naming a valid one.
+    const branchId = needsId ? checkedBranchId(id as string) : '';
+    if (values.from !== undefined) checkedBranchId(values.from, '--from branch id');
     const api = branchesApi(values, io);
-    const branchId = id as string;
-    const json = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+    const name = needsId ? api.branchName(branchId) : '';
+    const print = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
     switch (action) {
       case 'create': {
         const spec = createSpec(values, api);
-        api.branchName(branchId); // a bad id fails before any call
-        let branch = await api.create(branchId, spec);
+        let branch: LakebaseBranch;
+        try {
+          branch = await api.create(branchId, spec);
+        } catch (error) {
+          throw await createFailure(error, api, branchId, values.at);
+        }
         branch = await waitUntil(
-          `branch ${branch.name}`,
+          `branch ${name}`,
           () => api.get(branchId),
           (b) => b.status?.current_state,
           (state) => state === 'READY',
@@ -323,13 +489,13 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
           io,
         );
         if (values['print-env']) await printEnv(api, branchId, values, io);
-        else if (values.json) json({ branch, endpoint: ready });
-        else io.stdout(`${branch.name} is READY; its compute is ${ready.name}\n`);
+        else if (json) print({ branch, endpoint: ready });
+        else io.stdout(`${name} is READY; its compute is ${ready.name}\n`);
         return 0;
       }
       case 'list': {
         const branches = await api.list();
-        if (values.json) json(branches);
+        if (json) print(branches);
         else
           io.stdout(
             table([['BRANCH', 'STATE', 'FLAGS', 'PARENT', 'EXPIRES'], ...branches.map(summary)]),
@@ -339,13 +505,21 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       case 'get': {
         const branch = await api.get(branchId);
         const endpoints = await api.listEndpoints(branchId);
-        if (values.json) json({ branch, endpoints });
+        if (json) print({ branch, endpoints });
         else {
           io.stdout(table([['BRANCH', 'STATE', 'FLAGS', 'PARENT', 'EXPIRES'], summary(branch)]));
           for (const endpoint of endpoints) {
             const target = targetOf(endpoint);
+            const where = target ? `${target.host}${target.port ? `:${target.port}` : ''}` : '';
             io.stdout(
-              `  ${endpoint.name} ${endpoint.status?.endpoint_type ?? ''} ${endpoint.status?.current_state ?? ''} ${target ? `${target.host}${target.port ? `:${target.port}` : ''}` : ''}\n`,
+              `${[
+                `  ${endpoint.name}`,
+                endpoint.status?.endpoint_type ?? '',
+                endpoint.status?.current_state ?? '',
+                where,
+              ]
+                .join(' ')
+                .trimEnd()}\n`,
             );
           }
         }
@@ -356,44 +530,45 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
         return 0;
       case 'reset': {
         const branch = await api.reset(branchId);
-        if (values.json) json(branch);
-        else io.stdout(`${api.branchName(branchId)} was reset to its parent\n`);
+        if (json) print(branch);
+        else io.stdout(`${name} was reset to its parent's current state\n`);
         return 0;
       }
       case 'protect': {
-        const branch = await api.protect(branchId, values.off !== true);
-        if (values.json) json(branch);
-        else
-          io.stdout(`${api.branchName(branchId)} is ${values.off ? 'no longer ' : ''}protected\n`);
+        let branch: LakebaseBranch;
+        try {
+          branch = await api.protect(branchId, values.off !== true);
+        } catch (error) {
+          throw await protectFailure(error, api, name);
+        }
+        if (json) print(branch);
+        else io.stdout(`${name} is ${values.off ? 'no longer ' : ''}protected\n`);
         return 0;
       }
       case 'delete':
         await api.delete(branchId);
-        if (values.json) json({ deleted: api.branchName(branchId) });
+        if (json) print({ deleted: name });
         else
           io.stdout(
-            `${api.branchName(branchId)} was deleted (lakebase-kit branch undelete brings it back)\n`,
+            `${name} was deleted (lakebase-kit branch undelete ${branchId} brings it back)\n`,
           );
         return 0;
-      case 'undelete': {
+      default: {
         const branch = await api.undelete(branchId);
-        if (values.json) json(branch);
-        else io.stdout(`${api.branchName(branchId)} is back\n`);
+        if (json) print(branch);
+        else io.stdout(`${name} is back\n`);
         return 0;
       }
-      default:
-        throw new UsageError(
-          `Unknown branch command "${action}": expected create, list, get, env, reset, protect, delete or undelete`,
-        );
     }
   } catch (error) {
+    if (json && !isUsageError(error)) io.stdout(jsonFailure(error));
     return fail('branch', error, io, verbose);
   }
 }
 
 export const branch: Command = {
   name: 'branch',
-  summary: "create, list, reset, protect and delete Lakebase branches; print a branch's env",
+  summary: "Lakebase branches: create, list, get, reset, protect, delete; a branch's env",
   help: BRANCH_HELP,
   run,
 };

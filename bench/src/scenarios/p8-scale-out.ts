@@ -14,8 +14,10 @@
  * Server connections are what Postgres holds: client backends of non-superuser roles in
  * `pg_stat_activity` (the app's roles, directly or through PgBouncer; the emulator's own
  * superuser connections left out), sampled every `sampleEveryMs` through `lb.sql` while the
- * processes run. Beside it: the direct door's exact peak (`lb.stats()`, refused connections
- * included), and PgBouncer's own count of its server connections (`SHOW POOLS`, sampled).
+ * processes run. Beside it: PgBouncer's own count of its server connections (`SHOW POOLS`,
+ * sampled), and in the JSON the direct door's peak (`lb.stats()`), which is no server count: it
+ * sees none of PgBouncer's connections and keeps a refused connection counted about 5 s after
+ * it closed.
  * Between cells the server connections PgBouncer keeps idle (`server_idle_timeout` 600 s) are
  * terminated, so every cell starts from none.
  */
@@ -50,7 +52,11 @@ export interface P8Cell extends ScaleOutCell {
   /** Peak of the sampled server connections (non-superuser client backends). */
   peakServerConnections: number;
   samples: number;
-  /** Connections at the direct door at once (exact; refused ones included). */
+  /**
+   * The direct door's own peak (`lb.stats().peakConnections`): client connections at the door,
+   * none of PgBouncer's; a connection Postgres refused stays counted there about 5 s after it
+   * closed. Kept for reference, not a server count.
+   */
   directDoorPeak: number;
   /** Pooled cells: PgBouncer's server connections (active + idle + used + login), sampled peak. */
   pgbouncerPeakServers?: number;
@@ -316,8 +322,7 @@ export function p8Rows(r: P8Result): Row[] {
       ours: `${fmt.int(c.rps)} req/s, peak ${c.peakServerConnections} server connections, ${fmt.int(c.failed)} of ${fmt.int(c.requests)} failed`,
       note:
         `${o.lanes} requests in flight per process for ${o.seconds} s; ${fmt.int(c.usersServed)} users served; ` +
-        `server connections = non-superuser client backends in pg_stat_activity, ${c.samples} samples; ` +
-        `direct door peak ${c.directDoorPeak} (refused included)${pgbouncer}; ` +
+        `server connections = non-superuser client backends in pg_stat_activity, ${c.samples} samples${pgbouncer}; ` +
         `${c.timedOut} timed out, ${c.mismatches} identity mismatches${target}${errors}${warmup}; ` +
         `database CONNECTION LIMIT ${r.databaseConnectionLimit} (Postgres max_connections ${r.postgresMaxConnections}), PgBouncer default_pool_size ${o.poolSize}`,
     };

@@ -1,6 +1,6 @@
 /**
  * A workload child, forked by the orchestrator: receives one task over IPC, registers an OTel
- * SDK (the same for every contender; P7's no-SDK variant registers none) before any pool exists (then commands, for P1 and the P5 server), answers
+ * SDK (the same for every contender; P7's no-SDK variant registers none) before any pool exists (then commands, for P1, P8 and the P5 server), answers
  * with its result, and exits. It never outlives the orchestrator: a lost IPC channel ends it.
  */
 import { redactSecrets } from '@lakebase-kit/core';
@@ -9,7 +9,9 @@ import { type OtelSdk, registerOtelSdk } from './otel.js';
 import type { ChildMessage, Command, Task } from './protocol.js';
 import { runInProcess } from './workloads/in-process.js';
 import { runOverhead } from './workloads/overhead.js';
+import { runReadMix } from './workloads/read-mix.js';
 import { runRollover } from './workloads/rollover.js';
+import { runScaleOut } from './workloads/scale-out.js';
 import { startServer } from './workloads/server.js';
 import { runStorm } from './workloads/storm.js';
 import { runUsers } from './workloads/users.js';
@@ -35,6 +37,10 @@ async function run(task: Task, sdk: OtelSdk | undefined): Promise<unknown> {
       return runRollover(task);
     case 'users':
       return runUsers(task);
+    case 'scaleout':
+      return runScaleOut(task, inbox, reply);
+    case 'readmix':
+      return runReadMix(task);
     case 'server': {
       const server = await startServer(task);
       await send({ type: 'ready', port: server.port });

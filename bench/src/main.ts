@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: starts a local Lakebase, runs P1–P7 (each workload in a child process, so
+ * `pnpm bench`: starts a local Lakebase, runs P1–P9 (each workload in a child process, so
  * the local Lakebase's proxy never shares an event loop with the code being measured),
  * prints the table and writes `runs/latest.{json,md}` (git-ignored). `--save` (a full run
  * without failures) writes the committed `results/latest.{json,md}` instead and regenerates
@@ -11,11 +11,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { startLocalLakebase } from '@lakebase-kit/local';
+import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { BENCH_README, publish, ROOT_README, RUNS, SAVED } from './publish.js';
 import { busyWarning, describeMachine, machineLine, textTable } from './report.js';
 import { killChildren } from './runner.js';
-import type { BenchContext, Row } from './scenarios/context.js';
+import { type BenchContext, childEnv, type Row } from './scenarios/context.js';
 import { type P1Options, p1Rows, runP1 } from './scenarios/p1-overhead.js';
 import { type P2Options, p2Rows, runP2 } from './scenarios/p2-storm.js';
 import { type P3Options, p3Rows, runP3 } from './scenarios/p3-rollover.js';
@@ -23,6 +23,8 @@ import { type P4Options, p4Rows, runP4 } from './scenarios/p4-users.js';
 import { type P5Options, p5Rows, runP5 } from './scenarios/p5-http.js';
 import { type P6Options, p6Rows, runP6 } from './scenarios/p6-many-users.js';
 import { type P7Options, p7Rows, runP7 } from './scenarios/p7-one-process.js';
+import { type P8Options, p8Rows, runP8 } from './scenarios/p8-scale-out.js';
+import { type P9Options, p9Rows, runP9 } from './scenarios/p9-read-mix.js';
 import { type Results, summaryTable } from './summary.js';
 
 interface Sizes {
@@ -33,6 +35,8 @@ interface Sizes {
   p5: P5Options;
   p6: P6Options;
   p7: P7Options;
+  p8: P8Options;
+  p9: P9Options;
 }
 
 const FULL: Sizes = {
@@ -49,6 +53,24 @@ const FULL: Sizes = {
     budget: 50,
   },
   p7: { blocks: 20, blockSize: 1000, warmup: 1000 },
+  p8: {
+    processes: 8,
+    usersPerProcess: 1000,
+    lanes: 16,
+    seconds: 10,
+    requestTimeoutMs: 10_000,
+    maxConnections: 104,
+    poolSize: 90,
+    sampleEveryMs: 50,
+    cells: [
+      { mode: 'login', pooled: false, budget: 50 },
+      { mode: 'login', pooled: false, budget: 12 },
+      { mode: 'set-role', pooled: false, budget: 50 },
+      { mode: 'login', pooled: true, budget: 50 },
+      { mode: 'set-role', pooled: true, budget: 50 },
+    ],
+  },
+  p9: { seconds: 8, spLanes: 8, users: 8, plainReads: 8, seededRows: 10_000, maxWaitMs: 200 },
 };
 
 const QUICK: Sizes = {
@@ -59,9 +81,11 @@ const QUICK: Sizes = {
   p5: { ...FULL.p5, seconds: 2 },
   p6: { ...FULL.p6, seconds: 2 },
   p7: { blocks: 6, blockSize: 500, warmup: 300 },
+  p8: { ...FULL.p8, usersPerProcess: 100, lanes: 8, seconds: 3 },
+  p9: { ...FULL.p9, seconds: 3, spLanes: 4, users: 4 },
 };
 
-const SCENARIOS = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'] as const;
+const SCENARIOS = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8', 'p9'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -78,11 +102,18 @@ async function main(): Promise<void> {
 
   log('starting the local Lakebase');
   const lb = await startLocalLakebase();
+  // the scenarios' own local Lakebases (P8, P9), stopped with the shared one (stop() is idempotent)
+  const extra: LocalLakebase[] = [];
+  const startLakebase: BenchContext['startLakebase'] = async (options) => {
+    const own = await startLocalLakebase(options);
+    extra.push(own);
+    return own;
+  };
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       killChildren();
-      await lb.stop();
+      await Promise.all([lb.stop(), ...extra.map((own) => own.stop())]);
     })();
     return stopping;
   };
@@ -97,10 +128,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const failures: Partial<Record<Scenario, string>> = {};
   try {
-    // The official kit verifies TLS against the system roots only (it ignores PGSSLROOTCERT),
-    // so the children trust the local CA the way an app trusts a private one.
-    const trust: Record<string, string> = lb.tls ? { NODE_EXTRA_CA_CERTS: lb.tls.caFile } : {};
-    const ctx: BenchContext = { lb, env: { ...lb.env, ...trust }, log };
+    const ctx: BenchContext = { lb, env: childEnv(lb), log, startLakebase };
     for (const scenario of selected) {
       const t = performance.now();
       log(`${scenario.toUpperCase()} …`);
@@ -114,6 +142,8 @@ async function main(): Promise<void> {
         rows.push({ metric: `${scenario.toUpperCase()} failed`, note: message });
         log(`${scenario.toUpperCase()} failed: ${(error as Error)?.stack ?? message}`);
         ctx.lb.faults.reset();
+        killChildren();
+        await Promise.all(extra.map((own) => own.stop()));
       }
     }
   } finally {
@@ -133,7 +163,7 @@ async function main(): Promise<void> {
   const failed = Object.keys(failures).length > 0;
   const save = args.includes('--save') && full && !failed;
   if (args.includes('--save') && !save) {
-    log('--save takes a full run (all of P1-P5, not --quick) without failures: not saved');
+    log('--save takes a full run (all of P1-P9, not --quick) without failures: not saved');
   }
   await mkdir(save ? SAVED : RUNS, { recursive: true });
   const written = await publish(report, save);
@@ -183,6 +213,12 @@ async function runScenario(
     case 'p7':
       results.p7 = await runP7(ctx, sizes.p7);
       return p7Rows(results.p7);
+    case 'p8':
+      results.p8 = await runP8(ctx, sizes.p8);
+      return p8Rows(results.p8);
+    case 'p9':
+      results.p9 = await runP9(ctx, sizes.p9);
+      return p9Rows(results.p9);
   }
 }
 

@@ -25,7 +25,11 @@ export interface OverheadTask {
 }
 
 /** Orchestrator → a waiting child. */
-export type Command = { type: 'block'; size: number } | { type: 'stop' };
+export type Command =
+  | { type: 'block'; size: number }
+  | { type: 'cell'; cell: ScaleOutCell }
+  | { type: 'go' }
+  | { type: 'stop' };
 
 export interface Timing {
   wallMs: number;
@@ -96,7 +100,96 @@ export interface InProcessTask {
   sdk: boolean;
 }
 
-export type Task = OverheadTask | StormTask | RolloverTask | UsersTask | ServerTask | InProcessTask;
+/**
+ * P8: one app process of several. It keeps its users' forwarded headers for the whole row; per
+ * cell the orchestrator sends `cell` (the child makes a `Lakebase` with that cell's settings,
+ * warms it with one request of `warmup`'s user and replies), then `go` to all children at once
+ * (the child runs `lanes` request loops over its users for `seconds`, then replies with a
+ * `ScaleOutCellResult`); `stop` ends the child.
+ */
+export interface ScaleOutTask {
+  kind: 'scaleout';
+  /** One forwarded-headers object per user of this process. */
+  users: Record<string, string>[];
+  /** A user of this process outside `users`, for the warm-up request. */
+  warmup: Record<string, string>;
+  /** Requests in flight at once in this process. */
+  lanes: number;
+  seconds: number;
+  /** A request not answered in this long counts as failed. */
+  requestTimeoutMs: number;
+}
+
+/** One P8 cell: how the app processes reach Postgres. */
+export interface ScaleOutCell {
+  mode: 'login' | 'set-role';
+  /** `pooler: true` (Lakebase's pooled host, PgBouncer) or the direct host. */
+  pooled: boolean;
+  /** `userPools.maxConnections` of each process (login mode's budget). */
+  budget: number;
+}
+
+export interface ScaleOutCellResult {
+  requests: number;
+  failed: number;
+  /** Answers whose `current_user` was not the requesting user (counted in `failed` too). */
+  mismatches: number;
+  /** Requests that got no answer within `requestTimeoutMs` (counted in `failed` too). */
+  timedOut: number;
+  /** Distinct error messages (first few), token-free. */
+  errorSamples: string[];
+  /** Distinct users that got at least one answer. */
+  usersServed: number;
+  wallMs: number;
+}
+
+/**
+ * P9: one app process, `lanes` loops of 1 write + 1 read of that row + `plainReads` reads of
+ * seeded rows (half the lanes as the service principal, half as a user each), for `seconds`.
+ * `read` configures `createLakebase({ read })`; without it reads go to the primary.
+ */
+export interface ReadMixTask {
+  kind: 'readmix';
+  read?: {
+    endpoint: string;
+    host: string;
+    consistency: 'read-your-writes' | 'eventual';
+    maxWaitMs: number;
+  };
+  /** Forwarded headers, one per user lane. */
+  users: Record<string, string>[];
+  /** Service-principal lanes (user lanes: one per entry of `users`). */
+  spLanes: number;
+  plainReads: number;
+  /** Ids 1..seededRows exist in the table before the run. */
+  seededRows: number;
+  seconds: number;
+}
+
+export interface ReadMixResult {
+  seconds: number;
+  loops: number;
+  writes: number;
+  /** Read-backs of one's own write plus plain reads, all answered. */
+  reads: number;
+  readBacks: number;
+  /** Read-backs that did not see the row just written (missing, or another owner/body). */
+  stale: number;
+  errors: number;
+  errorSamples: string[];
+  /** `lakebase.stats().read` at the end (undefined without a read-only endpoint). */
+  kit?: { checks: number; waited: number; primaryFallbacks: number; writes: number };
+}
+
+export type Task =
+  | OverheadTask
+  | StormTask
+  | RolloverTask
+  | UsersTask
+  | ServerTask
+  | InProcessTask
+  | ScaleOutTask
+  | ReadMixTask;
 
 /** The P1 child's final result, after `stop`. */
 export interface OverheadResult {

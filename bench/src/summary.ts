@@ -6,6 +6,8 @@ import type { P4Result } from './scenarios/p4-users.js';
 import type { P5Result } from './scenarios/p5-http.js';
 import type { P6Result } from './scenarios/p6-many-users.js';
 import type { P7Result } from './scenarios/p7-one-process.js';
+import { type P8Cell, type P8Result, p8TargetMet } from './scenarios/p8-scale-out.js';
+import { type P9Result, p9TargetMet } from './scenarios/p9-read-mix.js';
 
 export interface Results {
   p1?: P1Result;
@@ -15,9 +17,14 @@ export interface Results {
   p5?: P5Result;
   p6?: P6Result;
   p7?: P7Result;
+  p8?: P8Result;
+  p9?: P9Result;
 }
 
 const x = (n: number) => `${n.toFixed(2)}×`;
+const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
+const p8Cell = (c: P8Cell) =>
+  `${c.rps} req/s, peak ${c.peakServerConnections} server connections, ${c.failed} failed`;
 const ms = (n: number) => `${n < 100 ? n.toFixed(1) : Math.round(n)} ms`;
 
 export function summaryTable(r: Results): string {
@@ -65,6 +72,30 @@ export function summaryTable(r: Results): string {
       `| P7 one process, OTel SDK registered: ours vs raw pg / vs official | ${x(s.oursVsRaw.median)} / ${x(s.oursVsOfficial.median)} | targets ≤ ${x(r.p7.targets.withSdkVsRaw)} / ≤ ${x(r.p7.targets.withSdkVsOfficial)} |`,
       `| P7 one process, no OTel SDK: ours vs raw pg | ${x(n.oursVsRaw.median)} | target ≤ ${x(r.p7.targets.withoutSdkVsRaw)} |`,
     );
+  }
+  if (r.p8) {
+    const { options: o, cells } = r.p8;
+    const who = `P8 ${o.processes} processes × ${o.usersPerProcess} users`;
+    for (const mode of ['login', 'set-role'] as const) {
+      const pooled = cells.find((c) => c.mode === mode && c.pooled);
+      const direct = cells.filter((c) => c.mode === mode && !c.pooled);
+      if (!pooled) continue;
+      const directText = direct
+        .map((c) => `${mode === 'login' ? `budget ${c.budget}: ` : ''}${p8Cell(c)}`)
+        .join('; ');
+      lines.push(
+        `| ${who}, '${mode}': pooled (target ≤ ${o.maxConnections} connections, 0 failed: ${p8TargetMet(r.p8, pooled) ? 'met' : 'NOT met'}) | ${p8Cell(pooled)} | direct: ${directText} |`,
+      );
+    }
+  }
+  if (r.p9) {
+    const primary = r.p9.variants.find((v) => v.variant === 'primary');
+    const replica = r.p9.variants.find((v) => v.variant === 'replica');
+    if (primary && replica) {
+      lines.push(
+        `| P9 90 % reads, read replica (read-your-writes): primary's share of reads / stale read-backs (target ≤ ${pct(r.p9.targetPrimaryShare)} / 0: ${p9TargetMet(r.p9, replica) ? 'met' : 'NOT met'}) | ${pct(replica.primaryShare)} / ${replica.stale} of ${replica.readBacks}, ${replica.rps} req/s | no replica: ${pct(primary.primaryShare)} / ${primary.stale}, ${primary.rps} req/s (${x(replica.rps / primary.rps)}) |`,
+      );
+    }
   }
   return ['| | ours | compared |', '|---|---|---|', ...lines].join('\n');
 }

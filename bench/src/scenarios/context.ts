@@ -1,5 +1,5 @@
 /** What every scenario gets from the orchestrator. */
-import type { LocalLakebase } from '@lakebase-kit/local';
+import type { LocalLakebase, LocalLakebaseOptions } from '@lakebase-kit/local';
 
 export interface BenchContext {
   lb: LocalLakebase;
@@ -7,6 +7,21 @@ export interface BenchContext {
   env: Record<string, string>;
   /** Progress line on stderr (never a token). */
   log(line: string): void;
+  /**
+   * Starts a local Lakebase of the scenario's own (P8: the pooled host; P9: a read replica),
+   * so the shared one keeps its settings. The scenario stops it when done; on Ctrl-C or a
+   * failure the orchestrator stops it too.
+   */
+  startLakebase(options: LocalLakebaseOptions): Promise<LocalLakebase>;
+}
+
+/**
+ * Environment for workload children of `lb`: its `env`, and its CA for the official kit, which
+ * verifies TLS against the system roots only (it ignores PGSSLROOTCERT), so the children trust
+ * the local CA the way an app trusts a private one.
+ */
+export function childEnv(lb: LocalLakebase): Record<string, string> {
+  return { ...lb.env, ...(lb.tls ? { NODE_EXTRA_CA_CERTS: lb.tls.caFile } : {}) };
 }
 
 /** One line of the results table. Cells are display strings; `—` where a contender has no number. */

@@ -66,6 +66,7 @@ export async function runOverhead(
     await reply('warm');
     for await (const command of commands) {
       if (command.type === 'stop') break;
+      if (command.type !== 'block') continue;
       const block: BlockResult = {
         sequential: await timed(() => sequential(pool, command.size)),
         concurrent: await timed(() => mixed(pool, command.size, task.workers)),

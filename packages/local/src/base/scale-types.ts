@@ -11,6 +11,12 @@ export interface PoolerOptions {
   /** PgBouncer's server connections per database and user (`default_pool_size`, default 5). */
   poolSize?: number;
   /**
+   * PgBouncer's server connections per database across all users (`max_db_connections`; default
+   * unlimited). At the limit PgBouncer closes an idle server connection of another user's pool,
+   * and clients wait (up to 2 minutes) rather than fail.
+   */
+  maxDbConnections?: number;
+  /**
    * Apps on `lb.env` use the pooled host: it also sets `LAKEBASE_POOLER=true` (default false).
    * `LAKEBASE_LOCAL_POOLER=1` in the environment starts every local Lakebase this way (the kit's
    * suites run pooled with it).

@@ -45,6 +45,11 @@ export interface LocalLakebaseOptions {
   /** Project permissions of other identities (the owner always has CAN_MANAGE). */
   projectPermissions?: Record<string, ProjectPermission>;
   /**
+   * Postgres' `max_connections` on every instance (default 200). A Lakebase compute of 0.5 CU
+   * allows 104 (1 CU 209, 2 CU 419): set 104 to meet that limit locally.
+   */
+  maxConnections?: number;
+  /**
    * Read replicas of the main endpoint (default 0): each a real Postgres hot standby started
    * from a base backup of the primary and streaming from it, behind a door (and endpoint,
    * `read-replica-<n>`) of its own. See `lb.replicas`.

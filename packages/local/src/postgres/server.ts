@@ -167,7 +167,7 @@ export class PostgresServer {
       listen_addresses: '',
       unix_socket_directories: this.#socketDirPath,
       unix_socket_permissions: '0700',
-      max_connections: '200',
+      max_connections: '200', // the project's instances pass their own (maxConnections)
       // fsync off (a throwaway data dir), but synchronous_commit stays on, as on Lakebase: a
       // commit's answer comes after its WAL is flushed, which read-your-writes on a replica
       // relies on (the kit waits for the primary's flush position)

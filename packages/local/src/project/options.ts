@@ -20,7 +20,11 @@ export interface Settings {
   /** Read replicas of the main endpoint. */
   replicas: number;
   /** The pooler, if any. */
-  pooler: { oauth: boolean; poolSize: number; appsUsePooler: boolean } | undefined;
+  pooler:
+    | { oauth: boolean; poolSize: number; maxDbConnections: number; appsUsePooler: boolean }
+    | undefined;
+  /** Postgres' `max_connections`. */
+  maxConnections: number;
   /** How far back branches may start (seconds); undefined: no history kept. */
   historyRetentionSeconds: number | undefined;
   log: Log;
@@ -32,6 +36,14 @@ function replicasOf(value: number | undefined): number {
     throw new TypeError(`replicas must be an integer from 0 to ${MAX_REPLICAS}, got ${replicas}`);
   }
   return replicas;
+}
+
+function maxConnectionsOf(value: number | undefined): number {
+  const max = value ?? 200;
+  if (!Number.isInteger(max) || max < 10) {
+    throw new TypeError(`maxConnections must be an integer of at least 10, got ${max}`);
+  }
+  return max;
 }
 
 function retentionOf(value: number | undefined): number | undefined {
@@ -55,9 +67,16 @@ function poolerOf(value: LocalLakebaseOptions['pooler']): Settings['pooler'] {
   if (!Number.isInteger(poolSize) || poolSize < 1) {
     throw new TypeError(`pooler.poolSize must be a positive integer, got ${poolSize}`);
   }
+  const maxDbConnections = options.maxDbConnections ?? 0;
+  if (!Number.isInteger(maxDbConnections) || maxDbConnections < 0) {
+    throw new TypeError(
+      `pooler.maxDbConnections must be a non-negative integer, got ${maxDbConnections}`,
+    );
+  }
   return {
     oauth: options.oauth !== false,
     poolSize,
+    maxDbConnections,
     appsUsePooler: options.appsUsePooler === true,
   };
 }
@@ -74,6 +93,7 @@ export function settingsOf(options: LocalLakebaseOptions): Settings {
     grantSetRole: options.grantSetRole === true,
     replicas: replicasOf(options.replicas),
     pooler: poolerOf(options.pooler),
+    maxConnections: maxConnectionsOf(options.maxConnections),
     historyRetentionSeconds: retentionOf(options.historyRetentionSeconds),
     log: options.log ?? (() => undefined),
   };

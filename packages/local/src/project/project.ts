@@ -100,7 +100,10 @@ export class Project {
   /** Prepares the files every instance needs (the extension, the CA); nothing runs yet. */
   static async prepare(options: ProjectOptions): Promise<Project> {
     const root = options.dataDir.root;
-    const settings = await installExtensionFiles(root);
+    const settings = {
+      ...(await installExtensionFiles(root)),
+      max_connections: String(options.settings.maxConnections),
+    };
     const certificates = options.settings.tls ? await createLocalCertificates(root) : undefined;
     const doors = new Doors(certificates, options.settings.log);
     const retention = options.settings.historyRetentionSeconds;
@@ -149,6 +152,7 @@ export class Project {
     return {
       binary: pgbouncer,
       poolSize: settings.pooler.poolSize,
+      maxDbConnections: settings.pooler.maxDbConnections,
       acceptTokens: () => oauth.acceptsOAuth,
     };
   }

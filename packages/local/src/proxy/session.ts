@@ -252,6 +252,13 @@ export class ProxySession {
       endWith(client, fatalError('28P01', `password authentication failed for user "${user}"`));
       return;
     }
+    if (last.type === 'E') {
+      // refused by Postgres at startup (too many connections, starting up): no connection was
+      // made, so none is counted; the client gets the error as Postgres sent it
+      backend.destroy();
+      endWith(client, Buffer.concat(startupAnswer));
+      return;
+    }
     this.#role = user;
     context.stats.connectionOpened(user);
     backend.on('close', () => {

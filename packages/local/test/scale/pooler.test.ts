@@ -11,6 +11,7 @@ import { TOKEN_PATTERN } from '../../src/testing.js';
 import { connectAt, loginErrorAt, waitFor } from '../helpers.js';
 
 const ALICE = 'alice@example.com';
+const BOB = 'bob@example.com';
 const POOL_SIZE = 3;
 let lb: LocalLakebase;
 
@@ -213,6 +214,54 @@ describe('without PgBouncer', () => {
     } finally {
       if (saved === undefined) delete process.env.LAKEBASE_KIT_PGBOUNCER;
       else process.env.LAKEBASE_KIT_PGBOUNCER = saved;
+    }
+  });
+});
+
+describe('a compute with a connection limit (maxConnections, pooler.maxDbConnections)', () => {
+  it('Postgres takes maxConnections; PgBouncer keeps to maxDbConnections across users, clients wait', async () => {
+    const small = await startLocalLakebase({
+      users: [ALICE, BOB],
+      maxConnections: 104,
+      pooler: { poolSize: 5, maxDbConnections: 2 },
+    });
+    try {
+      expect(await small.sql('show max_connections')).toEqual([{ max_connections: '104' }]);
+      const at = small.pooler!;
+      // the admin console answers before anyone logged in through the pooled host
+      expect(await at.pools()).toEqual([]);
+      const alice = await connectAt(small, at, ALICE, small.mintPgToken(ALICE).token);
+      const bob = await connectAt(small, at, BOB, small.mintPgToken(BOB).token);
+      const sp = small.env.PGUSER;
+      const third = await connectAt(small, at, sp, small.mintPgToken(sp).token);
+      try {
+        await alice.query('begin; select 1');
+        await bob.query('begin; select 1');
+        // both server connections of the database are taken: the SP's statement waits
+        const waiting = third.query('select current_user as who');
+        let queued = 0;
+        await waitFor(
+          () => queued === 1,
+          'the third client waiting',
+          10_000,
+          async () => {
+            queued = (await at.pools()).find((pool) => pool.user === sp)?.clientsWaiting ?? 0;
+          },
+        );
+        const backends = await small.sql(
+          "select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and usename in ($1, $2, $3)",
+          [ALICE, BOB, sp],
+        );
+        expect(backends[0].n).toBe(2);
+        await alice.query('commit');
+        // alice's server connection is idle now: PgBouncer gives the database's slot to the SP
+        expect((await waiting).rows).toEqual([{ who: sp }]);
+        await bob.query('commit');
+      } finally {
+        await Promise.all([alice.end(), bob.end(), third.end()]);
+      }
+    } finally {
+      await small.stop();
     }
   });
 });

@@ -12,7 +12,12 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Log } from '../../base/types.js';
 import type { OsUser } from '../runtime/os-user.js';
-import { PGBOUNCER_PORT, type PgBouncerSettings, pgBouncerIni } from './config.js';
+import {
+  PGBOUNCER_PORT,
+  type PgBouncerSettings,
+  pgBouncerIni,
+  pgBouncerUserList,
+} from './config.js';
 
 export interface PgBouncerOptions extends Omit<PgBouncerSettings, 'socketDir'> {
   /** The binary (see binary.ts). */
@@ -82,8 +87,10 @@ export class PgBouncer {
     await fs.writeFile(ini, pgBouncerIni({ ...this.#options, socketDir: this.socketDir }), {
       mode: 0o600,
     });
-    for (const entry of [dir, this.socketDir, ini]) {
-      if (entry !== ini) await fs.chmod(entry, 0o700);
+    const userList = path.join(this.socketDir, 'userlist.txt');
+    await fs.writeFile(userList, pgBouncerUserList(this.#options), { mode: 0o600 });
+    for (const entry of [dir, this.socketDir, ini, userList]) {
+      if (entry !== ini && entry !== userList) await fs.chmod(entry, 0o700);
       if (runAs) await fs.chown(entry, runAs.uid, runAs.gid);
     }
     const child = spawn(binary, [ini], { stdio: ['ignore', 'pipe', 'pipe'], ...runAs });

@@ -23,6 +23,8 @@ export interface PoolerSpec {
   binary: string;
   /** Server connections per database and user. */
   poolSize: number;
+  /** Server connections per database across users (0: unlimited). */
+  maxDbConnections: number;
   /** Whether the pooled door accepts OAuth tokens (else native password roles only). */
   acceptTokens(): boolean;
 }
@@ -104,6 +106,7 @@ export class LocalEndpoint {
       postgresSocketDir: server.socketDir,
       postgresPort: server.port,
       poolSize: pooler.poolSize,
+      maxDbConnections: pooler.maxDbConnections,
       queryWaitTimeout: 120,
       superuser: SUPERUSER,
       log,

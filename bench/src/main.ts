@@ -61,6 +61,7 @@ const FULL: Sizes = {
     requestTimeoutMs: 10_000,
     maxConnections: 104,
     poolSize: 90,
+    maxDbConnections: 90,
     sampleEveryMs: 50,
     cells: [
       { mode: 'login', pooled: false, budget: 50 },

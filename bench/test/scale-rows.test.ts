@@ -37,11 +37,11 @@ const p8: P8Result = {
     requestTimeoutMs: 10_000,
     maxConnections: 104,
     poolSize: 90,
+    maxDbConnections: 90,
     sampleEveryMs: 50,
     cells: [],
   },
   postgresMaxConnections: 200,
-  databaseConnectionLimit: 104,
   cells: [
     cell({
       mode: 'login',

@@ -6,18 +6,17 @@
  * login budget) every process runs `lanes` loops of `asUser(headers).query('select current_user')`
  * for `seconds`, each answer checked against the user.
  *
- * The compute's connection limit: the local Lakebase runs Postgres with `max_connections` 200
- * and has no option to change it, so the database gets `CONNECTION LIMIT maxConnections` (104,
- * what a 0.5 CU compute allows): Postgres refuses every further connection of a non-superuser
- * role to it (`53300 too many connections for database`), as a full compute refuses them.
+ * The compute's connection limit: the local Lakebase runs Postgres with `max_connections`
+ * `maxConnections` (104, what a 0.5 CU compute allows; 3 of them reserved for superusers), and
+ * PgBouncer with `max_db_connections` `maxDbConnections` (90): at that limit it closes an idle
+ * server connection of another user's pool, and its clients wait rather than fail.
  *
  * Server connections are what Postgres holds: client backends of non-superuser roles in
  * `pg_stat_activity` (the app's roles, directly or through PgBouncer; the emulator's own
  * superuser connections left out), sampled every `sampleEveryMs` through `lb.sql` while the
  * processes run. Beside it: PgBouncer's own count of its server connections (`SHOW POOLS`,
- * sampled), and in the JSON the direct door's peak (`lb.stats()`), which is no server count: it
- * sees none of PgBouncer's connections and keeps a refused connection counted about 5 s after
- * it closed.
+ * sampled), and in the JSON the doors' peak of client connections (`lb.stats()`), which is no
+ * server count.
  * Between cells the server connections PgBouncer keeps idle (`server_idle_timeout` 600 s) are
  * terminated, so every cell starts from none.
  */
@@ -33,10 +32,12 @@ export interface P8Options {
   lanes: number;
   seconds: number;
   requestTimeoutMs: number;
-  /** The database's connection limit (a 0.5 CU compute: 104). */
+  /** Postgres' `max_connections` (a 0.5 CU compute: 104). */
   maxConnections: number;
   /** PgBouncer's `default_pool_size` (server connections per user and database). */
   poolSize: number;
+  /** PgBouncer's `max_db_connections` (server connections of the database, all users). */
+  maxDbConnections: number;
   sampleEveryMs: number;
   cells: ScaleOutCell[];
 }
@@ -53,9 +54,8 @@ export interface P8Cell extends ScaleOutCell {
   peakServerConnections: number;
   samples: number;
   /**
-   * The direct door's own peak (`lb.stats().peakConnections`): client connections at the door,
-   * none of PgBouncer's; a connection Postgres refused stays counted there about 5 s after it
-   * closed. Kept for reference, not a server count.
+   * The doors' own peak (`lb.stats().peakConnections`): client connections at the main
+   * endpoint's doors, not server connections. Kept for reference.
    */
   directDoorPeak: number;
   /** Pooled cells: PgBouncer's server connections (active + idle + used + login), sampled peak. */
@@ -70,7 +70,6 @@ export interface P8Cell extends ScaleOutCell {
 export interface P8Result {
   options: P8Options;
   postgresMaxConnections: number;
-  databaseConnectionLimit: number;
   cells: P8Cell[];
 }
 
@@ -246,7 +245,10 @@ async function runCell(
 
 export async function runP8(ctx: BenchContext, options: P8Options): Promise<P8Result> {
   const o = options;
-  const lb = await ctx.startLakebase({ pooler: { poolSize: o.poolSize } });
+  const lb = await ctx.startLakebase({
+    maxConnections: o.maxConnections,
+    pooler: { poolSize: o.poolSize, maxDbConnections: o.maxDbConnections },
+  });
   const children: Spawned[] = [];
   try {
     const t = performance.now();
@@ -254,11 +256,7 @@ export async function runP8(ctx: BenchContext, options: P8Options): Promise<P8Re
     ctx.log(
       `P8 ${fmt.int(o.processes * o.usersPerProcess)} roles in ${fmt.ms(performance.now() - t)}`,
     );
-    await lb.sql(`alter database ${lb.database} connection limit ${o.maxConnections}`);
     const [setting] = await lb.sql<{ max_connections: string }>('show max_connections');
-    const [limit] = await lb.sql<{ datconnlimit: number }>(
-      'select datconnlimit from pg_database where datname = current_database()',
-    );
     const env = childEnv(lb);
     for (let p = 1; p <= o.processes; p++) {
       const users = Array.from({ length: o.usersPerProcess }, (_, i) =>
@@ -285,7 +283,6 @@ export async function runP8(ctx: BenchContext, options: P8Options): Promise<P8Re
     return {
       options: o,
       postgresMaxConnections: Number(setting?.max_connections),
-      databaseConnectionLimit: Number(limit?.datconnlimit),
       cells,
     };
   } finally {
@@ -324,7 +321,7 @@ export function p8Rows(r: P8Result): Row[] {
         `${o.lanes} requests in flight per process for ${o.seconds} s; ${fmt.int(c.usersServed)} users served; ` +
         `server connections = non-superuser client backends in pg_stat_activity, ${c.samples} samples${pgbouncer}; ` +
         `${c.timedOut} timed out, ${c.mismatches} identity mismatches${target}${errors}${warmup}; ` +
-        `database CONNECTION LIMIT ${r.databaseConnectionLimit} (Postgres max_connections ${r.postgresMaxConnections}), PgBouncer default_pool_size ${o.poolSize}`,
+        `Postgres max_connections ${r.postgresMaxConnections}, PgBouncer default_pool_size ${o.poolSize} and max_db_connections ${o.maxDbConnections}`,
     };
   });
 }

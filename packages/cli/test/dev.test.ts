@@ -222,6 +222,11 @@ describe('lakebase-kit dev (built bin)', () => {
       const env = parseEnv(readFileSync(envFile, 'utf8'));
       expect(env).toMatchObject({
         LAKEBASE_REPLICA_1_ENDPOINT: 'projects/local/branches/main/endpoints/read-replica-1',
+        // the app's own: pooled mode and lakebase.read on the first replica
+        LAKEBASE_POOLER: 'true',
+        LAKEBASE_READ_ENDPOINT: 'projects/local/branches/main/endpoints/read-replica-1',
+        LAKEBASE_READ_HOST: env.LAKEBASE_REPLICA_1_HOST,
+        LAKEBASE_READ_PORT: env.LAKEBASE_REPLICA_1_PORT,
       });
       expect(env.LAKEBASE_POOLER_HOST).toMatch(/^127\.0\.0\.\d+$/);
       expect(output).toContain(

@@ -33,9 +33,11 @@ Options:
                      where to write the project owner's environment
                      (default .env.owner.local, next to --env-file)
   --replicas <n>     read replicas (default 0): streaming hot standbys, each on a host and
-                     endpoint of its own (LAKEBASE_REPLICA_<i>_HOST/_PORT/_ENDPOINT)
+                     endpoint of its own (LAKEBASE_REPLICA_<i>_HOST/_PORT/_ENDPOINT); the
+                     app's lakebase.read uses the first (LAKEBASE_READ_ENDPOINT/_HOST/_PORT)
   --pooler           a pooled host: PgBouncer in transaction mode (Debian's pgbouncer
-                     package) behind its own door (LAKEBASE_POOLER_HOST/_PORT)
+                     package) behind its own door, which the app uses (LAKEBASE_POOLER=true,
+                     LAKEBASE_POOLER_HOST/_PORT)
   --branch <id>      your own branch: a copy of main (its data, its roles) made at start, with
                      its own Postgres and compute; both env files point at it (its
                      LAKEBASE_ENDPOINT, PGHOST, PGPORT), so the app, \`lakebase-kit exec\` and
@@ -61,15 +63,28 @@ function replicaCount(value: string | undefined): number {
   return n;
 }
 
-/** `LAKEBASE_REPLICA_<i>_HOST`, `_PORT`, `_ENDPOINT` for each read replica. */
+/**
+ * `LAKEBASE_REPLICA_<i>_HOST`, `_PORT`, `_ENDPOINT` for each read replica; the first one as the
+ * app's read-only endpoint (`LAKEBASE_READ_*`, which `createLakebase()` reads); with a pooler,
+ * `LAKEBASE_POOLER=true`, so the app runs on it.
+ */
 function replicaVariables(lb: LocalLakebase): Record<string, string> {
-  return Object.fromEntries(
-    lb.replicas.flatMap((replica, index) => [
+  const first = lb.replicas[0];
+  return Object.fromEntries([
+    ...(lb.pooler ? [['LAKEBASE_POOLER', 'true']] : []),
+    ...(first
+      ? [
+          ['LAKEBASE_READ_ENDPOINT', first.endpoint],
+          ['LAKEBASE_READ_HOST', first.host],
+          ['LAKEBASE_READ_PORT', String(first.port)],
+        ]
+      : []),
+    ...lb.replicas.flatMap((replica, index) => [
       [`LAKEBASE_REPLICA_${index + 1}_HOST`, replica.host],
       [`LAKEBASE_REPLICA_${index + 1}_PORT`, String(replica.port)],
       [`LAKEBASE_REPLICA_${index + 1}_ENDPOINT`, replica.endpoint],
     ]),
-  );
+  ]);
 }
 
 /** Where the pooled host and the replicas are (nothing without them). */

@@ -11,13 +11,17 @@
  * Every pool of it, the users' too, first waits for the one check of the hosts against the
  * endpoint (`HostCheck`).
  */
+
+import type pg from 'pg';
 import { systemClock } from './base/clock.js';
 import type { UserPoolsMode } from './config/lakebase-options.js';
 import type { ResolvedConfig } from './config/resolve-config.js';
 import type { ScaleOut } from './config/scale-out.js';
+import type { LakebaseStats, PoolCounts } from './lakebase-types.js';
 import { missingRoleMessage } from './obo/missing-roles.js';
 import { SessionStates } from './obo/set-role/session-state.js';
 import type { SetRoleSide } from './obo/set-role/set-role-route.js';
+import type { UserPoolStats } from './obo/types.js';
 import {
   EndpointDirectory,
   type EndpointHosts,
@@ -246,4 +250,34 @@ function unusedSessions(config: ResolvedConfig): SessionStates {
     endpoint: config.endpoint,
     missingRoleMessage: (who) => missingRoleMessage(who, config.endpoint),
   });
+}
+
+function counts(pool: pg.Pool): PoolCounts {
+  return {
+    totalCount: pool.totalCount,
+    idleCount: pool.idleCount,
+    waitingCount: pool.waitingCount,
+  };
+}
+
+/** The pooler's and the read-only endpoint's parts of `stats()`, when they are on. */
+export function scaleOutStats(
+  pools: ServicePrincipalPools,
+  readUsers: UserPoolStats | undefined,
+): Pick<LakebaseStats, 'pooler' | 'read'> {
+  const { routes, read } = pools;
+  return {
+    ...(routes && {
+      pooler: { sp: routes.sp.stats(), users: routes.users.stats(), direct: counts(pools.direct) },
+    }),
+    ...(read &&
+      readUsers && {
+        read: {
+          ...counts(read.pool),
+          ...read.gate.stats(),
+          writes: read.writes.writes,
+          users: readUsers,
+        },
+      }),
+  };
 }

@@ -19,17 +19,17 @@ import {
 import { type ResolvedConfig, resolveConfig } from './config/resolve-config.js';
 import { resolveScaleOut } from './config/scale-out.js';
 import {
-  type ReadSide,
   type ServicePrincipalPools,
+  scaleOutStats,
   servicePrincipalPools,
 } from './lakebase-pools.js';
+import { ReadFacade } from './lakebase-read.js';
 import type {
   DoctorReport,
   Lakebase,
   LakebaseDoctorOptions,
   LakebaseRead,
   LakebaseStats,
-  PoolCounts,
 } from './lakebase-types.js';
 import { OnBehalfOf } from './obo/on-behalf-of.js';
 import type { UserScope } from './obo/types.js';
@@ -37,7 +37,6 @@ import { IdentityPgConfigSource, toOrmConfig } from './pool/external-config.js';
 import type { LakebasePool } from './pool/lakebase-pool.js';
 import { ServicePrincipal, servicePrincipalTokens } from './pool/service-principal.js';
 import type { TokenCache } from './pool/token-cache.js';
-import { CURRENT_LSN_SQL, type WriteLsn } from './pool/write-lsn.js';
 import { Telemetry } from './telemetry/telemetry.js';
 
 const NO_TOKEN_STATS = Object.freeze({
@@ -47,36 +46,6 @@ const NO_TOKEN_STATS = Object.freeze({
   failures: 0,
   invalidations: 0,
 });
-
-/** `lakebase.read`: the SP on the read-only endpoint, or on the primary without one. */
-class ReadFacade implements LakebaseRead {
-  readonly pool: pg.Pool;
-  readonly replica: boolean;
-  readonly #primary: LakebasePool;
-  readonly #writes: WriteLsn | undefined;
-
-  constructor(primary: LakebasePool, read: ReadSide | undefined) {
-    this.#primary = primary;
-    this.pool = read?.pool ?? primary;
-    this.replica = read !== undefined;
-    this.#writes = read?.writes;
-  }
-
-  // biome-ignore lint/suspicious/noExplicitAny: the default row type of pg, as in types.ts
-  query<R extends pg.QueryResultRow = any>(
-    text: string | pg.QueryConfig,
-    values?: unknown[],
-  ): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(text as string, values);
-  }
-
-  async noteWrite(): Promise<void> {
-    const writes = this.#writes;
-    if (!writes) return;
-    const { rows } = await this.#primary.query<{ lsn: string }>(CURRENT_LSN_SQL);
-    writes.record(rows[0]?.lsn);
-  }
-}
 
 class LakebaseFacade implements Lakebase {
   readonly pool: LakebasePool;
@@ -217,40 +186,9 @@ class LakebaseFacade implements Lakebase {
         token: this.#spTokens?.stats() ?? { ...NO_TOKEN_STATS },
       },
       users: this.#users.stats(),
-      ...scaleOutStats(this.#pools, this.#users),
+      ...scaleOutStats(this.#pools, this.#users.readStats()),
     };
   }
-}
-
-function counts(pool: pg.Pool): PoolCounts {
-  return {
-    totalCount: pool.totalCount,
-    idleCount: pool.idleCount,
-    waitingCount: pool.waitingCount,
-  };
-}
-
-/** The pooler's and the read-only endpoint's parts of `stats()`, when they are on. */
-function scaleOutStats(
-  pools: ServicePrincipalPools,
-  users: OnBehalfOf,
-): Pick<LakebaseStats, 'pooler' | 'read'> {
-  const { routes, read } = pools;
-  const readUsers = users.readStats();
-  return {
-    ...(routes && {
-      pooler: { sp: routes.sp.stats(), users: routes.users.stats(), direct: counts(pools.direct) },
-    }),
-    ...(read &&
-      readUsers && {
-        read: {
-          ...counts(read.pool),
-          ...read.gate.stats(),
-          writes: read.writes.writes,
-          users: readUsers,
-        },
-      }),
-  };
 }
 
 /**

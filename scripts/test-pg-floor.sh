@@ -43,4 +43,4 @@ pnpm exec turbo run build --filter='./packages/*' --output-logs=errors-only
 # CI's suites must stay within 15 minutes)
 pnpm exec turbo run test --concurrency=1 --output-logs=full \
   --filter=@lakebase-kit/core --filter=@lakebase-kit/drizzle --filter=@lakebase-kit/kysely \
-  --filter=@lakebase-kit/prisma --filter=@lakebase-kit/appkit -- --exclude test/obo-memory.test.ts
+  --filter=@lakebase-kit/prisma --filter=@lakebase-kit/appkit -- --exclude test/obo/memory.test.ts

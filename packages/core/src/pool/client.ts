@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { Clock } from '../base/clock.js';
 import { redactSecrets } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
+import { copyQueryConfig } from '../base/query-config.js';
 import { retargetSsl } from '../config/tls.js';
 import { errorType } from '../telemetry/attributes.js';
 import type { QueryTracer, Telemetry } from '../telemetry/telemetry.js';
@@ -224,8 +225,7 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
         }
         if (!submittable && typeof config === 'object' && config?.name) {
           // PgBouncer (transaction mode) keeps no prepared statement across transactions
-          const { name: _name, ...unnamed } = config;
-          query = unnamed;
+          query = copyQueryConfig(config, { name: undefined });
         }
       }
       const writes = rt.writes;
@@ -235,7 +235,9 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
       const params = typeof values === 'function' ? undefined : values;
       const answered = new Promise((resolve, reject) => {
         this.#tracedQuery(
-          typeof query === 'object' && query?.callback ? { ...query, callback: undefined } : query,
+          typeof query === 'object' && query !== null
+            ? copyQueryConfig(query, query.callback ? { callback: undefined } : undefined)
+            : query,
           params,
           (error: unknown, result: unknown) => {
             if (error) {
@@ -280,13 +282,13 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
             ? values
             : undefined;
       if (done) {
+        // pg is handed our callback: on a copy of an object config, never the caller's object
+        const own = ownConfig(config);
         const traced = (error: unknown, result: unknown) => {
           recorder.end(error ? error : undefined);
           done(error, result);
         };
-        return done === callback
-          ? super.query(config, values, traced)
-          : super.query(config, traced);
+        return done === callback ? super.query(own, values, traced) : super.query(own, traced);
       }
       if (typeof config?.callback === 'function') {
         // pg's own callback-in-config form: it answers there, not with a promise
@@ -296,9 +298,10 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
       }
       // One promise, ours, over pg's callback form (pg's promise form plus a .then would be two):
       // the span and duration end with the answer, at no extra turn.
+      const own = ownConfig(config);
       return new Promise((resolve, reject) => {
         try {
-          super.query(config, values, (error: unknown, result: unknown) => {
+          super.query(own, values, (error: unknown, result: unknown) => {
             if (error) {
               recorder.end(error);
               reject(error);
@@ -315,6 +318,15 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
     }
   }
   return LakebaseClient as unknown as typeof pg.Client;
+}
+
+/**
+ * What pg is given with a callback of ours: a string as it is, an object config copied (pg
+ * before 8.23.1 writes the callback onto the object it is given).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: pg's query config, any of its forms
+function ownConfig(config: any): any {
+  return typeof config === 'object' && config !== null ? copyQueryConfig(config) : config;
 }
 
 /** The default Base: pg's own `Client`. */

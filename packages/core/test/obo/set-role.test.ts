@@ -11,6 +11,7 @@ import { AuthenticationError, ConfigurationError, ValidationError } from '../../
 import type { Lakebase } from '../../src/index.js';
 import { createLakebase } from '../../src/lakebase.js';
 import { ALICE, BOB, capturingLogger } from '../support/obo-helpers.js';
+import { ownKeys, SQL } from '../support/query-configs.js';
 
 const CAROL = 'carol@example.com';
 let lb: LocalLakebase;
@@ -109,6 +110,32 @@ describe("userPools.mode 'set-role'", () => {
     }
     const next = await lakebase.query(SESSION_SQL); // the one connection, now the SP's again
     expect(next.rows[0]).toMatchObject({ who: sp, login: sp, ...CLEAN });
+  });
+
+  it('takes query configs as pg does: a getter text, a named config reused, the object left as it was', async () => {
+    for (const mode of ['login', 'set-role'] as const) {
+      const lakebase = make(mode, 1);
+      const scope = lakebase.asUser(await lb.userHeaders(ALICE));
+      const template = SQL`select ${2}::int + ${3}::int as v, current_user as who`;
+      const named = { name: `sum-${mode}`, text: 'select $1::int * 2 as v', values: [21] };
+      const before = [ownKeys(template), ownKeys(named)];
+      for (let i = 0; i < 2; i++) {
+        expect((await scope.query(template)).rows).toEqual([{ v: 5, who: ALICE }]);
+        expect((await lakebase.query(template)).rows).toEqual([{ v: 5, who: sp }]);
+        expect((await scope.query(named)).rows).toEqual([{ v: 42 }]);
+        const client = await scope.pool.connect();
+        try {
+          // the promise form, twice on one connection: a config pg wrote a callback onto would
+          // answer the second call through the first call's callback (and return undefined)
+          expect((await client.query(named))?.rows).toEqual([{ v: 42 }]);
+          expect((await client.query(named))?.rows).toEqual([{ v: 42 }]);
+          expect((await client.query(template))?.rows).toEqual([{ v: 5, who: ALICE }]);
+        } finally {
+          client.release();
+        }
+      }
+      expect([ownKeys(template), ownKeys(named)]).toEqual(before);
+    }
   });
 
   /** [name, what alice does on her connection, through `query` or through a pool client] */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lakebase, PoolerSessionError } from '../../src/index.js';
 import { createLakebase } from '../../src/lakebase.js';
 import { ALICE, BOB, capturingLogger } from '../support/obo-helpers.js';
+import { ownKeys, SQL } from '../support/query-configs.js';
 
 let lb: LocalLakebase;
 let sp: string;
@@ -114,6 +115,26 @@ describe('pooled mode', () => {
     // poolSize 1: the server connection the statements ran on is the one asked here
     const { rows } = await lakebase.query(
       "select count(*)::int as n from pg_prepared_statements where name = 'by_value'",
+    );
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it('a named statement of a class whose text is a getter runs unnamed, the object left as it was', async () => {
+    const lakebase = make();
+    const template = SQL`select ${7}::int as v`.setName('template_v');
+    const before = ownKeys(template);
+    for (let i = 0; i < 2; i++) {
+      expect((await lakebase.query(template)).rows).toEqual([{ v: 7 }]);
+      const client = await lakebase.pool.connect();
+      try {
+        expect((await client.query(template))?.rows).toEqual([{ v: 7 }]);
+      } finally {
+        client.release();
+      }
+    }
+    expect(ownKeys(template)).toEqual(before);
+    const { rows } = await lakebase.query(
+      "select count(*)::int as n from pg_prepared_statements where name = 'template_v'",
     );
     expect(rows).toEqual([{ n: 0 }]);
   });

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Lakebase, ReplicaBehindError } from '../../src/index.js';
 import { createLakebase } from '../../src/lakebase.js';
 import { ALICE, BOB, capturingLogger } from '../support/obo-helpers.js';
+import { ownKeys, SQL } from '../support/query-configs.js';
 
 let lb: LocalLakebase;
 const opened: Lakebase[] = [];
@@ -78,6 +79,26 @@ describe('read replicas', () => {
     expect(stats.writes).toBe(20);
     // the standby keeps up locally: (almost) every read was served there
     expect(stats.primaryFallbacks).toBeLessThan(5);
+  });
+
+  it('read-your-writes with the configs apps pass: a getter text, a named config reused', async () => {
+    const lakebase = make({ read: undefined, env: { ...lb.env, ...readEnv() } });
+    const named = { name: 'bump', text: 'update rr.counter set n = n + 1' };
+    const before = ownKeys(named);
+    const client = await lakebase.pool.connect();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const write = SQL`update rr.counter set n = ${100 + i}`;
+        expect((await client.query(write))?.rowCount).toBe(1);
+        expect((await client.query(named))?.rowCount).toBe(1);
+        const { rows } = await lakebase.read.query('select n from rr.counter');
+        expect(rows[0].n).toBe(101 + i);
+      }
+    } finally {
+      client.release();
+    }
+    expect(ownKeys(named)).toEqual(before);
+    expect(lakebase.stats().read!.writes).toBe(6);
   });
 
   it('read-your-writes while the replica is stuck: the read runs on the primary and sees the write', async () => {

@@ -13,6 +13,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import pg from 'pg';
+import { copyQueryConfig } from '../../base/query-config.js';
 
 /** The part of pg's `Query` that pg's `Client` drives (the Submittable protocol). */
 interface QueryProtocol {
@@ -56,7 +57,7 @@ export class RoleQuery extends Query {
     super(
       typeof query === 'string'
         ? { text: query, values, queryMode: 'extended' }
-        : { ...query, values: values ?? query.values, queryMode: 'extended' },
+        : copyQueryConfig(query, { values: values ?? query.values, queryMode: 'extended' }),
     );
     this.#preamble = preamble;
     this.#pending = preamble.length;

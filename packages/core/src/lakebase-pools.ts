@@ -99,10 +99,8 @@ function hostsOf(
       what: 'the read-only host',
       configured: { host: readConfig.host, port: readConfig.port },
       endpoint: readEndpoint ?? endpoint,
-      oneOf: (h) =>
-        readEndpoint
-          ? [h.host, h.readOnlyHost, h.readOnlyPooledHost]
-          : [h.readOnlyHost, h.readOnlyPooledHost],
+      // direct hosts only: the read side runs sessions (resolveRead refuses a -pooler name)
+      oneOf: (h) => (readEndpoint ? [h.host, h.readOnlyHost] : [h.readOnlyHost]),
     });
   }
   return expected;

@@ -147,8 +147,10 @@ class LakebaseFacade implements Lakebase {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      // The SP pool takes no new work from now on and ends after what it accepted; the user side
-      // lets its accepted work reach a pool, then ends; then the gauges go.
+      // The user side takes no new work, and what it accepted reaches a pool (the SP's, in
+      // set-role mode); then the SP pools end after what they accepted, the user pools too, and
+      // the gauges go.
+      await this.#users.stopAdmitting();
       const spEnded = Promise.all(
         [this.pool, this.direct, this.#pools.read?.pool].map((pool) =>
           !pool || pool.isClosing ? undefined : pool.end(),

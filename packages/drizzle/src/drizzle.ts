@@ -71,7 +71,7 @@ export function lakebaseDrizzle<TSchema extends Schema = Record<string, never>>(
       Object.defineProperty(
         database(scope.pool, scope.read.pool, {
           ...drizzleConfig,
-          cache: cache && new UserCache(cache, scope.identity),
+          cache: cache && new UserCache(cache, scope),
         }),
         '$scope',
         { value: scope, enumerable: false },

@@ -84,4 +84,28 @@ describe('lakebaseDrizzle({ cache })', () => {
     // three key spaces: alice's, bob's and the SP's
     expect(cache.entries.size).toBeGreaterThanOrEqual(3);
   });
+
+  it("a forged token claiming alice's name gets no cached row: the cache waits for verification", async () => {
+    const alice = db.asUser(await lb.userHeaders(ALICE));
+    const cached = await alice.select({ body: notes.body }).from(notes);
+    expect(cached).toContainEqual({ body: 'alice secret' });
+    const hits = cache.hits;
+    const bobsToken = (await lb.userHeaders(BOB))['x-forwarded-access-token']!;
+    for (const token of ['not-a-token', bobsToken]) {
+      const forged = db.asUser({ 'x-forwarded-access-token': token, 'x-forwarded-email': ALICE });
+      const answer = await forged
+        .select({ body: notes.body })
+        .from(notes)
+        .then(
+          (rows) => ({ rows }),
+          // Drizzle wraps the driver's error (DrizzleQueryError): ours is its cause
+          (error: Error) => ({ error: ((error.cause as Error | undefined) ?? error).name }),
+        );
+      expect(answer).toEqual({ error: 'AuthenticationError' });
+    }
+    expect(cache.hits).toBe(hits);
+    // alice herself is still served from the cache
+    expect(await alice.select({ body: notes.body }).from(notes)).toEqual(cached);
+    expect(cache.hits).toBe(hits + 1);
+  });
 });

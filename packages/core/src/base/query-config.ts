@@ -9,6 +9,8 @@
  * named statement, typically) must not carry the first call's callback.
  */
 export function copyQueryConfig<T extends object>(config: T, changes?: Record<string, unknown>): T {
+  // a plain object (what most callers and every ORM pass): a spread, the cheapest copy
+  if (Object.getPrototypeOf(config) === Object.prototype) return { ...config, ...changes };
   const copy = Object.create(
     Object.getPrototypeOf(config),
     Object.getOwnPropertyDescriptors(config),

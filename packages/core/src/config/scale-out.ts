@@ -298,14 +298,24 @@ function resolveRead(
       { option: 'read.consistency' },
     );
   }
+  const host = parseHostPort(
+    hostText,
+    envPort(env.LAKEBASE_READ_PORT, 'LAKEBASE_READ_PORT') ?? config.port,
+    'option "read.host"',
+    'LAKEBASE_READ_HOST',
+  );
+  if (isPoolerHost(host.host)) {
+    // the read side runs set-role sessions and checks of its own, which need the direct host
+    throw new ConfigurationError(
+      `The read-only host ${host.host} is a pooled host (PgBouncer): the read side connects to ` +
+        'the read-only endpoint directly. Set option "read.host" or env LAKEBASE_READ_HOST to ' +
+        `${directHostOf(host.host)} (status.hosts.host of the read-only endpoint)`,
+      { option: 'read.host', envVar: 'LAKEBASE_READ_HOST' },
+    );
+  }
   return {
     endpoint: endpointText === undefined ? undefined : validateEndpoint(endpointText),
-    host: parseHostPort(
-      hostText,
-      envPort(env.LAKEBASE_READ_PORT, 'LAKEBASE_READ_PORT') ?? config.port,
-      'option "read.host"',
-      'LAKEBASE_READ_HOST',
-    ),
+    host,
     consistency,
     maxWaitMs: positive('read.maxWaitMs', options.maxWaitMs, 200, false),
     max: positive('read.max', options.max, config.pool.max),

@@ -9,6 +9,7 @@ export class Admission {
   #inFlight = 0;
   #closing = false;
   #drained: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
 
   get isClosing(): boolean {
     return this.#closing;
@@ -25,12 +26,15 @@ export class Admission {
     if (this.#inFlight === 0) this.#drained?.();
   }
 
-  /** Refuses new work; resolves when the admitted work has left. */
+  /** Refuses new work; resolves when the admitted work has left. Idempotent. */
   close(): Promise<void> {
     this.#closing = true;
-    if (this.#inFlight === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      this.#drained = resolve;
-    });
+    this.#closed ??=
+      this.#inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            this.#drained = resolve;
+          });
+    return this.#closed;
   }
 }

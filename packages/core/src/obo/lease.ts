@@ -23,6 +23,12 @@ const LISTENER_METHODS = new Set([
 
 type Listener = (...args: unknown[]) => void;
 
+function afterRelease(property: string | symbol): ReleasedClientError {
+  return new ReleasedClientError(
+    `${String(property)} was used on a client after release(): check out a new one with pool.connect()`,
+  );
+}
+
 /**
  * `client`, leased: `release` (called once) ends the lease and calls `giveBack`; `destroy` is
  * what pg's `release(err)` does (the connection is closed).
@@ -52,24 +58,29 @@ export function leaseClient(client: pg.PoolClient, giveBack: ReleaseClient): pg.
       if (released) {
         // `await lease` reads `then`: a released client is still not a promise
         if (property === 'then' || typeof property === 'symbol') return undefined;
-        throw new ReleasedClientError(
-          `${String(property)} was used on a client after release(): check out a new one with pool.connect()`,
-        );
+        throw afterRelease(property);
       }
       const cached = bound.get(property);
       if (cached !== undefined) return cached;
       const value = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
+      // A method handed out checks the lease on every call: one kept from before release()
+      // (`const { query } = client`, `client.query.bind(client)`) is refused like the rest.
       let method: unknown;
       if (typeof property === 'string' && LISTENER_METHODS.has(property)) {
         method = (event: string | symbol, listener: Listener) => {
+          if (released) throw afterRelease(property);
           listeners ??= [];
           listeners.push([event, listener]);
           (value as (e: string | symbol, l: Listener) => unknown).call(target, event, listener);
           return proxy;
         };
       } else {
-        method = (value as (...args: unknown[]) => unknown).bind(target);
+        const call = value as (...args: unknown[]) => unknown;
+        method = (...args: unknown[]) => {
+          if (released) throw afterRelease(property);
+          return call.apply(target, args);
+        };
       }
       bound.set(property, method);
       return method;

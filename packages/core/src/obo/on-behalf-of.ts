@@ -239,13 +239,21 @@ export class OnBehalfOf {
   }
 
   /**
-   * Takes no new work; the work accepted first reaches its pool (the SP pool's `end()`, started
-   * by the caller, runs meanwhile); then the user pools end the same way, and what is left (SCIM
-   * lookups, keep-alive sockets) is let go. `spEnded` is the SP pool ending.
+   * Takes no new work; resolves once the work accepted before (a scope waiting for its token's
+   * verification) has reached its pool: a user's pool, or in set-role mode the SP's, which must
+   * not have ended before then.
+   */
+  stopAdmitting(): Promise<void> {
+    this.#closed = true;
+    return this.#admission.close();
+  }
+
+  /**
+   * After `stopAdmitting()`: the user pools end (letting their accepted work finish), and what
+   * is left (SCIM lookups, keep-alive sockets) is let go. `spEnded` is the SP pools ending.
    */
   async close(spEnded: Promise<void>): Promise<void> {
-    this.#closed = true;
-    await this.#admission.close();
+    await this.stopAdmitting();
     this.#scopes.clear();
     this.#fallback?.drop();
     await Promise.allSettled([this.#users.close(), this.#readUsers?.close(), spEnded]);

@@ -33,7 +33,6 @@ export interface ReadContext {
 
 /** What a read scope needs of its primary scope (scope.ts's `UserScopeImpl`). */
 export interface PrimaryScope extends UserScope {
-  readonly isVerified: boolean;
   runOn<T>(router: Router, work: (route: Route) => Promise<T>, login?: boolean): Promise<T>;
   pgConfigOn(side: Pick<ReadContext, 'config' | 'users' | 'viewOptions'>): pg.PoolConfig;
 }
@@ -61,6 +60,10 @@ export class ReadScope implements UserScope, ScopeConnections {
 
   get identity(): string {
     return this.#primary.identity;
+  }
+
+  get isVerified(): boolean {
+    return this.#primary.isVerified;
   }
 
   get read(): UserScope {

@@ -12,7 +12,7 @@ import {
   type StatementResult,
 } from '../agent/statement-runner.js';
 import { systemClock } from '../base/clock.js';
-import { AuthenticationError } from '../base/errors.js';
+import { AuthenticationError, ValidationError } from '../base/errors.js';
 import { roleNameProblem } from '../base/role-name.js';
 import type { OrmConfig } from '../base/types.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
@@ -54,6 +54,7 @@ type Listener = () => void;
 abstract class BaseScope implements UserScope, ScopeConnections {
   abstract readonly identity: string;
   abstract readonly isServicePrincipalFallback: boolean;
+  abstract readonly isVerified: boolean;
   #pool: ScopePool | undefined;
   #listeners: Set<Listener> | undefined;
   #dropped = false;
@@ -214,6 +215,15 @@ export class UserScopeImpl extends BaseScope {
   }
 
   getPgConfig(): pg.PoolConfig {
+    if (!this.#settled) {
+      // a login config names the role, which only the verified token's owner can tell here
+      throw new ValidationError(
+        'getPgConfig() needs the Postgres role, and this request names its user only by ' +
+          "x-forwarded-user (a numeric id): the role is the token owner's name, known once the " +
+          "token is verified. Run a statement through the scope first (await scope.query('select 1')), " +
+          'or have the request carry x-forwarded-email',
+      );
+    }
     this.#pgConfig ??= this.pgConfigOn(this.#ctx);
     return this.#pgConfig;
   }
@@ -343,6 +353,8 @@ export class UserScopeImpl extends BaseScope {
 export class FallbackScope extends BaseScope {
   readonly identity: string;
   readonly isServicePrincipalFallback = true;
+  /** No token to verify: the service principal, on a developer's machine only. */
+  readonly isVerified = true;
   readonly #pool: LakebasePool;
   readonly #options: pg.PoolConfig;
   readonly #pgConfig: IdentityPgConfigSource;

@@ -12,6 +12,12 @@ export interface UserScope {
   readonly identity: string;
   /** True when this scope is the development fallback to the service principal. */
   readonly isServicePrincipalFallback: boolean;
+  /**
+   * True once the request's token is known to belong to `identity` (no I/O: the first use of
+   * the scope verifies it). Until then `identity` is only what the headers claim, so nothing
+   * may be served from a cache keyed on it. The development fallback is always verified.
+   */
+  readonly isVerified: boolean;
   readonly pool: pg.Pool;
   /**
    * The same identity on the read-only endpoint (`read` option), with the same token and

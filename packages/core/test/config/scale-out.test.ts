@@ -119,5 +119,11 @@ describe('scale-out options', () => {
     );
     expect(() => scale({ read: { host: 'x', endpoint: 'replica' } })).toThrow(ValidationError);
     expect(() => scale({ read: { host: 'x', maxWaitMs: -1 } })).toThrow(/read.maxWaitMs/);
+    // the read side needs a session of its own: a pooled read-only host is refused, naming the direct one
+    expect(() =>
+      scale({}, { LAKEBASE_READ_HOST: 'ep-ro-1-pooler.database.us-east-1.cloud.databricks.com' }),
+    ).toThrow(
+      /is a pooled host .* LAKEBASE_READ_HOST to ep-ro-1\.database\.us-east-1\.cloud\.databricks\.com/,
+    );
   });
 });

@@ -31,7 +31,8 @@ function ensureBuilt(): void {
 }
 
 beforeAll(async () => {
-  lb = await startLocalLakebase({ users: [ALICE, BOB] });
+  // (the SP may SET ROLE to alice and bob: the set-role and auto modes below)
+  lb = await startLocalLakebase({ users: [ALICE, BOB], grantSetRole: true });
 }, 60_000);
 
 afterAll(async () => {
@@ -82,6 +83,28 @@ describe('close()', () => {
     expect(stats.sp.totalCount).toBe(0);
     expect(logger.lines.join('\n')).not.toMatch(/lbk_/);
   });
+
+  for (const mode of ['set-role', 'auto'] as const) {
+    it(`${mode}: work accepted while its token is being verified runs as the user after close()`, async () => {
+      const lakebase = createLakebase({
+        env: lb.env,
+        logger: capturingLogger(),
+        userPools: { mode },
+      });
+      // a brand-new token: the query waits for its verification, then runs on the SP's pool
+      const cold = [ALICE, BOB].map((email) =>
+        lakebase.asUser(headersFor(lb, email)).query('select current_user as who'),
+      );
+      const closing = lakebase.close();
+      const answers = await Promise.allSettled(cold);
+      await closing;
+      expect(
+        answers.map((a) => (a.status === 'fulfilled' ? a.value.rows[0].who : a.reason)),
+      ).toEqual([ALICE, BOB]);
+      await expect(lakebase.query('select 1')).rejects.toBeInstanceOf(ClosedError);
+      expect(lakebase.stats().sp.totalCount).toBe(0);
+    });
+  }
 
   it('queries queued on the SP pool when close() is called all run, and later ones get ClosedError', async () => {
     const lakebase = createLakebase({ env: lb.env, max: 1, logger: capturingLogger() });

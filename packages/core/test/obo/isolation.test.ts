@@ -17,6 +17,7 @@ import {
   AuthenticationError,
   PoolerSessionError,
   ReleasedClientError,
+  ValidationError,
 } from '../../src/base/errors.js';
 import type { Lakebase, UserScope } from '../../src/index.js';
 import { createLakebase } from '../../src/lakebase.js';
@@ -137,7 +138,14 @@ describe.each(MODES)("userPools.mode '%s'", (mode) => {
     const { lakebase, alice, bob } = await users(mode);
     const stale = await alice.pool.connect();
     expect((await stale.query('select current_user as who')).rows[0].who).toBe(ALICE);
+    // methods kept from before the release: destructured, bound, a listener method
+    const { query: keptQuery } = stale;
+    const boundQuery = stale.query.bind(stale);
+    const keptOn = stale.on;
     stale.release();
+    expect(() => keptQuery('select current_user as who')).toThrow(ReleasedClientError);
+    expect(() => boundQuery('select current_user as who')).toThrow(ReleasedClientError);
+    expect(() => keptOn.call(stale, 'notification', () => {})).toThrow(ReleasedClientError);
     expect(() => stale.query('select body from iso.secret')).toThrow(ReleasedClientError);
     expect(() => stale.query({ text: 'select 1' })).toThrow(ReleasedClientError);
     expect(() => stale.release()).toThrow(ReleasedClientError);
@@ -150,6 +158,7 @@ describe.each(MODES)("userPools.mode '%s'", (mode) => {
     other.release();
     expect((await lakebase.query('select current_user as who')).rows[0].who).toBe(sp);
     expect(() => stale.query('select 1')).toThrow(ReleasedClientError);
+    expect(() => keptQuery('select current_user as who')).toThrow(ReleasedClientError);
     // and the callback form of pool.connect hands out a lease too
     const released = await new Promise<pg.PoolClient>((resolve, reject) =>
       alice.pool.connect((error, client, done) => {
@@ -395,4 +404,25 @@ describe('headers as Databricks Apps sends them', () => {
       ).rejects.toMatchObject({ status: 401 });
     },
   );
+
+  it("getPgConfig() with only x-forwarded-user waits for the owner's role: a typed error first, then the owner's login", async () => {
+    const lakebase = make('login');
+    const { 'x-forwarded-user': userId, 'x-forwarded-access-token': token } =
+      await lb.userHeaders(ALICE);
+    const scope = lakebase.asUser({
+      'x-forwarded-access-token': token,
+      'x-forwarded-user': userId,
+    });
+    expect(() => scope.getPgConfig()).toThrow(ValidationError);
+    expect(() => scope.getPgConfig()).toThrow(/x-forwarded-user .* scope\.query\('select 1'\)/);
+    await scope.query('select 1');
+    const config = scope.getPgConfig();
+    expect(config.user).toBe(ALICE);
+    const pool = new pg.Pool({ ...config, max: 1 });
+    try {
+      expect((await pool.query('select current_user as who')).rows[0].who).toBe(ALICE);
+    } finally {
+      await pool.end();
+    }
+  });
 });

@@ -138,6 +138,28 @@ describe("userPools.mode 'set-role'", () => {
     }
   });
 
+  it('a named statement that failed to parse leaves nothing behind: the name works once it can', async () => {
+    const lakebase = make('set-role', 1);
+    const scope = lakebase.asUser(await lb.userHeaders(ALICE));
+    const named = { name: 'later_rows', text: 'select count(*)::int as n from sr.later' };
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: { code?: string }) => e.code,
+      );
+    expect(await codeOf(scope.query(named))).toBe('42P01'); // no such table yet
+    expect(await codeOf(scope.query(named))).toBe('42P01');
+    await lakebase.query('create table sr.later (id int); grant select on sr.later to public');
+    try {
+      // the one connection: the name was never prepared on it, for alice nor for the SP
+      expect((await scope.query(named)).rows).toEqual([{ n: 0 }]);
+      expect((await lakebase.query(named)).rows).toEqual([{ n: 0 }]);
+      expect((await scope.query(named)).rows).toEqual([{ n: 0 }]);
+    } finally {
+      await lakebase.query('drop table sr.later');
+    }
+  });
+
   /** [name, what alice does on her connection, through `query` or through a pool client] */
   const LEAKS: Array<[string, 'client' | 'query', string[]]> = [
     ['RESET ROLE', 'client', ['RESET ROLE']],

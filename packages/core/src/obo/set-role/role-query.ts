@@ -9,7 +9,8 @@
  * session is the service principal's again once the answer is in. The preamble comes from
  * `SessionStates.inline()`. Its own `CommandComplete`s are not part of the result; a failure in
  * it is told apart (`failedAt`: which preamble statement) so the caller can name it (a missing
- * role, no SET grant) or destroy the connection (a clear that failed).
+ * role, no SET grant) or destroy the connection (a clear that failed). A named statement runs
+ * unnamed here (see the constructor).
  */
 import type { EventEmitter } from 'node:events';
 import pg from 'pg';
@@ -53,11 +54,18 @@ export class RoleQuery extends Query {
     values: unknown[] | undefined,
     preamble: readonly PreambleStatement[],
   ) {
-    // the extended protocol (pg's public `queryMode` option): one statement only
+    // The extended protocol (pg's public `queryMode` option): one statement only. Unnamed,
+    // always: pg takes the first ParseComplete of a named query (the preamble's) as the
+    // statement's own, and would believe it prepared on this connection when its Parse failed
+    // or was never sent; a later use of the name there, by anyone, would fail (26000).
     super(
       typeof query === 'string'
         ? { text: query, values, queryMode: 'extended' }
-        : copyQueryConfig(query, { values: values ?? query.values, queryMode: 'extended' }),
+        : copyQueryConfig(query, {
+            name: undefined,
+            values: values ?? query.values,
+            queryMode: 'extended',
+          }),
     );
     this.#preamble = preamble;
     this.#pending = preamble.length;

@@ -15,11 +15,6 @@ import type { Route } from '../route.js';
 import { RoleQuery } from './role-query.js';
 import type { SessionStates } from './session-state.js';
 
-/** True for a `QueryConfig` with a `name` (a statement pg prepares once per connection). */
-function namedQuery(text: string | pg.QueryConfig): boolean {
-  return typeof text !== 'string' && Boolean(text.name);
-}
-
 /** The service principal's pools as the set-role routes use them. */
 export interface SetRoleSide {
   /** Where statements run: the SP's pool (on the pooler in pooled mode). */
@@ -130,8 +125,8 @@ export class SetRoleRoute implements Route {
           );
           return;
         }
-        if (outcome !== 'done' || (failedAt < preamble.statements.length && namedQuery(text))) {
-          // its state is unknown (or pg took a preamble's ParseComplete for the named statement's)
+        if (outcome !== 'done') {
+          // its state is unknown
           client.release(true);
         } else {
           client.release();

@@ -98,8 +98,14 @@ export function userExports(
     kysely: <DB>() => {
       const sp = orm.kysely<DB>();
       const user = sp.withUser(req);
+      // The SP handle's shape, every database the user's: `read` is the user's replica, and
+      // `direct` the user's own Kysely (a user's sessions already run on the direct host).
       return cachedView(user, () => ({
         kysely: user.kysely,
+        read: user.read,
+        direct: user.kysely,
+        asUser: sp.asUser,
+        readAsUser: sp.readAsUser,
         withUser: sp.withUser,
         lakebase,
         destroy: noop,
@@ -108,9 +114,12 @@ export function userExports(
     prisma: (PrismaClient) => {
       const sp = orm.prisma(PrismaClient);
       const user = sp.withUser(scope);
+      // The SP handle's shape: `replica()` without a request is the user's replica client.
       return cachedView(user, () => ({
         prisma: user,
+        asUser: sp.asUser,
         withUser: sp.withUser,
+        replica: (other?: RequestLike | UserScope) => sp.replica(other ?? scope),
         lakebase,
         $disconnect: noop,
       })) as unknown as typeof sp;

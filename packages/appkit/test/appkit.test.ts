@@ -107,6 +107,20 @@ async function startApp(port: number) {
           }),
         );
         express.get(
+          '/me/kysely-scope',
+          route(async (req) => {
+            // the handle under asUser(req) has the SP handle's members, each the user's
+            const handle = kit.lakebase.asUser(req).kysely<DB>();
+            const answers = await Promise.all(
+              [handle.kysely, handle.read, handle.direct, handle.withUser(req).kysely].map(
+                async (db) => items(await db.selectFrom('app.orders').select('item').execute()),
+              ),
+            );
+            expect(new Set(answers.map((a) => a.join())).size).toBe(1);
+            return answers[0];
+          }),
+        );
+        express.get(
           '/sp/kysely',
           route(async () => {
             const { kysely } = kit.lakebase.kysely<DB>();
@@ -184,7 +198,13 @@ describe('lakebase() on AppKit', () => {
   it('runs query, pool, Drizzle and Kysely under asUser(req) as the user (RLS)', async () => {
     const alice = await lb.userHeaders(ALICE);
     const bob = await lb.userHeaders(BOB);
-    for (const path of ['/me/query', '/me/drizzle', '/me/drizzle-scope', '/me/kysely']) {
+    for (const path of [
+      '/me/query',
+      '/me/drizzle',
+      '/me/drizzle-scope',
+      '/me/kysely',
+      '/me/kysely-scope',
+    ]) {
       expect((await get(path, alice)).body, path).toEqual(['apple', 'avocado']);
       expect((await get(path, bob)).body, path).toEqual(['banana']);
     }

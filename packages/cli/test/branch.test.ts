@@ -334,6 +334,24 @@ describe('lakebase-kit branch', () => {
     );
   });
 
+  it('with --json a usage error is one JSON document on stdout too; the help goes to stderr', async () => {
+    const runs = {
+      'no expiry': ['branch', 'create', 'no-policy', '--json'],
+      'no command': ['branch', '--json'],
+      'an unknown option': ['branch', 'list', '--json', '--colour'],
+      '--json with --format shell': ['branch', 'env', 'pr-1', '--json', '--format', 'shell'],
+    };
+    for (const [what, args] of Object.entries(runs)) {
+      const run = await cli(args);
+      expect(run.code, what).toBe(2);
+      expect(run.stderr, what).toContain('Usage: lakebase-kit branch');
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+      expect(error.code, what).toBe('USAGE');
+      expect(error.message, what).not.toBe('');
+    }
+    expect(world.lb.branches.get('no-policy')).toBeUndefined();
+  });
+
   it('permissions: reading needs CAN_USE, changes CAN_MANAGE, and the error says which', async () => {
     const alice = { ...world.lb.envFor(ALICE) };
     const list = failed(await cli(['branch', 'list', '--json'], alice));
@@ -377,6 +395,33 @@ describe('exec --branch and doctor --branch', () => {
     expect(run.stdout).toBe(`${branch.endpoint} ${branch.host} ${branch.port}\n`);
   });
 
+  /** What an app's env names for main: its read-only endpoint and its pooled host. */
+  const mainsComputes = {
+    LAKEBASE_READ_ENDPOINT: `${PROJECT}/branches/main/endpoints/replica-1`,
+    LAKEBASE_READ_HOST: 'replica-1.example.com:5432',
+    LAKEBASE_POOLER_HOST: 'ep-main-pooler.example.com',
+  };
+
+  it("exec --branch: main's read-only endpoint and pooled host are not passed on, and it says so", async () => {
+    const run = await cli(
+      [
+        'exec',
+        '--branch',
+        'pr-1',
+        '--',
+        'sh',
+        '-c',
+        'echo "[$LAKEBASE_READ_ENDPOINT][$LAKEBASE_READ_HOST][$LAKEBASE_POOLER_HOST]"',
+      ],
+      { ...ownerEnv(), ...mainsComputes },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe('[][][]\n');
+    expect(run.stderr).toContain(
+      "not passed on, they name another endpoint's computes: LAKEBASE_READ_ENDPOINT, LAKEBASE_READ_HOST, LAKEBASE_POOLER_HOST",
+    );
+  });
+
   it('a bad --branch id is refused before any call, naming a valid one', async () => {
     for (const command of [
       ['exec', '--branch', 'PR_1', '--', 'true'],
@@ -390,7 +435,11 @@ describe('exec --branch and doctor --branch', () => {
   });
 
   it('doctor --branch: checks that branch and says which', async () => {
-    const run = await cli(['doctor', '--branch', 'pr-1', '--json']);
+    // (main's read-only endpoint in the env is not the branch's: it is left out of the check)
+    const run = await cli(['doctor', '--branch', 'pr-1', '--json'], {
+      ...ownerEnv(),
+      ...mainsComputes,
+    });
     const report = parsed<{ checks: { id: string; status: string; finding: string }[] }>(run);
     const config = report.checks.find((check) => check.id === 'config')!;
     expect(config.finding).toContain(`(branch ${PROJECT}/branches/pr-1)`);

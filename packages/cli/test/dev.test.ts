@@ -286,6 +286,26 @@ describe('lakebase-kit dev (built bin)', () => {
     expect(io.err.join('')).toContain('--replicas must be a number from 0 to 8');
   });
 
+  it('never overwrites (nor removes on exit) an env file it did not write: exit 2 before starting', async () => {
+    const dir = path.join(cwd, 'foreign');
+    await fs.mkdir(dir);
+    const mine = 'API_KEY=keep-me\n';
+    for (const [file, flag] of [
+      ['.env.local', '--env-file'],
+      ['.env.owner.local', '--owner-env-file'],
+    ] as const) {
+      const foreign = path.join(dir, file);
+      await fs.writeFile(foreign, mine);
+      const io = { out: [] as string[], err: [] as string[] };
+      const args = ['dev', '--env-file', path.join(dir, '.env.local')];
+      expect(await main(args, collect(io)), file).toBe(2);
+      expect(io.err.join(''), file).toContain('exists and was not written by lakebase-kit dev');
+      expect(io.err.join(''), file).toContain(`pass ${flag} <another file>`);
+      expect(readFileSync(foreign, 'utf8')).toBe(mine);
+      await fs.rm(foreign);
+    }
+  });
+
   it('--env-file <a file that does not exist yet> through the package manager bin (Node takes no flag)', async () => {
     // The launcher pnpm links into the repo root's node_modules/.bin, as `pnpm exec` runs it.
     const shim = fileURLToPath(new URL('../../../node_modules/.bin/lakebase-kit', import.meta.url));

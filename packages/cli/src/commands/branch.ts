@@ -214,6 +214,39 @@ export interface BranchTarget {
 }
 
 /**
+ * Settings that name another endpoint's computes: the read-only endpoint's and the pooled
+ * host's. Copied to a branch's command they would send its reads to main's replica (and the
+ * read-your-writes check would compare two databases' WAL positions), or its work to main's
+ * pooler where the host check is off.
+ */
+const ENDPOINT_BOUND_ENV = [
+  'LAKEBASE_READ_ENDPOINT',
+  'LAKEBASE_READ_HOST',
+  'LAKEBASE_READ_PORT',
+  'LAKEBASE_POOLER_HOST',
+  'LAKEBASE_POOLER_PORT',
+] as const;
+
+/**
+ * `env` for a branch's compute: without the settings of another endpoint's computes, each one
+ * dropped named in one line on stderr (`command`: who says it).
+ */
+export function branchEnv(
+  env: NodeJS.ProcessEnv,
+  command: string,
+  io: Pick<CommandIO, 'stderr'>,
+): NodeJS.ProcessEnv {
+  const dropped = ENDPOINT_BOUND_ENV.filter((key) => env[key] !== undefined && env[key] !== '');
+  if (dropped.length === 0) return env;
+  const kept = { ...env };
+  for (const key of ENDPOINT_BOUND_ENV) delete kept[key];
+  io.stderr(
+    `lakebase-kit ${command}: --branch: not passed on, they name another endpoint's computes: ${dropped.join(', ')}\n`,
+  );
+  return kept;
+}
+
+/**
  * Where a branch's read-write compute is reached. The endpoints API answers host names; the local
  * Lakebase, whose hosts share one machine, adds a `ports` map beside them.
  */
@@ -324,6 +357,11 @@ async function printEnv(
   values: TargetFlags & { format?: string; json?: boolean },
   io: CommandIO,
 ): Promise<void> {
+  if (values.json && values.format !== undefined && values.format !== 'json') {
+    throw new UsageError(
+      `--json prints JSON: it cannot be combined with --format ${values.format} (drop one)`,
+    );
+  }
   const format = (values.format ?? (values.json ? 'json' : 'shell')) as EnvFormat;
   if (!['shell', 'dotenv', 'json'].includes(format)) {
     throw new UsageError(`Unknown --format "${values.format}": expected shell, dotenv or json`);
@@ -417,7 +455,11 @@ async function protectFailure(
 
 /** With `--json`, a failure is also one JSON document on stdout: `{ "error": { code, … } }`. */
 function jsonFailure(error: unknown): string {
-  const code = error instanceof LakebaseError ? error.code : 'ERROR';
+  const code = isUsageError(error)
+    ? 'USAGE'
+    : error instanceof LakebaseError
+      ? error.code
+      : 'ERROR';
   const details: Record<string, unknown> = { code, message: oneLine(error) };
   if (error instanceof BranchProtectedError || error instanceof BranchExistsError) {
     details.branch = error.branch;
@@ -441,9 +483,14 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     verbose = values.verbose === true;
     json = values.json === true;
     const [action, id, ...extra] = positionals;
-    if (values.help || action === undefined) {
+    if (values.help) {
       io.stdout(BRANCH_HELP);
-      return action === undefined && !values.help ? 2 : 0;
+      return 0;
+    }
+    if (action === undefined) {
+      throw new UsageError(
+        `branch needs a command: ${ACTIONS.slice(0, -1).join(', ')} or undelete`,
+      );
     }
     if (!ACTIONS.includes(action)) {
       throw new UsageError(
@@ -561,7 +608,8 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       }
     }
   } catch (error) {
-    if (json && !isUsageError(error)) io.stdout(jsonFailure(error));
+    // with --json, stdout is one JSON document whatever failed, a usage error included
+    if (json) io.stdout(jsonFailure(error));
     return fail('branch', error, io, verbose);
   }
 }

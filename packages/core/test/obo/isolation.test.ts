@@ -395,6 +395,16 @@ describe('headers as Databricks Apps sends them', () => {
       expect((await again.pool.query('select current_user as who')).rows[0].who).toBe(ALICE);
       const roles = await lb.sql(`select rolname from pg_roles where rolname = $1`, [userId]);
       expect(roles).toEqual([]);
+      // the id in x-forwarded-email (the owner's, with the owner's token) is a 401 too, at
+      // once when the owner is known and at first use otherwise: never a role named after it
+      expect(() =>
+        lakebase.asUser({ 'x-forwarded-access-token': token, 'x-forwarded-email': userId }),
+      ).toThrow(AuthenticationError);
+      await expect(
+        make(mode)
+          .asUser({ 'x-forwarded-access-token': token, 'x-forwarded-email': userId })
+          .query('select current_user as who'),
+      ).rejects.toMatchObject({ status: 401 });
       // someone else's id with alice's token is a 401
       const bobId = (await lb.userHeaders(BOB))['x-forwarded-user'];
       await expect(

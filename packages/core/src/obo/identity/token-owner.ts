@@ -44,11 +44,19 @@ export function ownsIdentity(owner: TokenOwner, identity: string): boolean {
 /**
  * The Postgres role of a verified request: the claimed identity itself when it came from
  * `x-forwarded-email`; the token owner's user name (their email) when only `x-forwarded-user`
- * (the numeric user id Databricks Apps sends) was there — never a role named after an id.
+ * (the numeric user id Databricks Apps sends) was there — never a role named after an id, so
+ * an `x-forwarded-email` naming the owner's id is an `AuthenticationError` (401).
  */
 export function roleOf(owner: TokenOwner, claimed: string, fromEmailHeader: boolean): string {
-  if (fromEmailHeader) return claimed;
-  return owner.userName ?? owner.emails[0] ?? claimed;
+  if (!fromEmailHeader) return owner.userName ?? owner.emails[0] ?? claimed;
+  if (claimed !== owner.userName && !owner.emails.includes(claimed)) {
+    // the owner's SCIM id in x-forwarded-email: it would run as a role named after the id
+    throw new AuthenticationError(
+      'x-forwarded-email names the token owner by their user id, not their email: no role is named after an id',
+      { status: 401 },
+    );
+  }
+  return claimed;
 }
 
 export interface IdentityVerifierOptions {

@@ -42,6 +42,13 @@ import type { TokenCache } from './pool/token-cache.js';
 import { WriteLsn } from './pool/write-lsn.js';
 import type { Telemetry } from './telemetry/telemetry.js';
 
+/**
+ * Pooled login mode: how many different users the pooler must refuse (with fresh tokens) before
+ * every user's connections go to the direct host (one role that cannot log in is that user's
+ * problem, not the pooler's).
+ */
+const USERS_REFUSED_BEFORE_FALLBACK = 3;
+
 export interface ReadSide {
   config: ResolvedConfig;
   pool: LakebasePool;
@@ -156,16 +163,20 @@ export function servicePrincipalPools(parts: {
       pooler.user !== undefined && pooler.password !== undefined
         ? { user: pooler.user, password: pooler.password }
         : undefined;
+    const spRoute = new HostRoute(scale.direct, pooler, {
+      allowFallback: pooler.fallback && passwordRole === undefined,
+      logger,
+      poolName: 'lakebase:sp',
+    });
     routes = {
-      sp: new HostRoute(scale.direct, pooler, {
-        allowFallback: pooler.fallback && passwordRole === undefined,
-        logger,
-        poolName: 'lakebase:sp',
-      }),
+      sp: spRoute,
+      // one user's role that cannot log in never moves every user off the pooler
       users: new HostRoute(scale.direct, pooler, {
         allowFallback: pooler.fallback,
         logger,
         poolName: 'lakebase:user',
+        distinct: USERS_REFUSED_BEFORE_FALLBACK,
+        follows: spRoute,
       }),
     };
     const pooled = new PooledStatements(pooler.host);

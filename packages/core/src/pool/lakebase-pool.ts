@@ -374,7 +374,7 @@ export class LakebasePool extends pg.Pool {
     if (isAuthError(error)) {
       rt.telemetry.authFailure(rt.poolName);
       // the pooler refused a fresh token too: the direct host, once and for good (host-route.ts)
-      if (state.authRetried && rt.tokens && rt.route?.fallBack(codeOf(error))) {
+      if (state.authRetried && rt.tokens && rt.route?.fallBack(codeOf(error), this.options.user)) {
         rt.telemetry.connectRetry(rt.poolName, 'auth', type);
         return true;
       }

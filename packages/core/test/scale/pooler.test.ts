@@ -257,5 +257,36 @@ describe('pooled mode', () => {
         lb.pooler!.acceptOAuth(true);
       }
     });
+
+    it("login mode: the users' route leaves the pooler with the service principal's", async () => {
+      lb.pooler!.acceptOAuth(false);
+      try {
+        const lakebase = make();
+        await lakebase.query('select 1'); // the SP falls back
+        const alice = lakebase.asUser(await lb.userHeaders(ALICE));
+        expect((await alice.query('select current_user as who')).rows).toEqual([{ who: ALICE }]);
+        expect(lakebase.stats().pooler?.users).toMatchObject({ pooled: false });
+        expect(lakebase.stats().pooler?.users.fellBack).toMatch(/as the service principal's/);
+      } finally {
+        lb.pooler!.acceptOAuth(true);
+      }
+    });
+  });
+
+  it('login mode: one user whose role cannot log in never moves the other users off the pooler', async () => {
+    const lakebase = make();
+    const blocked = ['nologin-1@example.com', 'nologin-2@example.com'];
+    for (const email of blocked) {
+      await lb.addUser(email);
+      await lb.sql(`alter role "${email}" nologin`);
+    }
+    for (const email of [...blocked, blocked[0]!]) {
+      const scope = lakebase.asUser(await lb.userHeaders(email));
+      await expect(scope.query('select 1')).rejects.toMatchObject({ status: 401 });
+    }
+    expect(lakebase.stats().pooler?.users).toMatchObject({ pooled: true, fellBack: undefined });
+    const alice = lakebase.asUser(await lb.userHeaders(ALICE));
+    expect((await alice.query('select current_user as who')).rows).toEqual([{ who: ALICE }]);
+    expect((await lb.pooler!.pools()).some((p) => p.user === ALICE)).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
  * served through the branches and endpoints API), as the project owner (CAN_MANAGE). Expiry is
  * driven with `lb.branches.expireDue(at)`: no test waits for a clock.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ALICE, type CliRun, runCli, useCliWorld } from './harness.js';
 
 const world = useCliWorld({ historyRetentionSeconds: 3600 });
@@ -332,6 +332,52 @@ describe('lakebase-kit branch', () => {
     expect((await cli(['branch', 'create', 'bad-ttl', '--ttl', '1w'])).stderr).toContain(
       '--ttl must be a duration like 24h',
     );
+  });
+
+  it('create finishes a branch an earlier create left without a compute; a finished one stays taken', async () => {
+    // what a create interrupted between its branch and its compute leaves: the branch alone
+    const env = ownerEnv();
+    const made = await fetch(
+      `${env.DATABRICKS_HOST}/api/2.0/postgres/${PROJECT}/branches?branch_id=half-made`,
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${env.DATABRICKS_TOKEN}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ spec: { ttl: '3600s' } }),
+      },
+    );
+    expect(made.status).toBe(200);
+    // (the local API gives a new branch its compute at once: take it away, as if never made)
+    const api = async (method: string, path: string) => {
+      const res = await fetch(`${env.DATABRICKS_HOST}/api/2.0/postgres/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${env.DATABRICKS_TOKEN}` },
+      });
+      expect(res.status, `${method} ${path}`).toBe(200);
+      return (await res.json()) as { endpoints?: { name: string }[] };
+    };
+    const branchPath = `${PROJECT}/branches/half-made`;
+    await vi.waitFor(async () =>
+      expect((await api('GET', branchPath)) as unknown).toMatchObject({
+        status: { current_state: 'READY' },
+      }),
+    );
+    for (const { name } of (await api('GET', `${branchPath}/endpoints`)).endpoints ?? []) {
+      await api('DELETE', name);
+    }
+    await vi.waitFor(async () =>
+      expect((await api('GET', `${branchPath}/endpoints`)).endpoints ?? []).toEqual([]),
+    );
+    const run = await cli(['branch', 'create', 'half-made', '--ttl', '1h', '--json']);
+    const { branch, endpoint } = parsed<{ branch: BranchJson; endpoint: EndpointJson }>(run);
+    expect(run.stderr).toContain('exists without a compute');
+    expect(branch.name).toBe(`${PROJECT}/branches/half-made`);
+    expect(endpoint.name).toMatch(new RegExp(`^${PROJECT}/branches/half-made/endpoints/`));
+    expect(await notes('half-made')).toBe(await notes());
+    const again = failed(await cli(['branch', 'create', 'half-made', '--ttl', '1h', '--json']));
+    expect(again.code).toBe('LAKEBASE_BRANCH_EXISTS');
   });
 
   it('with --json a usage error is one JSON document on stdout too; the help goes to stderr', async () => {

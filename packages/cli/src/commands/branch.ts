@@ -386,6 +386,27 @@ const POINT_REFUSED = /window|retention|history|source_branch_(time|lsn)/i;
  * `create`'s failures, made to name their fix: an id taken by a protected branch (it cannot be
  * deleted to make room), and an `--at` the source branch's history does not cover.
  */
+/**
+ * The branch `id` when an earlier `branch create` of it stopped before its compute: it exists,
+ * is neither deleted nor protected, has no read-write compute, and comes from the parent asked
+ * for (any, when `--from` was not given). Undefined otherwise: the id is then taken.
+ */
+async function unfinishedBranch(
+  api: LakebaseBranchesApi,
+  id: string,
+  spec: BranchSpec,
+): Promise<LakebaseBranch | undefined> {
+  const existing = await api.get(id).catch(() => undefined);
+  const status = existing?.status;
+  if (!existing || !status || status.current_state === 'DELETED') return undefined;
+  if (status.is_protected || existing.spec?.is_protected) return undefined;
+  if (spec.source_branch !== undefined && status.source_branch !== spec.source_branch) {
+    return undefined;
+  }
+  const computes = await api.listEndpoints(id).catch(() => undefined);
+  return computes !== undefined && computes.filter(isReadWrite).length === 0 ? existing : undefined;
+}
+
 async function createFailure(
   error: unknown,
   api: LakebaseBranchesApi,
@@ -514,7 +535,17 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
         try {
           branch = await api.create(branchId, spec);
         } catch (error) {
-          throw await createFailure(error, api, branchId, values.at);
+          const unfinished =
+            error instanceof BranchExistsError && values.at === undefined
+              ? await unfinishedBranch(api, branchId, spec)
+              : undefined;
+          if (!unfinished) throw await createFailure(error, api, branchId, values.at);
+          // an earlier create stopped before the compute (a timeout, a permission): finish it
+          io.stderr(
+            `lakebase-kit branch: ${unfinished.name} exists without a compute (an earlier ` +
+              'create stopped before it): creating its compute; its expiry stays as it was\n',
+          );
+          branch = unfinished;
         }
         branch = await waitUntil(
           `branch ${name}`,

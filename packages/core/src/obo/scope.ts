@@ -215,6 +215,12 @@ export class UserScopeImpl extends BaseScope {
   }
 
   getPgConfig(): pg.PoolConfig {
+    this.#pgConfig ??= this.pgConfigOn(this.#ctx);
+    return this.#pgConfig;
+  }
+
+  /** A login config as this identity on the endpoint of `side` (the primary's or the read one's). */
+  pgConfigOn(side: Pick<ScopeContext, 'config' | 'users' | 'viewOptions'>): pg.PoolConfig {
     if (!this.#settled && !this.#claim.fromEmailHeader) {
       // a login config names the role, which only the verified token's owner can tell here
       throw new ValidationError(
@@ -224,12 +230,6 @@ export class UserScopeImpl extends BaseScope {
           'or have the request carry x-forwarded-email',
       );
     }
-    this.#pgConfig ??= this.pgConfigOn(this.#ctx);
-    return this.#pgConfig;
-  }
-
-  /** A login config as this identity on the endpoint of `side` (the primary's or the read one's). */
-  pgConfigOn(side: Pick<ScopeContext, 'config' | 'users' | 'viewOptions'>): pg.PoolConfig {
     const { config, users, viewOptions } = side;
     return lakebasePoolConfig({
       config,

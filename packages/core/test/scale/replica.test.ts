@@ -6,7 +6,7 @@
  */
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Lakebase, ReplicaBehindError } from '../../src/index.js';
+import { type Lakebase, ReplicaBehindError, ValidationError } from '../../src/index.js';
 import { createLakebase } from '../../src/lakebase.js';
 import { ALICE, BOB, capturingLogger } from '../support/obo-helpers.js';
 import { ownKeys, SQL } from '../support/query-configs.js';
@@ -172,6 +172,20 @@ describe('read replicas', () => {
     await expect(lakebase.asUser(forged).read.query('select 1')).rejects.toMatchObject({
       status: 401,
     });
+  });
+
+  it("read.getPgConfig() with only x-forwarded-user waits for the owner's role, as the primary's does", async () => {
+    const lakebase = make();
+    const { 'x-forwarded-user': userId, 'x-forwarded-access-token': token } =
+      await lb.userHeaders(ALICE);
+    const scope = lakebase.asUser({
+      'x-forwarded-access-token': token,
+      'x-forwarded-user': userId,
+    });
+    expect(() => scope.read.getPgConfig()).toThrow(ValidationError);
+    await scope.read.query('select 1');
+    expect(scope.read.getPgConfig().user).toBe(ALICE);
+    expect(scope.getPgConfig().user).toBe(ALICE);
   });
 });
 

@@ -266,7 +266,12 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
 
     // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query(config, values?, callback?)
     #tracedQuery(config: any, values?: any, callback?: any): any {
-      if (!telemetry.recordsQueries(Base)) return super.query(config, values, callback);
+      if (!telemetry.recordsQueries(Base)) {
+        // a callback given (pg-pool's, for one): pg before 8.23.1 would write it onto the config
+        return typeof callback === 'function' || typeof values === 'function'
+          ? super.query(ownConfig(config), values, callback)
+          : super.query(config, values, callback);
+      }
       const text: string | undefined = typeof config === 'string' ? config : config?.text;
       const params = Array.isArray(values) ? values : config?.values;
       const recorder = tracer.start(text, Array.isArray(params) && params.length > 0);
@@ -321,12 +326,14 @@ export function lakebaseClientClass(Base: typeof pg.Client, rt: ClientRuntime): 
 }
 
 /**
- * What pg is given with a callback of ours: a string as it is, an object config copied (pg
- * before 8.23.1 writes the callback onto the object it is given).
+ * What pg is given with a callback: a string or a submittable (a `pg.Query`, a cursor) as it
+ * is, an object config copied (pg before 8.23.1 writes the callback onto the object it is given).
  */
 // biome-ignore lint/suspicious/noExplicitAny: pg's query config, any of its forms
 function ownConfig(config: any): any {
-  return typeof config === 'object' && config !== null ? copyQueryConfig(config) : config;
+  return typeof config === 'object' && config !== null && typeof config.submit !== 'function'
+    ? copyQueryConfig(config)
+    : config;
 }
 
 /** The default Base: pg's own `Client`. */

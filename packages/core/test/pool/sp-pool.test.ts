@@ -51,6 +51,29 @@ describe('createLakebasePool (service principal)', () => {
     expect(events).toEqual(['connect', 'acquire', 'release', 'remove']);
   });
 
+  it("a config object is the caller's: reused by pool.query and a client, with telemetry on and off", async () => {
+    for (const telemetry of [{}, { traces: false, metrics: false }]) {
+      const pool = createLakebasePool(localPoolOptions(lb, { logger: log.logger, telemetry }));
+      try {
+        const named = { name: 'who_named', text: 'select current_user as me' };
+        const before = Object.keys(named).sort();
+        for (let i = 0; i < 2; i++) {
+          // pool.query hands pg a callback of pg-pool's; the client's query below has none
+          expect((await pool.query(named)).rows).toEqual([{ me: clientId }]);
+          const client = await pool.connect();
+          try {
+            expect((await client.query(named))?.rows).toEqual([{ me: clientId }]);
+          } finally {
+            client.release();
+          }
+        }
+        expect(Object.keys(named).sort()).toEqual(before);
+      } finally {
+        await pool.end();
+      }
+    }
+  });
+
   it('50 concurrent connects → 1 credential call', async () => {
     const pool = createLakebasePool(localPoolOptions(lb, { max: 50, logger: log.logger }));
     lb.resetStats();

@@ -95,18 +95,19 @@ export function lakebasePrisma<C extends PrismaClientLike>(
     }
   };
 
+  // A live client on a scope's pool, and its end when core forgets the scope.
+  const scopeClient = (scope: UserScope): C => {
+    const client = newClient(scope.pool);
+    live.add(client);
+    return client;
+  };
+  const dropClient = (client: C): void => {
+    live.delete(client);
+    void disconnectQuietly(client);
+  };
+
   // One client per scope object; disconnected when core forgets the scope.
-  const userClients = new ScopedClients<C>(
-    (scope) => {
-      const client = newClient(scope.pool);
-      live.add(client);
-      return client;
-    },
-    (client) => {
-      live.delete(client);
-      void disconnectQuietly(client);
-    },
-  );
+  const userClients = new ScopedClients<C>(scopeClient, dropClient);
 
   function asUser(req: RequestLike | UserScope): C {
     const scope = isUserScope(req) ? req : lakebase.asUser(req);
@@ -117,17 +118,7 @@ export function lakebasePrisma<C extends PrismaClientLike>(
 
   // the read-only endpoint's clients (the SP's made on first use; a user's per read scope)
   let spReplica: C | undefined;
-  const readClients = new ScopedClients<C>(
-    (scope) => {
-      const client = newClient(scope.pool);
-      live.add(client);
-      return client;
-    },
-    (client) => {
-      live.delete(client);
-      void disconnectQuietly(client);
-    },
-  );
+  const readClients = new ScopedClients<C>(scopeClient, dropClient);
 
   function replica(req?: RequestLike | UserScope): C {
     if (!lakebase.read.replica) return req === undefined ? prisma : asUser(req);

@@ -187,17 +187,8 @@ export class LakebaseBranchesApi {
   }
 
   /** Every branch of the project (all pages). */
-  async list(): Promise<LakebaseBranch[]> {
-    const branches: LakebaseBranch[] = [];
-    let pageToken: string | undefined;
-    do {
-      const page = (await this.#api.call('list branches', 'GET', `${this.project}/branches`, {
-        query: pageToken ? { page_token: pageToken } : undefined,
-      })) as { branches?: LakebaseBranch[]; next_page_token?: string };
-      branches.push(...(page.branches ?? []));
-      pageToken = page.next_page_token || undefined;
-    } while (pageToken);
-    return branches;
+  list(): Promise<LakebaseBranch[]> {
+    return this.#api.listAll('list branches', `${this.project}/branches`, 'branches');
   }
 
   /** Protects (or unprotects) a branch from deletion and reset. */

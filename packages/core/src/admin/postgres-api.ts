@@ -103,6 +103,20 @@ export class PostgresApi {
     return current.response;
   }
 
+  /** Every item of a paged list (`key` of each page, `next_page_token` to the next). */
+  async listAll<T>(action: string, path: string, key: string): Promise<T[]> {
+    const items: T[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = (await this.call(action, 'GET', path, {
+        query: pageToken ? { page_token: pageToken } : undefined,
+      })) as Record<string, unknown> & { next_page_token?: string };
+      items.push(...((page[key] as T[] | undefined) ?? []));
+      pageToken = page.next_page_token || undefined;
+    } while (pageToken);
+    return items;
+  }
+
   /** One call of `path` (under `/api/2.0/postgres/`); the JSON answer. */
   async call(
     action: string,

@@ -57,17 +57,8 @@ export class LakebaseRolesApi {
   }
 
   /** Every role of the branch (all pages). */
-  async list(): Promise<LakebaseRole[]> {
-    const roles: LakebaseRole[] = [];
-    let pageToken: string | undefined;
-    do {
-      const page = (await this.#api.call('list roles', 'GET', `${this.branch}/roles`, {
-        query: pageToken ? { page_token: pageToken } : undefined,
-      })) as { roles?: LakebaseRole[]; next_page_token?: string };
-      roles.push(...(page.roles ?? []));
-      pageToken = page.next_page_token || undefined;
-    } while (pageToken);
-    return roles;
+  list(): Promise<LakebaseRole[]> {
+    return this.#api.listAll('list roles', `${this.branch}/roles`, 'roles');
   }
 
   async get(roleId: string): Promise<LakebaseRole> {

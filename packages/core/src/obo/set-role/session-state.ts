@@ -66,12 +66,11 @@ const DEALLOCATE_SQL_PREPARED =
   "WHERE from_sql LOOP EXECUTE pg_catalog.format('DEALLOCATE %I', s.name); END LOOP; END $lakebase_kit$";
 
 /**
- * Everything a session can keep, cleared: the rare second round trip. `RESET ALL` leaves the
- * role alone, hence `RESET ROLE`; SQL prepared statements are deallocated by name
+ * Everything a session can keep, cleared (after any open transaction ends). `RESET ALL` leaves
+ * the role alone, hence `RESET ROLE`; SQL prepared statements are deallocated by name
  * (`from_sql`), never with `DEALLOCATE ALL`, which would drop pg's named statements too.
  */
-export const FULL_CLEAR = [
-  'ROLLBACK',
+const CLEAR_SESSION = [
   'RESET ROLE',
   'CLOSE ALL',
   'RESET ALL',
@@ -80,7 +79,10 @@ export const FULL_CLEAR = [
   'DISCARD TEMP',
   'DISCARD SEQUENCES',
   DEALLOCATE_SQL_PREPARED,
-].join('; ');
+] as const;
+
+/** The rare second round trip: the open transaction rolled back, then the session cleared. */
+export const FULL_CLEAR = ['ROLLBACK', ...CLEAR_SESSION].join('; ');
 
 /**
  * On the pooler (PgBouncer, transaction mode) each round trip may run on another server
@@ -90,16 +92,7 @@ export const FULL_CLEAR = [
  * it lands (one round trip, one server).
  */
 const POOLED_CLEAR: readonly PreambleStatement[] = Object.freeze(
-  [
-    'RESET ROLE',
-    'CLOSE ALL',
-    'RESET ALL',
-    'UNLISTEN *',
-    'SELECT pg_catalog.pg_advisory_unlock_all()',
-    'DISCARD TEMP',
-    'DISCARD SEQUENCES',
-    DEALLOCATE_SQL_PREPARED,
-  ].map((text) => Object.freeze({ text })),
+  CLEAR_SESSION.map((text) => Object.freeze({ text })),
 );
 
 /** What a set-role query sends before its statement. */

@@ -3,7 +3,11 @@ import type http from 'node:http';
 import { readBody } from '../http.js';
 import { ApiError } from './api-error.js';
 
-export async function readJsonBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+/** `what`: the object expected, named in the error (`a Role`). */
+export async function readJsonBody(
+  req: http.IncomingMessage,
+  what?: string,
+): Promise<Record<string, unknown>> {
   const raw = await readBody(req);
   let body: unknown;
   try {
@@ -12,7 +16,8 @@ export async function readJsonBody(req: http.IncomingMessage): Promise<Record<st
     throw new ApiError(400, 'MALFORMED_REQUEST', 'Request body is not valid JSON');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ApiError(400, 'MALFORMED_REQUEST', 'Request body must be a JSON object');
+    const expected = what === undefined ? '' : ` (${what})`;
+    throw new ApiError(400, 'MALFORMED_REQUEST', `Request body must be a JSON object${expected}`);
   }
   return body as Record<string, unknown>;
 }

@@ -9,8 +9,8 @@ import type {
   RoleDefinition,
   RoleSpecJson,
 } from '../../base/role-types.js';
-import { ApiError, invalid } from '../api/api-error.js';
-import { readBody } from '../http.js';
+import { invalid } from '../api/api-error.js';
+import { readJsonBody } from '../api/json-body.js';
 
 const IDENTITY_TYPES: readonly IdentityType[] = ['USER', 'SERVICE_PRINCIPAL', 'GROUP'];
 const AUTH_METHODS: readonly AuthMethod[] = [
@@ -24,17 +24,7 @@ const ROLE_ID = /^[a-z0-9][a-z0-9-]{2,61}[a-z0-9]$/;
 
 /** The request body: the Role (`{ "role": { ... } }` is accepted too). */
 export async function readRoleBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  const raw = await readBody(req);
-  let body: unknown;
-  try {
-    body = raw ? JSON.parse(raw) : {};
-  } catch {
-    throw new ApiError(400, 'MALFORMED_REQUEST', 'Request body is not valid JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ApiError(400, 'MALFORMED_REQUEST', 'Request body must be a JSON object (a Role)');
-  }
-  const record = body as Record<string, unknown>;
+  const record = await readJsonBody(req, 'a Role');
   if (record.spec === undefined && typeof record.role === 'object' && record.role !== null) {
     return record.role as Record<string, unknown>;
   }

@@ -39,6 +39,24 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * `command args` started in `dir`, resolved once it says it runs ("Press Ctrl+C to stop.");
+ * rejected when it exits first. `output()`: all it has printed so far, stdout and stderr.
+ */
+async function startDev(command: string, args: string[], dir: string) {
+  const proc = spawn(command, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = proc;
+  let output = '';
+  proc.stdout!.on('data', (chunk) => (output += chunk));
+  proc.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', () => output.includes('Press Ctrl+C to stop.') && resolve());
+    exited.then((code) => reject(new Error(`dev exited early (${code}): ${output}`)));
+  });
+  return { proc, exited, output: () => output };
+}
+
 function collect(io: { out: string[]; err: string[] }) {
   return {
     stdout: (text: string) => io.out.push(text),
@@ -205,19 +223,11 @@ describe('lakebase-kit dev (built bin)', () => {
     const dataDir = path.join(dir, 'data');
     const envFile = path.join(dir, '.env.local');
     const args = ['dev', '--data-dir', dataDir, '--users', 'ann@example.com'];
-    const proc = spawn(process.execPath, [bin, ...args, '--replicas', '1', '--pooler'], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = proc;
-    let output = '';
-    proc.stdout!.on('data', (chunk) => (output += chunk));
-    proc.stderr!.on('data', (chunk) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      proc.stdout!.on('data', () => output.includes('Press Ctrl+C to stop.') && resolve());
-      exited.then((code) => reject(new Error(`dev exited early (${code}): ${output}`)));
-    });
+    const { proc, exited, output } = await startDev(
+      process.execPath,
+      [bin, ...args, '--replicas', '1', '--pooler'],
+      dir,
+    );
     try {
       const env = parseEnv(readFileSync(envFile, 'utf8'));
       expect(env).toMatchObject({
@@ -229,10 +239,10 @@ describe('lakebase-kit dev (built bin)', () => {
         LAKEBASE_READ_PORT: env.LAKEBASE_REPLICA_1_PORT,
       });
       expect(env.LAKEBASE_POOLER_HOST).toMatch(/^127\.0\.0\.\d+$/);
-      expect(output).toContain(
+      expect(output()).toContain(
         `PGHOST=${env.LAKEBASE_POOLER_HOST} PGPORT=${env.LAKEBASE_POOLER_PORT}`,
       );
-      const userBearer = /x-forwarded-access-token: (\S+)'/.exec(output)![1]!;
+      const userBearer = /x-forwarded-access-token: (\S+)'/.exec(output())![1]!;
       const login = async (host: string, port: string, endpoint: string) => {
         const credential = await fetch(`${env.DATABRICKS_HOST}/api/2.0/postgres/credentials`, {
           method: 'POST',
@@ -311,20 +321,12 @@ describe('lakebase-kit dev (built bin)', () => {
     const shim = fileURLToPath(new URL('../../../node_modules/.bin/lakebase-kit', import.meta.url));
     const envFile = path.join(cwd, 'not-yet', 'new.env');
     await fs.mkdir(path.dirname(envFile));
-    const proc = spawn(shim, ['dev', '--env-file', envFile, '--users', 'ann@example.com'], {
+    const { proc, exited, output } = await startDev(
+      shim,
+      ['dev', '--env-file', envFile, '--users', 'ann@example.com'],
       cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = proc;
-    let output = '';
-    proc.stdout!.on('data', (chunk) => (output += chunk));
-    proc.stderr!.on('data', (chunk) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      proc.stdout!.on('data', () => output.includes('Press Ctrl+C to stop.') && resolve());
-      exited.then((code) => reject(new Error(`dev exited early (${code}): ${output}`)));
-    });
-    expect(output).toContain(`written to ${envFile}`);
+    );
+    expect(output()).toContain(`written to ${envFile}`);
     expect(parseEnv(readFileSync(envFile, 'utf8')).LAKEBASE_LOCAL_USER_TOKENS).toMatch(
       /^ann@example\.com=lbk_at_/,
     );
@@ -349,23 +351,11 @@ describe('lakebase-kit dev --branch (built bin)', () => {
   it("a developer's own branch: migrations as the service principal land there, the doctor confirms the owner, main is untouched", async () => {
     const dir = path.join(cwd, 'own-branch');
     await fs.mkdir(dir);
-    const proc = spawn(
+    const { proc, exited, output } = await startDev(
       process.execPath,
       [bin, 'dev', '--branch', 'dev-ann', '--users', 'ann@example.com'],
-      {
-        cwd: dir,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      dir,
     );
-    child = proc;
-    let output = '';
-    proc.stdout!.on('data', (chunk) => (output += chunk));
-    proc.stderr!.on('data', (chunk) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      proc.stdout!.on('data', () => output.includes('Press Ctrl+C to stop.') && resolve());
-      exited.then((code) => reject(new Error(`dev exited early (${code}): ${output}`)));
-    });
     try {
       const branchEndpoint = 'projects/local/branches/dev-ann/endpoints/primary';
       const env = parseEnv(readFileSync(path.join(dir, '.env.local'), 'utf8'));
@@ -375,13 +365,13 @@ describe('lakebase-kit dev --branch (built bin)', () => {
       const owner = parseEnv(readFileSync(path.join(dir, '.env.owner.local'), 'utf8'));
       expect(owner).toMatchObject({ LAKEBASE_ENDPOINT: branchEndpoint, PGHOST: env.PGHOST });
       const main = /^# Main branch: LAKEBASE_ENDPOINT=(\S+) PGHOST=(\S+) PGPORT=(\d+)$/m.exec(
-        output,
+        output(),
       );
-      expect(main, output).not.toBeNull();
+      expect(main, output()).not.toBeNull();
       const [, mainEndpoint, mainHost, mainPort] = main as unknown as string[];
       expect(mainEndpoint).toBe('projects/local/branches/main/endpoints/primary');
       expect(`${mainHost}:${mainPort}`).not.toBe(`${env.PGHOST}:${env.PGPORT}`);
-      expect(output).toContain(
+      expect(output()).toContain(
         '(set -a; . ./.env.local; set +a; lakebase-kit exec -- npm run migrate && lakebase-kit doctor)',
       );
 

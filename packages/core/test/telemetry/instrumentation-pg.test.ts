@@ -5,32 +5,18 @@
  */
 import { createRequire } from 'node:module';
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
-import { metrics, SpanKind, trace } from '@opentelemetry/api';
+import { SpanKind } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import {
-  type Histogram,
-  MeterProvider,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import type { Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakebasePool } from '../../src/index.js';
 import { INSTRUMENTATION_SCOPE } from '../../src/telemetry/telemetry.js';
+import { installOtelSdk, settle } from '../support/otel.js';
 import { captureLogger, localPoolOptions } from '../support/sp-support.js';
 
 /** These tests read the OpenTelemetry semantic conventions' names (the default is the official kit's). */
 const SEMCONV = { names: 'semconv' } as const;
-
-class TestReader extends MetricReader {
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
 
 const PG_SCOPE = '@opentelemetry/instrumentation-pg';
 const PINNED_PG_INSTRUMENTATION = (
@@ -39,22 +25,15 @@ const PINNED_PG_INSTRUMENTATION = (
   }
 ).devDependencies[PG_SCOPE];
 let lb: LocalLakebase;
-const reader = new TestReader();
-const spans = new InMemorySpanExporter();
+const { reader, spans } = installOtelSdk();
 const log = captureLogger();
 
 beforeAll(async () => {
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }),
-  );
   lb = await startLocalLakebase();
 });
 afterAll(async () => {
   await lb?.stop();
 });
-
-const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Query spans and operation-duration records since the last call, per instrumentation scope. */
 async function recorded() {

@@ -6,46 +6,24 @@
  * `lakebase.token.refresh.duration`; `names: 'both'` adds the semantic conventions' beside them.
  */
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
-import { metrics, trace } from '@opentelemetry/api';
-import {
-  type DataPoint,
-  type Histogram,
-  MeterProvider,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import type { DataPoint, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLakebase } from '../../src/lakebase.js';
 import { INSTRUMENTATION_SCOPE } from '../../src/telemetry/telemetry.js';
 import { ALICE, capturingLogger } from '../support/obo-helpers.js';
-
-class TestReader extends MetricReader {
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
+import { installOtelSdk, settle } from '../support/otel.js';
 
 let lb: LocalLakebase;
-const reader = new TestReader();
-const spans = new InMemorySpanExporter();
+const { reader, spans } = installOtelSdk();
 const logger = capturingLogger();
 
 beforeAll(async () => {
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }),
-  );
   lb = await startLocalLakebase({ users: [ALICE] });
 });
 afterAll(async () => {
   await lb?.stop();
 });
 
-const settle = () => new Promise((resolve) => setImmediate(resolve));
 type Point = DataPoint<number | Histogram>;
 
 async function collect(): Promise<Map<string, { unit: string; points: Point[] }>> {

@@ -2,51 +2,30 @@
  * OpenTelemetry: metric and span names/attributes, read with the OTel SDK's in-memory readers.
  */
 import { type LocalLakebase, startLocalLakebase } from '@lakebase-kit/local';
-import { metrics, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import {
-  type DataPoint,
-  type Histogram,
-  MeterProvider,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { DataPoint, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLakebasePool } from '../../src/index.js';
 import { createLakebase } from '../../src/lakebase.js';
 import { INSTRUMENTATION_SCOPE } from '../../src/telemetry/telemetry.js';
+import { installOtelSdk, settle } from '../support/otel.js';
 import { captureLogger, localPoolOptions } from '../support/sp-support.js';
 
 /** These tests read the OpenTelemetry semantic conventions' names (the default is the official kit's). */
 const SEMCONV = { names: 'semconv' } as const;
 
-class TestReader extends MetricReader {
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
-
 let lb: LocalLakebase;
-const reader = new TestReader();
-const spans = new InMemorySpanExporter();
+const { reader, spans } = installOtelSdk();
 const log = captureLogger();
 
 beforeAll(async () => {
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }),
-  );
   lb = await startLocalLakebase();
 });
 afterAll(async () => {
   await lb?.stop();
 });
 /** One event-loop turn: query recordings are batched right after each I/O turn. */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 beforeEach(async () => {
   await settle(); // queries of the previous test end up there, not here

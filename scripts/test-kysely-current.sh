@@ -7,22 +7,9 @@
 # loads it from our CJS build too, through require(esm)).
 set -euo pipefail
 version="${1:-0.29.9}"
-root="$(cd "$(dirname "$0")/.." && pwd)"
-work="$(mktemp -d "${TMPDIR:-/tmp}/lakebase-kit-kysely.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work" # embedded Postgres runs as another OS user when we are root
-
-# the tracked files only (plus uncommitted edits of them), no node_modules or build output
-(cd "$root" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) |
-  (cd "$work" && tar -xf -)
-
-cd "$work"
-grep -q '^overrides:' pnpm-workspace.yaml || {
-  echo "scripts/test-kysely-current.sh: pnpm-workspace.yaml has no overrides: block" >&2
-  exit 1
-}
-sed -i "/^overrides:/a\\
-  kysely: ${version}" pnpm-workspace.yaml
+# shellcheck source=scripts/scratch-copy.sh
+. "$(dirname "$0")/scratch-copy.sh"
+scratch_copy kysely "kysely: ${version}"
 
 echo "== kysely ${version}: installing into a scratch copy"
 pnpm install --no-frozen-lockfile --reporter=silent

@@ -4,26 +4,9 @@
 # checkout, so the real lockfile (the newest pg 8.x) is never touched. CI runs it after
 # `pnpm test`; run it by hand the same way: `bash scripts/test-pg-floor.sh`.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-work="$(mktemp -d "${TMPDIR:-/tmp}/lakebase-kit-pg-floor.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work" # embedded Postgres runs as another OS user when we are root
-
-# the tracked files only (plus uncommitted edits of them), no node_modules or build output
-(cd "$root" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) |
-  (cd "$work" && tar -xf -)
-
-cd "$work"
-# add the pins to the `overrides:` map of pnpm-workspace.yaml
-grep -q '^overrides:' pnpm-workspace.yaml || {
-  echo "scripts/test-pg-floor.sh: pnpm-workspace.yaml has no overrides: block" >&2
-  exit 1
-}
-sed -i '/^overrides:/a\
-  pg: 8.16.0\
-  pg-pool: 3.10.0\
-  pg-protocol: 1.10.0\
-  pg-connection-string: 2.9.0' pnpm-workspace.yaml
+# shellcheck source=scripts/scratch-copy.sh
+. "$(dirname "$0")/scratch-copy.sh"
+scratch_copy pg-floor 'pg: 8.16.0' 'pg-pool: 3.10.0' 'pg-protocol: 1.10.0' 'pg-connection-string: 2.9.0'
 
 echo "== pg floor: installing pg 8.16.0 into a scratch copy"
 pnpm install --no-frozen-lockfile --reporter=silent

@@ -79,11 +79,17 @@ describe("a user's token cache refreshes ahead only while the pool is in use", (
     const { clock, pools, close } = world();
     try {
       const before = calls(ALICE);
+      const minting = Date.now();
       await pools.pool(user(ALICE)).query('select 1'); // one idle connection stays open
+      const minted = Date.now();
       expect(calls(ALICE)).toBe(before + 1);
-      await clock.advance(HOUR - 120_000 - 1); // just before the refresh point
+      // The token expires an hour after it was minted (between `minting` and `minted`), on a
+      // whole second: expire_time has none. It is refreshed 2 minutes before. (Both bounds are
+      // the same second unless the query crossed one.)
+      const refreshAt = (t: number) => Math.floor(t / 1000) * 1000 + HOUR - 120_000;
+      await clock.advance(refreshAt(minting) - 1 - clock.now()); // just before the refresh point
       expect(calls(ALICE)).toBe(before + 1);
-      await clock.advance(1); // the refresh-ahead timer fires; nobody asked
+      await clock.advance(refreshAt(minted) - clock.now()); // the refresh-ahead timer fires; nobody asked
       await expect.poll(() => calls(ALICE)).toBe(before + 2);
     } finally {
       await close();
